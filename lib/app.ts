@@ -1,0 +1,65 @@
+/**
+ * The application: the pool, the clock and the notifiers on every request's
+ * state, and the file-system routes mounted on Hono. Tests call
+ * `(await createApp({ sql, config })).fetch(new Request(...))` in-process.
+ */
+import { Hono } from "hono";
+import { join } from "node:path";
+import type { Config } from "./config.ts";
+import type { Sql } from "./db.ts";
+import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "./queue/notify.ts";
+import { mountRoutes } from "./web/app.ts";
+import { ROOT } from "./web/paths.ts";
+import type { State } from "../utils.ts";
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  sql: Sql;
+  config: Config;
+  /** Clock for queue functions; default: the database's. */
+  now?: () => Date | null;
+  /** Route folder (default `routes/`) or in-memory modules (route-layer tests). */
+  routesDir?: string;
+  modules?: Record<string, Record<string, unknown>>;
+}
+
+/** A Hono app plus the resources it owns. */
+export interface App {
+  fetch: (req: Request) => Response | Promise<Response>;
+  hono: Hono;
+  newJobs: Notifier;
+  changed: Notifier;
+  /** Flushes the notifiers (does not close the pool, which the caller owns). */
+  close(): Promise<void>;
+}
+
+/** Builds the web application on an open pool. */
+export async function createApp(opts: AppOptions): Promise<App> {
+  const hono = new Hono();
+  const newJobs = new Notifier(opts.sql, CHANNEL_NEW_JOBS);
+  const changed = new Notifier(opts.sql, CHANNEL_CHANGED, { minGapMs: 100 });
+  const now = opts.now ?? (() => null);
+  await mountRoutes<State>(hono, {
+    routesDir: opts.modules ? undefined : (opts.routesDir ?? join(ROOT, "routes")),
+    modules: opts.modules,
+    state: () => ({
+      sql: opts.sql,
+      config: opts.config,
+      now,
+      newJobs,
+      changed,
+      requestId: crypto.randomUUID(),
+      nonce: crypto.randomUUID().replaceAll("-", ""),
+    }),
+  });
+  return {
+    fetch: (req) => hono.fetch(req),
+    hono,
+    newJobs,
+    changed,
+    async close() {
+      await newJobs.close();
+      await changed.close();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Configuration: every environment variable the project reads, validated once
+ * with zod and frozen. A bad value stops the process with one line naming the
+ * variable and what it expected.
+ */
+import { z } from "zod";
+
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const int = (min: number, max: number) =>
+  z.string().regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number).pipe(z.number().int().min(min).max(max));
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected a URL starting with ${protocols.map((p) => p + "//").join(" or ")}`);
+
+/** The schema of the environment; keys are the variable names. Defaults as in `.env.example`. */
+export const ENV_SCHEMA = z.object({
+  DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  PORT: int(0, 65535).default(8000),
+  HOST: z.string().min(1, "expected a host name or address").default("127.0.0.1"),
+  WORKER_CONCURRENCY: int(1, 256).default(4),
+  JOB_LEASE_SECONDS: int(2, 86400).default(30),
+  RETRY_BASE_MS: int(1, 86_400_000).default(1000),
+  RETRY_MAX_MS: int(1, 604_800_000).default(3_600_000),
+  SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(25),
+  API_TOKEN: z.string().min(1).optional(),
+  DASHBOARD_PASSWORD: z.string().min(1).optional(),
+  SESSION_SECRET: z.string().min(16, "expected at least 16 characters").optional(),
+  ALLOW_UNAUTHENTICATED: bool.default(false),
+  SMTP_URL: url(["smtp:", "smtps:"]).optional(),
+  MAIL_FROM: z.string().min(3).default("jobq <jobq@localhost>"),
+  NOTIFY_WEBHOOK_URL: url(["http:", "https:"]).optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  DATA_DIR: z.string().min(1).default(".data"),
+  EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+  WORKER_METRICS_PORT: int(1, 65535).optional(),
+  BODY_LIMIT_BYTES: int(1024, 1 << 30).default(1 << 20),
+  BATCH_BODY_LIMIT_BYTES: int(1024, 1 << 30).default(8 << 20),
+});
+
+/** The validated configuration. */
+export type Config = Readonly<z.output<typeof ENV_SCHEMA>>;
+
+/** Names of every variable the project reads (the keys of {@link ENV_SCHEMA}). */
+export const ENV_NAMES = Object.keys(ENV_SCHEMA.shape) as (keyof Config)[];
+
+/** A configuration problem: `message` is one line naming the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses an environment record. Empty strings count as unset. Throws
+ * {@link ConfigError} naming the first bad variable and what it expected.
+ */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const input: Record<string, string> = {};
+  for (const name of ENV_NAMES) {
+    const value = env[name];
+    if (value !== undefined && value !== "") input[name] = value;
+  }
+  const parsed = ENV_SCHEMA.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0]);
+    throw new ConfigError(`${name}: ${issue.message} (got ${JSON.stringify(input[name])})`);
+  }
+  const config = parsed.data;
+  if (config.RETRY_MAX_MS < config.RETRY_BASE_MS) {
+    throw new ConfigError("RETRY_MAX_MS: expected a value at least RETRY_BASE_MS");
+  }
+  if (!isLoopback(config.HOST) && !config.ALLOW_UNAUTHENTICATED) {
+    if (!config.API_TOKEN || !config.DASHBOARD_PASSWORD) {
+      throw new ConfigError(
+        `HOST: listening on ${config.HOST} (beyond loopback) needs API_TOKEN and DASHBOARD_PASSWORD set, ` +
+          "or ALLOW_UNAUTHENTICATED=true",
+      );
+    }
+  }
+  return Object.freeze(config);
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
+}
+
+let cached: Config | undefined;
+
+/**
+ * The process configuration, read from `Deno.env` on first call. On a bad
+ * value it prints one line to stderr and exits with status 78 (config error).
+ */
+export function loadConfig(): Config {
+  if (cached) return cached;
+  try {
+    cached = parseConfig(Deno.env.toObject());
+    return cached;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`config error: ${err.message}`);
+      Deno.exit(78);
+    }
+    throw err;
+  }
+}

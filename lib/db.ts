@@ -1,0 +1,102 @@
+/**
+ * Database access: postgres.js pools, and the choice of database.
+ * `DATABASE_URL` wins; without it the embedded PostgreSQL is started (or found).
+ */
+import postgres from "postgres";
+import { isAbsolute, join } from "node:path";
+import { ensureEmbedded, PROJECT_ROOT } from "./embedded_pg.ts";
+import { log } from "./log.ts";
+
+/** A postgres.js pool or transaction. Every queue function takes one first. */
+// deno-lint-ignore no-explicit-any
+export type Sql = postgres.Sql<any>;
+/** A transaction handle (same API as {@link Sql} inside `sql.begin`). */
+// deno-lint-ignore no-explicit-any
+export type TxSql = postgres.TransactionSql<any>;
+
+/** Options for {@link openPool}. */
+export interface PoolOptions {
+  /** Most connections this pool opens (default 10). */
+  max?: number;
+  /** Label shown in `pg_stat_activity.application_name`. */
+  name?: string;
+  /** Seconds before an idle connection is closed (default 30). */
+  idleTimeout?: number;
+}
+
+/**
+ * Opens a postgres.js pool. Queries are prepared; `bigint` count columns come
+ * back as numbers; notices are dropped. Connections open lazily.
+ */
+export function openPool(url: string, opts: PoolOptions = {}): Sql {
+  return postgres(url, {
+    max: opts.max ?? 10,
+    idle_timeout: opts.idleTimeout ?? 30,
+    connect_timeout: 10,
+    prepare: true,
+    onnotice: () => {},
+    connection: { application_name: opts.name ?? "jobq" },
+    types: {
+      // int8 (COUNT(*)) as a JS number: counts here stay far below 2^53.
+      bigint: {
+        to: 20,
+        from: [20],
+        serialize: (x: number) => String(x),
+        parse: (x: string) => Number(x),
+      },
+    },
+  });
+}
+
+/** Where the database is, and how it was chosen. */
+export interface DatabaseChoice {
+  url: string;
+  kind: "url" | "embedded";
+}
+
+/**
+ * Picks the database: `databaseUrl` when given, else the embedded server in
+ * `<dataDir>/postgres` (started if needed). Logs which one, without password.
+ */
+export async function resolveDatabase(opts: {
+  databaseUrl?: string;
+  dataDir?: string;
+  embeddedPort?: number;
+  quiet?: boolean;
+}): Promise<DatabaseChoice> {
+  if (opts.databaseUrl) {
+    if (!opts.quiet) log("info", "database", { kind: "url", url: redactUrl(opts.databaseUrl) });
+    return { url: opts.databaseUrl, kind: "url" };
+  }
+  const dataRoot = opts.dataDir && isAbsolute(opts.dataDir)
+    ? opts.dataDir
+    : join(PROJECT_ROOT, opts.dataDir ?? ".data");
+  const info = await ensureEmbedded({ dataRoot, port: opts.embeddedPort ?? 54329 });
+  if (!opts.quiet) {
+    log("info", "database", {
+      kind: "embedded",
+      url: redactUrl(info.url),
+      data_dir: info.dataDir,
+      started_now: info.started,
+    });
+  }
+  return { url: info.url, kind: "embedded" };
+}
+
+/** The URL with any password replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparseable url)";
+  }
+}
+
+/** The same server, another database name. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = "/" + database;
+  return u.toString();
+}

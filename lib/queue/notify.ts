@@ -1,0 +1,68 @@
+/**
+ * LISTEN/NOTIFY channels and a coalescing notifier. A `NOTIFY` inside an
+ * enqueue transaction serialises commits (Postgres takes a global lock at
+ * commit for notifying transactions), so producers never notify in their own
+ * transaction: after a commit they `poke()` a notifier that sends at most one
+ * `NOTIFY` at a time from its own connection, folding every poke that arrives
+ * meanwhile into the next one.
+ */
+import type { Sql } from "../db.ts";
+import { log } from "../log.ts";
+
+/** New jobs are due: wakes idle workers. */
+export const CHANNEL_NEW_JOBS = "jobq_new";
+/** Some job changed state: drives live dashboards (`/api/events`). */
+export const CHANNEL_CHANGED = "jobq_changed";
+
+/** Sends a NOTIFY on `channel`, coalescing bursts. */
+export class Notifier {
+  #sql: Sql;
+  #channel: string;
+  #inFlight: Promise<void> | null = null;
+  #again = false;
+  #closed = false;
+  #minGapMs: number;
+
+  /** `minGapMs` spaces consecutive notifications (0: back to back). */
+  constructor(sql: Sql, channel: string, opts: { minGapMs?: number } = {}) {
+    this.#sql = sql;
+    this.#channel = channel;
+    this.#minGapMs = opts.minGapMs ?? 0;
+  }
+
+  /** Asks for a notification soon; never throws, never waits. */
+  poke(): void {
+    if (this.#closed) return;
+    if (this.#inFlight) {
+      this.#again = true;
+      return;
+    }
+    this.#inFlight = this.#send().finally(() => {
+      this.#inFlight = null;
+      if (this.#again && !this.#closed) {
+        this.#again = false;
+        this.poke();
+      }
+    });
+  }
+
+  /** Resolves when no notification is in flight. */
+  async flush(): Promise<void> {
+    while (this.#inFlight) await this.#inFlight;
+  }
+
+  /** Stops sending (pending pokes are dropped after the one in flight). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+  }
+
+  async #send(): Promise<void> {
+    try {
+      await this.#sql`SELECT pg_notify(${this.#channel}, '')`;
+    } catch (err) {
+      log("warn", "notify.failed", { channel: this.#channel, error: err });
+    }
+    if (this.#minGapMs > 0) await new Promise((r) => setTimeout(r, this.#minGapMs));
+  }
+}

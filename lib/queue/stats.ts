@@ -1,0 +1,64 @@
+/** Counts and trends for the dashboard and `/api/stats`. */
+import type { Sql } from "../db.ts";
+import { JOB_STATUSES, type StatusCounts } from "./types.ts";
+
+/**
+ * Jobs per status, plus the total. Every status is present (0 when none).
+ * Index-only scan of job_status_created_idx.
+ */
+export async function counts(sql: Sql): Promise<StatusCounts> {
+  const rows = await sql<{ status: string; n: number }[]>`
+    SELECT status, count(*)::int AS n FROM job GROUP BY status`;
+  const out = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as StatusCounts;
+  out.total = 0;
+  for (const r of rows) {
+    (out as Record<string, number>)[r.status] = r.n;
+    out.total += r.n;
+  }
+  return out;
+}
+
+/** One bucket of the trend chart. */
+export interface TrendPoint {
+  bucket: Date;
+  created: number;
+  completed: number;
+  failed: number;
+}
+
+/**
+ * Created / completed / failed (final) jobs per bucket over the last `hours`,
+ * oldest first, empty buckets as zeros. `bucket` is `minute` or `hour`.
+ */
+export async function trend(sql: Sql, opts: {
+  hours: number;
+  bucket: "minute" | "hour";
+  now?: Date | null;
+}): Promise<TrendPoint[]> {
+  const t = opts.now ? sql`${opts.now}::timestamptz` : sql`now()`;
+  const step = opts.bucket === "minute" ? "1 minute" : "1 hour";
+  const unit = opts.bucket;
+  // Indexes: job_created_idx, job_completed_at_idx, job_failed_at_idx (range scans).
+  return await sql<TrendPoint[]>`
+    WITH bounds AS (
+      SELECT date_trunc(${unit}, ${t} - make_interval(hours => ${opts.hours})) + ${step}::interval AS lo,
+             date_trunc(${unit}, ${t}) AS hi
+    ), buckets AS (
+      SELECT generate_series(lo, hi, ${step}::interval) AS bucket FROM bounds
+    ), c AS (
+      SELECT date_trunc(${unit}, created_at) AS bucket, count(*)::int AS n FROM job, bounds
+      WHERE created_at >= bounds.lo GROUP BY 1
+    ), d AS (
+      SELECT date_trunc(${unit}, completed_at) AS bucket, count(*)::int AS n FROM job, bounds
+      WHERE completed_at >= bounds.lo GROUP BY 1
+    ), f AS (
+      SELECT date_trunc(${unit}, updated_at) AS bucket, count(*)::int AS n FROM job, bounds
+      WHERE status = 'failed' AND updated_at >= bounds.lo GROUP BY 1
+    )
+    SELECT b.bucket, coalesce(c.n, 0) AS created, coalesce(d.n, 0) AS completed, coalesce(f.n, 0) AS failed
+    FROM buckets b
+    LEFT JOIN c ON c.bucket = b.bucket
+    LEFT JOIN d ON d.bucket = b.bucket
+    LEFT JOIN f ON f.bucket = b.bucket
+    ORDER BY b.bucket`;
+}

@@ -1,0 +1,80 @@
+/** Row types of the queue tables; fields keep the column names (snake_case). */
+
+/** The five states of a job. */
+export const JOB_STATUSES = ["pending", "processing", "completed", "failed", "cancelled"] as const;
+export type JobStatus = typeof JOB_STATUSES[number];
+
+/** Lifecycle event kinds recorded in `job_event`. */
+export const EVENT_KINDS = [
+  "created",
+  "claimed",
+  "completed",
+  "failed",
+  "rescued",
+  "cancelled",
+  "retried",
+  "released",
+] as const;
+export type EventKind = typeof EVENT_KINDS[number];
+
+/** A row of `job`. Times are `Date`s; JSON columns are parsed values. */
+export interface Job {
+  id: string;
+  type: string;
+  status: JobStatus;
+  priority: number;
+  payload: unknown;
+  result: unknown;
+  error: string | null;
+  attempts: number;
+  max_attempts: number;
+  created_at: Date;
+  updated_at: Date;
+  scheduled_for: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  locked_by: string | null;
+  locked_until: Date | null;
+}
+
+/** A row of `job_event`. */
+export interface JobEvent {
+  id: number;
+  job_id: string;
+  at: Date;
+  kind: EventKind;
+  attempt: number;
+  worker: string | null;
+  message: string | null;
+}
+
+/** A row of `worker`. */
+export interface WorkerRow {
+  id: string;
+  host: string;
+  pid: number;
+  concurrency: number;
+  started_at: Date;
+  heartbeat_at: Date;
+  stopping: boolean;
+  info: Record<string, unknown>;
+}
+
+/** Counts by status, plus their total. */
+export type StatusCounts = Record<JobStatus, number> & { total: number };
+
+/** Thrown when a job does not exist. */
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+  constructor(public readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** Thrown when a job exists but is not in a state that allows the change. */
+export class ConflictError extends Error {
+  override name = "ConflictError";
+  constructor(public readonly code: string, message: string) {
+    super(message);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Web entry (`deno task web`): configuration, database, migrations, routes,
+ * `Deno.serve`. With `--with-worker` (`deno task start`) it also runs a worker
+ * pool in this process, so one command runs everything.
+ */
+import { loadConfig } from "./lib/config.ts";
+import { openPool, resolveDatabase } from "./lib/db.ts";
+import { migrate } from "./lib/migrate.ts";
+import { createApp } from "./lib/app.ts";
+import { log } from "./lib/log.ts";
+
+const config = loadConfig();
+const db = await resolveDatabase({
+  databaseUrl: config.DATABASE_URL,
+  dataDir: config.DATA_DIR,
+  embeddedPort: config.EMBEDDED_PG_PORT,
+});
+const sql = openPool(db.url, { max: 20, name: "jobq-web" });
+await migrate(sql);
+const app = await createApp({ sql, config });
+
+let stopWorker: (() => Promise<void>) | undefined;
+if (Deno.args.includes("--with-worker")) {
+  const { startSupervisor } = await import("./worker/supervisor.ts");
+  const sup = await startSupervisor({ databaseUrl: db.url, config, handleSignals: false });
+  stopWorker = () => sup.stop();
+}
+
+const server = Deno.serve({
+  hostname: config.HOST,
+  port: config.PORT,
+  onListen: ({ hostname, port }) => {
+    log("info", "web.listening", { url: `http://${hostname}:${port}/`, database: db.kind });
+    console.log(
+      `jobq dashboard: http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port}/`,
+    );
+  },
+}, app.fetch);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) Deno.exit(130);
+  stopping = true;
+  log("info", "web.stopping");
+  await stopWorker?.();
+  await server.shutdown();
+  await app.close();
+  await sql.end({ timeout: 5 });
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);

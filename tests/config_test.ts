@@ -1,0 +1,38 @@
+import { ConfigError, ENV_NAMES, parseConfig } from "../lib/config.ts";
+import { assertEquals, assertMatch } from "./_helpers/assert.ts";
+
+function configError(env: Record<string, string>): string {
+  try {
+    parseConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+Deno.test("config: defaults when nothing is set", () => {
+  const c = parseConfig({});
+  assertEquals([c.PORT, c.HOST, c.WORKER_CONCURRENCY, c.JOB_LEASE_SECONDS], [8000, "127.0.0.1", 4, 30]);
+  assertEquals([c.RETRY_BASE_MS, c.SHUTDOWN_GRACE_SECONDS, c.LOG_LEVEL], [1000, 25, "info"]);
+  assertEquals(c.DATABASE_URL, undefined);
+});
+
+Deno.test("config: a bad value names the variable and what it expected", () => {
+  assertMatch(configError({ PORT: "abc" }), /^PORT: expected a whole number/);
+  assertMatch(configError({ WORKER_CONCURRENCY: "0" }), /^WORKER_CONCURRENCY: /);
+  assertMatch(configError({ DATABASE_URL: "mysql://x" }), /^DATABASE_URL: expected a URL/);
+  assertMatch(configError({ LOG_LEVEL: "loud" }), /^LOG_LEVEL: /);
+  assertMatch(configError({ SMTP_URL: "http://x" }), /^SMTP_URL: /);
+});
+
+Deno.test("config: refuses to listen beyond loopback without credentials", () => {
+  assertMatch(configError({ HOST: "0.0.0.0" }), /^HOST: .*API_TOKEN and DASHBOARD_PASSWORD/);
+  assertEquals(parseConfig({ HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" }).HOST, "0.0.0.0");
+  assertEquals(parseConfig({ HOST: "0.0.0.0", API_TOKEN: "t", DASHBOARD_PASSWORD: "p" }).HOST, "0.0.0.0");
+});
+
+Deno.test("config: empty strings count as unset", () => {
+  assertEquals(parseConfig({ PORT: "", API_TOKEN: "" }).PORT, 8000);
+  assertEquals(ENV_NAMES.includes("DATABASE_URL"), true);
+});

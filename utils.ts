@@ -1,0 +1,26 @@
+/** The request State every route, page and middleware sees, and the typed `define` helpers. */
+import type { Config } from "./lib/config.ts";
+import type { Sql } from "./lib/db.ts";
+import type { Notifier } from "./lib/queue/notify.ts";
+import { createDefine } from "./lib/web/define.ts";
+
+/** Per-request state, set before any middleware runs. */
+export interface State {
+  /** The process's pool. */
+  sql: Sql;
+  config: Config;
+  /** The clock for queue functions: `null` means the database clock (tests pass a fixed one). */
+  now: () => Date | null;
+  /** Pokes idle workers after new jobs commit (coalesced). */
+  newJobs: Notifier;
+  /** Tells live dashboards that jobs changed (coalesced). */
+  changed: Notifier;
+  /** A random id for this request (in error bodies of 500s and in logs). */
+  requestId: string;
+  /** CSP nonce for this response's scripts. */
+  nonce: string;
+  /** The signed-in dashboard user, when a session is required and present. */
+  session?: { user: string } | null;
+}
+
+export const define = createDefine<State>();
