@@ -18,7 +18,7 @@ function b64url(bytes: Uint8Array): string {
   return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-function fromB64url(s: string): Uint8Array | null {
+function fromB64url(s: string): Uint8Array<ArrayBuffer> | null {
   try {
     const bin = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
     return Uint8Array.from(bin, (c) => c.charCodeAt(0));
