@@ -13,7 +13,12 @@ function configError(env: Record<string, string>): string {
 
 Deno.test("config: defaults when nothing is set", () => {
   const c = parseConfig({});
-  assertEquals([c.PORT, c.HOST, c.WORKER_CONCURRENCY, c.JOB_LEASE_SECONDS], [8000, "127.0.0.1", 4, 30]);
+  assertEquals([c.PORT, c.HOST, c.WORKER_CONCURRENCY, c.JOB_LEASE_SECONDS], [
+    8000,
+    "127.0.0.1",
+    4,
+    30,
+  ]);
   assertEquals([c.RETRY_BASE_MS, c.SHUTDOWN_GRACE_SECONDS, c.LOG_LEVEL], [1000, 25, "info"]);
   assertEquals(c.DATABASE_URL, undefined);
 });
@@ -29,7 +34,10 @@ Deno.test("config: a bad value names the variable and what it expected", () => {
 Deno.test("config: refuses to listen beyond loopback without credentials", () => {
   assertMatch(configError({ HOST: "0.0.0.0" }), /^HOST: .*API_TOKEN and DASHBOARD_PASSWORD/);
   assertEquals(parseConfig({ HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" }).HOST, "0.0.0.0");
-  assertEquals(parseConfig({ HOST: "0.0.0.0", API_TOKEN: "t", DASHBOARD_PASSWORD: "p" }).HOST, "0.0.0.0");
+  assertEquals(
+    parseConfig({ HOST: "0.0.0.0", API_TOKEN: "t", DASHBOARD_PASSWORD: "p" }).HOST,
+    "0.0.0.0",
+  );
 });
 
 Deno.test("config: empty strings count as unset", () => {

@@ -4,8 +4,16 @@ import nodeAssert from "node:assert/strict";
 export function assert(cond: unknown, msg?: string): asserts cond {
   nodeAssert.ok(cond, msg);
 }
+/** Array subclasses (postgres.js results) become plain arrays, recursively. */
+function plain(v: unknown): unknown {
+  if (Array.isArray(v)) return Array.from(v, plain);
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  }
+  return v;
+}
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
-  nodeAssert.deepStrictEqual(actual, expected, msg);
+  nodeAssert.deepStrictEqual(plain(actual), plain(expected), msg);
 }
 export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
   nodeAssert.notDeepStrictEqual(actual, expected, msg);
