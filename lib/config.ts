@@ -37,7 +37,7 @@ export const ENV_SCHEMA = z.object({
   NOTIFY_WEBHOOK_URL: url(["http:", "https:"]).optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DATA_DIR: z.string().min(1).default(".data"),
-  EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+  EMBEDDED_PG_PORT: int(1, 65535).optional(),
   WORKER_METRICS_PORT: int(1, 65535).optional(),
   BODY_LIMIT_BYTES: int(1024, 1 << 30).default(1 << 20),
   BATCH_BODY_LIMIT_BYTES: int(1024, 1 << 30).default(8 << 20),

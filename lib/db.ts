@@ -71,7 +71,7 @@ export async function resolveDatabase(opts: {
   const dataRoot = opts.dataDir && isAbsolute(opts.dataDir)
     ? opts.dataDir
     : join(PROJECT_ROOT, opts.dataDir ?? ".data");
-  const info = await ensureEmbedded({ dataRoot, port: opts.embeddedPort ?? 54329 });
+  const info = await ensureEmbedded({ dataRoot, port: opts.embeddedPort });
   if (!opts.quiet) {
     log("info", "database", {
       kind: "embedded",

@@ -105,31 +105,72 @@ async function answers(port: number): Promise<boolean> {
   }
 }
 
+/** The pid and port of our server when its postmaster is alive, else `null`. */
+async function runningServer(dataDir: string): Promise<{ pid: number; port: number } | null> {
+  let lines: string[];
+  try {
+    lines = (await Deno.readTextFile(join(dataDir, "postmaster.pid"))).split("\n");
+  } catch {
+    return null;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!pid || !port) return null;
+  try {
+    Deno.kill(pid, "SIGCONT"); // signal 0 is not exposed; SIGCONT is harmless to a running postmaster
+  } catch {
+    return null;
+  }
+  return await answers(port) ? { pid, port } : null;
+}
+
+/** A free TCP port on 127.0.0.1, trying `from` and the next 100. */
+function freePort(from: number): number {
+  for (let p = from; p < from + 100; p++) {
+    try {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: p });
+      l.close();
+      return p;
+    } catch {
+      // taken: try the next
+    }
+  }
+  throw new Error(
+    `embedded PostgreSQL: no free port in ${from}-${from + 99}; set EMBEDDED_PG_PORT`,
+  );
+}
+
 /**
  * Ensures the embedded server is initialised and running; returns its URL.
- * Safe to call from many processes at once.
+ * Safe to call from many processes at once. The port is `port` when given,
+ * else the one this checkout used before (kept in `postgres.port`), else the
+ * first free one from 54329.
  */
 export async function ensureEmbedded(
-  opts: { dataRoot: string; port: number },
+  opts: { dataRoot: string; port?: number },
 ): Promise<EmbeddedInfo> {
   const root = resolve(opts.dataRoot);
   const dataDir = join(root, "postgres");
-  const url = `postgres://postgres@127.0.0.1:${opts.port}/postgres`;
   await Deno.mkdir(root, { recursive: true });
   const lockFile = await Deno.open(join(root, "postgres.lock"), { create: true, write: true });
   await lockFile.lock(true);
   try {
-    const pidFile = join(dataDir, "postmaster.pid");
-    if (await answers(opts.port) && await exists(pidFile)) {
-      return { url, dataDir, port: opts.port, started: false };
+    const running = await runningServer(dataDir);
+    if (running) {
+      return { url: urlFor(running.port), dataDir, port: running.port, started: false };
+    }
+    const portFile = join(root, "postgres.port");
+    let port = opts.port;
+    if (!port) {
+      const remembered = Number((await Deno.readTextFile(portFile).catch(() => "")).trim());
+      port = remembered && freePort(remembered) === remembered ? remembered : freePort(54329);
     }
     const bin = await binaries();
-    await hydrateSymlinks(join(dirname(dirname(bin.pg_ctl))));
+    await hydrateSymlinks(dirname(dirname(bin.pg_ctl)));
     await ensurePostgresUser();
     if (!(await exists(join(dataDir, "PG_VERSION")))) {
       await Deno.mkdir(dataDir, { recursive: true });
       if (isRoot()) await run("chown", ["-R", "postgres:postgres", dataDir], false);
-      // Make the package folder readable for the postgres user (it is by default).
       log("info", "embedded_pg.initdb", { dataDir });
       await run(bin.initdb, [
         `--pgdata=${dataDir}`,
@@ -139,25 +180,29 @@ export async function ensureEmbedded(
         "--locale=C.UTF-8",
       ], true);
     }
-    const logFile = join(dataDir, "server.log");
-    log("info", "embedded_pg.start", { dataDir, port: opts.port });
+    log("info", "embedded_pg.start", { dataDir, port });
     await run(bin.pg_ctl, [
       "-D",
       dataDir,
       "-l",
-      logFile,
+      join(dataDir, "server.log"),
       "-w",
       "-t",
       "60",
       "-o",
-      `-p ${opts.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 -c fsync=on`,
+      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200`,
       "start",
     ], true);
-    return { url, dataDir, port: opts.port, started: true };
+    await Deno.writeTextFile(portFile, String(port));
+    return { url: urlFor(port), dataDir, port, started: true };
   } finally {
     await lockFile.unlock();
     lockFile.close();
   }
+}
+
+function urlFor(port: number): string {
+  return `postgres://postgres@127.0.0.1:${port}/postgres`;
 }
 
 /** Stops the embedded server (fast shutdown). Nothing happens when it is not running. */
