@@ -1,0 +1,225 @@
+/**
+ * The zod schemas of the JSON API: request bodies and query strings (used by
+ * the route modules to validate) and response shapes (used by the OpenAPI
+ * document). One source for both, so the document cannot drift from the code.
+ */
+import { z } from "zod";
+import { createJobSchema, hasUnstorableChars, JOB_TYPE_NAMES } from "./jobs/mod.ts";
+import { BULK_ACTIONS } from "./queue/bulk.ts";
+import { SORT_COLUMNS } from "./queue/jobs.ts";
+import { EVENT_KINDS, JOB_STATUSES } from "./queue/types.ts";
+
+/** A job id as Postgres accepts it: 8-4-4-4-12 hex digits. */
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Most jobs in one batch, and most ids in one bulk action. */
+export const MAX_BATCH = 1000;
+
+const jobId = z.string({ error: "expected a job id (uuid)" }).regex(
+  UUID_RE,
+  "expected a job id (uuid)",
+);
+
+const storableText = (label: string, max: number) =>
+  z.string({ error: `${label} must be text` }).min(1, `${label} is required`)
+    .max(max, `${label} must be at most ${max} characters`)
+    .refine((s) => !hasUnstorableChars(s), `${label} contains a NUL byte or an invalid character`);
+
+/** Body of `POST /api/jobs` (the shared job-type schemas, strict). */
+export const createJobBody = createJobSchema;
+
+/** Body of `POST /api/jobs/batch`: 1–1000 jobs, stored all or none. */
+export const batchBody = z.strictObject({
+  jobs: z.array(createJobSchema, { error: "jobs must be an array of jobs" })
+    .min(1, "jobs needs at least one job")
+    .max(MAX_BATCH, `jobs may hold at most ${MAX_BATCH} jobs`),
+});
+
+/** Body of `POST /api/jobs/bulk`. */
+export const bulkBody = z.strictObject({
+  action: z.enum(BULK_ACTIONS, { error: `action must be one of ${BULK_ACTIONS.join(", ")}` }),
+  ids: z.array(jobId, { error: "ids must be an array of job ids" })
+    .min(1, "ids needs at least one id")
+    .max(MAX_BATCH, `ids may hold at most ${MAX_BATCH} ids`),
+});
+
+/** Body of `POST /api/process` (optional as a whole). */
+export const processBody = z.strictObject({
+  worker: storableText("worker", 128).optional(),
+  types: z.array(
+    z.enum(JOB_TYPE_NAMES, { error: `types must name ${JOB_TYPE_NAMES.join(", ")}` }),
+    { error: "types must be an array of job types" },
+  ).min(1, "types needs at least one type").max(JOB_TYPE_NAMES.length * 2).optional(),
+});
+
+const fence = {
+  worker: storableText("worker", 128).optional(),
+  attempt: z.number({ error: "attempt must be a whole number" }).int(
+    "attempt must be a whole number",
+  ).min(1, "attempt must be at least 1").max(100, "attempt must be at most 100").optional(),
+};
+
+/** Body of `POST /api/complete/:id`: the job's result (any JSON, default null). */
+export const completeBody = z.strictObject({
+  result: z.unknown().optional(),
+  ...fence,
+});
+
+/** Body of `POST /api/fail/:id`: the attempt's error; `permanent` skips retries. */
+export const failBody = z.strictObject({
+  error: z.union([
+    storableText("error", 100_000),
+    z.record(z.string(), z.unknown()),
+  ], { error: "error must be text or an object" }),
+  permanent: z.boolean({ error: "permanent must be true or false" }).optional(),
+  ...fence,
+});
+
+/** A body that must be absent or `{}` (cancel, retry). */
+export const emptyBody = z.strictObject({});
+
+const intParam = (label: string, min: number, max: number) =>
+  z.number({ error: `${label} must be a whole number from ${min} to ${max}` })
+    .int(`${label} must be a whole number from ${min} to ${max}`)
+    .min(min, `${label} must be at least ${min}`).max(max, `${label} must be at most ${max}`);
+
+/** Query of `GET /api/jobs`; `status`, `type`, `priority` may repeat (any of). */
+export const listQuery = z.strictObject({
+  status: z.array(
+    z.enum(JOB_STATUSES, { error: `status must be one of ${JOB_STATUSES.join(", ")}` }),
+  ).max(JOB_STATUSES.length * 2).optional(),
+  type: z.array(
+    z.enum(JOB_TYPE_NAMES, { error: `type must be one of ${JOB_TYPE_NAMES.join(", ")}` }),
+  )
+    .max(JOB_TYPE_NAMES.length * 2).optional(),
+  priority: z.array(intParam("priority", 1, 5)).max(10).optional(),
+  q: z.string().max(200, "q must be at most 200 characters")
+    .refine((s) => !hasUnstorableChars(s), "q contains a NUL byte or an invalid character")
+    .optional(),
+  sort: z.enum(SORT_COLUMNS, { error: `sort must be one of ${SORT_COLUMNS.join(", ")}` })
+    .optional(),
+  order: z.enum(["asc", "desc"], { error: "order must be asc or desc" }).optional(),
+  limit: intParam("limit", 1, 100).optional(),
+  offset: intParam("offset", 0, 1_000_000_000).optional(),
+});
+
+/** Query of `GET /api/stats/trend`. */
+export const trendQuery = z.strictObject({
+  hours: intParam("hours", 1, 720).optional(),
+  bucket: z.enum(["minute", "hour"], { error: "bucket must be minute or hour" }).optional(),
+}).refine((q) => q.bucket !== "minute" || (q.hours ?? 24) <= 48, {
+  message: "minute buckets cover at most 48 hours",
+  path: ["hours"],
+});
+
+/** A query that takes no parameters. */
+export const noQuery = z.strictObject({});
+
+/** Query parameters that may repeat; the others must appear at most once. */
+const REPEATABLE = new Set(["status", "type", "priority"]);
+
+/**
+ * Turns URL query parameters into the plain object the query schemas
+ * expect: repeatable ones become arrays (also split on commas), whole
+ * numbers become numbers, and a repeated single-valued parameter stays an
+ * array so the schema reports it.
+ */
+export function queryObject(params: URLSearchParams): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const num = (s: string) => (/^-?\d{1,15}$/.test(s) ? Number(s) : s);
+  for (const key of new Set(params.keys())) {
+    const values = params.getAll(key);
+    if (REPEATABLE.has(key)) {
+      out[key] = values.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean)
+        .map((v) => key === "priority" ? num(v) : v);
+    } else if (values.length > 1) {
+      out[key] = values;
+    } else {
+      out[key] = key === "q" || key === "sort" || key === "order" || key === "bucket"
+        ? values[0]
+        : num(values[0]);
+    }
+  }
+  return out;
+}
+
+// ---- Response shapes (documentation) ----
+
+const instant = z.iso.datetime({ offset: true });
+
+/** A job as stored (snake_case columns). */
+export const jobResponse = z.object({
+  id: z.uuid(),
+  type: z.enum(JOB_TYPE_NAMES),
+  status: z.enum(JOB_STATUSES),
+  priority: z.int().min(1).max(5),
+  payload: z.record(z.string(), z.unknown()),
+  result: z.unknown().nullable(),
+  error: z.string().nullable(),
+  attempts: z.int().min(0),
+  max_attempts: z.int().min(1).max(100),
+  created_at: instant,
+  updated_at: instant,
+  scheduled_for: instant,
+  started_at: instant.nullable(),
+  completed_at: instant.nullable(),
+  locked_by: z.string().nullable(),
+  locked_until: instant.nullable(),
+});
+
+/** One row of a job's timeline. */
+export const jobEventResponse = z.object({
+  id: z.int(),
+  job_id: z.uuid(),
+  at: instant,
+  kind: z.enum(EVENT_KINDS),
+  attempt: z.int(),
+  worker: z.string().nullable(),
+  message: z.string().nullable(),
+});
+
+/** A page of jobs. */
+export const jobPageResponse = z.object({
+  items: z.array(jobResponse),
+  total: z.int().min(0),
+  limit: z.int().min(1).max(100),
+  offset: z.int().min(0),
+});
+
+/** What a bulk action did to each id. */
+export const bulkResponse = z.object({
+  action: z.enum(BULK_ACTIONS),
+  results: z.array(z.object({
+    id: z.uuid(),
+    outcome: z.enum(["done", "not_found", "conflict"]),
+    status: z.enum(JOB_STATUSES).nullable(),
+  })),
+  summary: z.object({ done: z.int(), not_found: z.int(), conflict: z.int() }),
+});
+
+/** Counts by status, plus the total. */
+export const statsResponse = z.object(
+  Object.fromEntries([...JOB_STATUSES, "total"].map((s) => [s, z.int().min(0)])),
+);
+
+/** Created / completed / failed per bucket. */
+export const trendResponse = z.object({
+  hours: z.int(),
+  bucket: z.enum(["minute", "hour"]),
+  points: z.array(z.object({
+    bucket: instant,
+    created: z.int(),
+    completed: z.int(),
+    failed: z.int(),
+  })),
+});
+
+/** The error envelope of every `/api` error. */
+export const errorResponse = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    request_id: z.string().optional(),
+  }),
+});

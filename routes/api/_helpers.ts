@@ -1,0 +1,46 @@
+/**
+ * Small helpers shared by the `/api` route modules (not a route: the leading
+ * underscore keeps it out of routing): path ids, bodies, query strings.
+ */
+import type { z } from "zod";
+import { queryObject, UUID_RE } from "../../lib/api_schemas.ts";
+import { HttpError } from "../../lib/web/errors.ts";
+import { readJson } from "../../lib/web/json.ts";
+import type { Ctx } from "../../lib/web/define.ts";
+import type { State } from "../../utils.ts";
+
+/** The `:id` path parameter, lower-cased; a malformed id is a 404 (no such job). */
+export function jobIdOf(ctx: Ctx<State>): string {
+  const id = ctx.params.id ?? "";
+  if (!UUID_RE.test(id)) {
+    throw new HttpError(404, "job_not_found", `no job with id ${JSON.stringify(id.slice(0, 64))}`);
+  }
+  return id.toLowerCase();
+}
+
+/** 404 for a job that does not exist. */
+export function jobNotFound(id: string): HttpError {
+  return new HttpError(404, "job_not_found", `no job with id ${id}`);
+}
+
+/**
+ * Reads and validates the JSON body (limits from the config: the batch limit
+ * for `/api/jobs/batch`, else the per-request one). With `optional`, an
+ * absent body parses as `{}`.
+ */
+export async function bodyOf<T extends z.ZodType>(
+  ctx: Ctx<State>,
+  schema: T,
+  opts: { optional?: boolean; batch?: boolean } = {},
+): Promise<z.output<T>> {
+  const limit = opts.batch
+    ? ctx.state.config.BATCH_BODY_LIMIT_BYTES
+    : ctx.state.config.BODY_LIMIT_BYTES;
+  const value = await readJson(ctx.req, { limit, optional: opts.optional });
+  return schema.parse(value === undefined ? {} : value);
+}
+
+/** Validates the query string with `schema` (422 with every issue). */
+export function queryOf<T extends z.ZodType>(ctx: Ctx<State>, schema: T): z.output<T> {
+  return schema.parse(queryObject(ctx.url.searchParams));
+}

@@ -1,0 +1,85 @@
+/**
+ * `GET /api/events`: Server-Sent Events for live dashboards. One shared
+ * LISTEN connection per process feeds every stream (lib/live.ts); bursts of
+ * changes are coalesced. Sends `ready` on connect, then `change` messages
+ * (`data` is {seq, at, channels, notifications}) and a keep-alive comment
+ * every 15 s; a client that goes away is unsubscribed at once.
+ */
+import { define } from "../../utils.ts";
+import { noQuery } from "../../lib/api_schemas.ts";
+import { type LiveChange, liveFeed } from "../../lib/live.ts";
+import { HttpError } from "../../lib/web/errors.ts";
+import { queryOf } from "./_helpers.ts";
+
+/** Most concurrent streams per process. */
+const MAX_STREAMS = 1000;
+const KEEPALIVE_MS = 15_000;
+
+export const handler = define.handlers({
+  async GET(ctx) {
+    queryOf(ctx, noQuery);
+    const feed = liveFeed(ctx.state.sql);
+    if (feed.size >= MAX_STREAMS) {
+      throw new HttpError(
+        503,
+        "too_many_streams",
+        "too many live streams; try again later",
+        undefined,
+        {
+          "retry-after": "5",
+        },
+      );
+    }
+    const enc = new TextEncoder();
+    let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+    let closed = false;
+    let unsubscribe = () => {};
+    let keepalive: ReturnType<typeof setInterval> | undefined;
+    const cleanup = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(keepalive);
+      unsubscribe();
+      ctx.req.signal.removeEventListener("abort", cleanup);
+      try {
+        controller?.close();
+      } catch {
+        // the client side already closed the stream
+      }
+    };
+    const send = (text: string) => {
+      if (closed || !controller) return;
+      try {
+        controller.enqueue(enc.encode(text));
+      } catch {
+        cleanup();
+      }
+    };
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        controller = c;
+      },
+      cancel() {
+        cleanup();
+      },
+    });
+    // Subscribe before answering, so a database that cannot LISTEN is a 503, not a dead stream.
+    unsubscribe = await feed.subscribe((c: LiveChange) =>
+      send(`id: ${c.seq}\nevent: change\ndata: ${JSON.stringify(c)}\n\n`)
+    );
+    if (ctx.req.signal.aborted) {
+      cleanup();
+    } else {
+      ctx.req.signal.addEventListener("abort", cleanup);
+      keepalive = setInterval(() => send(": keep-alive\n\n"), KEEPALIVE_MS);
+      send(`retry: 3000\nevent: ready\ndata: {"at":"${new Date().toISOString()}"}\n\n`);
+    }
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
+  },
+});

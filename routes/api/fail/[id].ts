@@ -1,0 +1,33 @@
+/**
+ * `POST /api/fail/:id` `{error}`: records an external worker's failed attempt
+ * (fenced): pending again after backoff (RETRY_BASE_MS, capped at
+ * RETRY_MAX_MS, with jitter) while attempts remain, else failed.
+ * `permanent: true` fails at once.
+ */
+import { define } from "../../../utils.ts";
+import { failBody } from "../../../lib/api_schemas.ts";
+import { jobs } from "../../../lib/queue/mod.ts";
+import { recordFailed } from "../../../lib/metrics.ts";
+import { json } from "../../../lib/web/json.ts";
+import { bodyOf, jobIdOf } from "../_helpers.ts";
+import { fenceFor, lostLease } from "../_fence.ts";
+
+export const handler = define.handlers({
+  async POST(ctx) {
+    const id = jobIdOf(ctx);
+    const input = await bodyOf(ctx, failBody);
+    const fence = await fenceFor(ctx.state.sql, id, input);
+    const job = await jobs.fail(ctx.state.sql, {
+      ...fence,
+      error: input.error,
+      permanent: input.permanent ?? false,
+      retry: { baseMs: ctx.state.config.RETRY_BASE_MS, maxMs: ctx.state.config.RETRY_MAX_MS },
+      now: ctx.state.now(),
+    });
+    if (!job) throw await lostLease(ctx.state.sql, id);
+    ctx.state.changed.poke();
+    if (job.status === "pending") ctx.state.newJobs.poke();
+    recordFailed(job);
+    return json(job);
+  },
+});

@@ -1,0 +1,22 @@
+/** `POST /api/jobs` creates one job (201 + Location); `GET /api/jobs` lists jobs. */
+import { define } from "../../../utils.ts";
+import { createJobBody, listQuery } from "../../../lib/api_schemas.ts";
+import { jobs } from "../../../lib/queue/mod.ts";
+import { recordEnqueued } from "../../../lib/metrics.ts";
+import { json } from "../../../lib/web/json.ts";
+import { bodyOf, queryOf } from "../_helpers.ts";
+
+export const handler = define.handlers({
+  async POST(ctx) {
+    const input = await bodyOf(ctx, createJobBody);
+    const job = await jobs.enqueue(ctx.state.sql, { job: input, now: ctx.state.now() });
+    ctx.state.newJobs.poke();
+    ctx.state.changed.poke();
+    recordEnqueued(job.type);
+    return json(job, { status: 201, headers: { location: `/api/jobs/${job.id}` } });
+  },
+  async GET(ctx) {
+    const q = queryOf(ctx, listQuery);
+    return json(await jobs.list(ctx.state.sql, q));
+  },
+});
