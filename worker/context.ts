@@ -1,0 +1,196 @@
+/**
+ * The outside world as handlers see it: mail (SMTP or the outbox), the
+ * notification webhook, report data and artifact storage. One instance per
+ * attempt; transports are cached per runner.
+ */
+import nodemailer from "nodemailer";
+import { isAbsolute, join } from "node:path";
+import type { Config } from "../lib/config.ts";
+import type { Sql } from "../lib/db.ts";
+import { PROJECT_ROOT } from "../lib/embedded_pg.ts";
+import { log } from "../lib/log.ts";
+import * as artifacts from "../lib/queue/artifacts.ts";
+import * as reports from "../lib/queue/reports.ts";
+import type { Job } from "../lib/queue/types.ts";
+import type { WorkerContext } from "./types.ts";
+
+/** Seconds a webhook POST may take before it fails the attempt. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** What a context needs from its runner. */
+export interface ContextDeps {
+  sql: Sql;
+  config: Pick<Config, "SMTP_URL" | "MAIL_FROM" | "NOTIFY_WEBHOOK_URL" | "DATA_DIR">;
+  /** The runner's `locked_by`, for logs. */
+  worker: string;
+}
+
+/** The outbox folder: `<DATA_DIR>/outbox` (a relative DATA_DIR is under the project root). */
+export function outboxDir(dataDir: string): string {
+  return join(isAbsolute(dataDir) ? dataDir : join(PROJECT_ROOT, dataDir), "outbox");
+}
+
+/**
+ * Writes a file atomically: a temporary file in the same folder, then a
+ * rename over the target, so readers see the old file or the whole new one
+ * and a re-run replaces rather than duplicates.
+ */
+export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+// deno-lint-ignore no-explicit-any
+let smtpTransport: { url: string; transport: any } | undefined;
+
+// deno-lint-ignore no-explicit-any
+function smtp(url: string): any {
+  if (smtpTransport?.url !== url) {
+    smtpTransport?.transport.close();
+    smtpTransport = {
+      url,
+      transport: nodemailer.createTransport({
+        url,
+        connectionTimeout: 10_000,
+        greetingTimeout: 10_000,
+        socketTimeout: 30_000,
+        // deno-lint-ignore no-explicit-any
+      } as any),
+    };
+  }
+  return smtpTransport.transport;
+}
+
+const outboxTransport = nodemailer.createTransport({
+  streamTransport: true,
+  buffer: true,
+  newline: "\r\n",
+});
+
+/** Closes cached transports (runner shutdown). */
+export function closeTransports(): void {
+  smtpTransport?.transport.close();
+  smtpTransport = undefined;
+}
+
+/** The context of one attempt of `job`. `signal` aborts on timeout, lease loss or forced stop. */
+export function createContext(deps: ContextDeps, job: Job, signal: AbortSignal): WorkerContext {
+  const { sql, config } = deps;
+  const outbox = outboxDir(config.DATA_DIR);
+  const range = (q: { from: string; to: string }) => ({ from: q.from, to: q.to });
+  return {
+    job: {
+      id: job.id,
+      type: job.type,
+      attempt: job.attempts,
+      max_attempts: job.max_attempts,
+      priority: job.priority,
+      created_at: new Date(job.created_at).toISOString(),
+    },
+    signal,
+
+    async sendMail(msg) {
+      signal.throwIfAborted();
+      // One Message-ID per job: a re-run sends (or writes) the same message again.
+      const mail = {
+        from: config.MAIL_FROM,
+        to: msg.to,
+        subject: msg.subject,
+        text: msg.text,
+        messageId: `<${job.id}@jobq>`,
+        headers: { "X-Jobq-Job-Id": job.id, "X-Jobq-Attempt": String(job.attempts) },
+      };
+      if (config.SMTP_URL) {
+        const info = await smtp(config.SMTP_URL).sendMail(mail);
+        return { message_id: String(info.messageId), transport: "smtp" };
+      }
+      const info = await outboxTransport.sendMail(mail);
+      const path = join(outbox, `${job.id}.eml`);
+      await writeAtomic(path, info.message as Uint8Array);
+      return { message_id: String(info.messageId), transport: "outbox", path };
+    },
+
+    async postWebhook(body) {
+      signal.throwIfAborted();
+      const json = JSON.stringify(body);
+      if (config.NOTIFY_WEBHOOK_URL) {
+        const res = await fetch(config.NOTIFY_WEBHOOK_URL, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "idempotency-key": job.id,
+            "user-agent": "jobq-worker",
+          },
+          body: json,
+          signal: AbortSignal.any([signal, AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
+        }).catch((err) => {
+          if (err instanceof DOMException && err.name === "TimeoutError") {
+            throw new Error(`webhook did not answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`);
+          }
+          throw new Error(`webhook request failed: ${(err as Error).message}`);
+        });
+        const text = await res.text().catch(() => "");
+        if (!res.ok) {
+          throw new Error(
+            `webhook answered ${res.status} ${res.statusText}${
+              text ? `: ${text.slice(0, 200)}` : ""
+            }`,
+          );
+        }
+        return { transport: "webhook", status: res.status };
+      }
+      const path = join(outbox, `${job.id}.json`);
+      await writeAtomic(path, new TextEncoder().encode(json + "\n"));
+      return { transport: "outbox", path };
+    },
+
+    async reportData(q) {
+      const r = range(q);
+      if (q.report_type === "failures") {
+        return (await reports.failures(sql, r)) as unknown as Record<string, unknown>[];
+      }
+      if (q.report_type === "throughput") {
+        return (await reports.throughput(sql, r)) as unknown as Record<string, unknown>[];
+      }
+      return (await reports.summary(sql, r)) as unknown as Record<string, unknown>[];
+    },
+
+    async reportSet(q) {
+      const r = range(q);
+      const summary = await reports.summary(sql, r);
+      const failures = await reports.failures(sql, r);
+      const throughput = await reports.throughput(sql, r);
+      const slowest = await reports.slowest(sql, r);
+      const totals = await reports.totals(sql, r);
+      return { summary, failures, throughput, slowest, totals };
+    },
+
+    async saveArtifact(file) {
+      await artifacts.put(sql, {
+        jobId: job.id,
+        filename: file.filename,
+        contentType: file.content_type,
+        bytes: file.bytes,
+      });
+      return { url: `/api/jobs/${job.id}/artifact`, bytes: file.bytes.length };
+    },
+
+    log(msg, fields = {}) {
+      log("info", msg, {
+        ...fields,
+        job_id: job.id,
+        type: job.type,
+        attempt: job.attempts,
+        worker: deps.worker,
+      });
+    },
+  };
+}
