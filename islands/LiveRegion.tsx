@@ -1,0 +1,72 @@
+/**
+ * Keeps a server-rendered page live. In "swap" mode it re-renders the page
+ * on the server when jobs change (`/api/events`, throttled) and swaps every
+ * `[data-live]` region in place; in "reload" mode (a job's page) it watches
+ * one job through `/api/jobs/:id` and reloads the page when it changed.
+ * `pollMs` adds a periodic refresh (heartbeats change without job events).
+ * Renders a small "Live" indicator.
+ */
+import { useEffect, useState } from "preact/hooks";
+import {
+  apiJson,
+  fetchPage,
+  onJobsChanged,
+  swapLiveRegions,
+  throttle,
+  useHydrated,
+  useLive,
+} from "@/lib/web/runtime.ts";
+
+/** Props of {@link LiveRegion}. */
+export interface LiveRegionProps {
+  mode?: "swap" | "reload";
+  /** Reload mode: the job to watch and the `updated_at` the page shows. */
+  jobId?: string;
+  updatedAt?: string;
+  /** Also refresh every this many ms (0: only on events). */
+  pollMs?: number;
+}
+
+export default function LiveRegion(
+  { mode = "swap", jobId, updatedAt, pollMs = 0 }: LiveRegionProps,
+) {
+  const hydrated = useHydrated();
+  const live = useLive();
+  const [updates, setUpdates] = useState(0);
+  useEffect(() => {
+    const refresh = throttle(async () => {
+      try {
+        if (mode === "reload" && jobId) {
+          const job = await apiJson<{ updated_at: string }>(`/api/jobs/${jobId}`);
+          if (updatedAt && new Date(job.updated_at).getTime() !== new Date(updatedAt).getTime()) {
+            location.reload();
+          }
+        } else if (swapLiveRegions(await fetchPage()) > 0) {
+          setUpdates((n) => n + 1);
+        }
+      } catch (err) {
+        console.warn("live refresh failed", err);
+      }
+    }, 400);
+    const off = onJobsChanged(refresh);
+    const timer = pollMs > 0 ? setInterval(refresh, pollMs) : undefined;
+    return () => {
+      off();
+      if (timer) clearInterval(timer);
+    };
+  }, [mode, jobId, updatedAt, pollMs]);
+  return (
+    <span
+      data-ready={hydrated ? "" : undefined}
+      data-updates={updates}
+      class="inline-flex items-center gap-1.5 rounded-full border border-border px-2 py-0.5 text-xs text-muted-foreground"
+      title={live ? "Updates arrive as jobs change" : "Not connected; showing the page as loaded"}
+    >
+      <span
+        aria-hidden="true"
+        class={`h-1.5 w-1.5 rounded-full ${live ? "bg-emerald-500 animate-pulse" : "bg-zinc-400"}`}
+      />
+      {live ? "Live" : hydrated ? "Connecting…" : "Static"}
+    </span>
+  );
+}

@@ -1,0 +1,168 @@
+/**
+ * Browser-side helpers for islands: hydration state, JSON calls to `/api`
+ * with the error envelope unwrapped, one shared `/api/events` stream, and
+ * re-reading server-rendered regions or island props from a fresh render of
+ * the current page. Browser-safe; nothing here runs on import.
+ */
+import { useEffect, useState } from "preact/hooks";
+import { reviveProps } from "./serial.ts";
+
+/** False during the server render and the hydration pass, true once mounted in a browser. */
+export function useHydrated(): boolean {
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
+  return ready;
+}
+
+/** An `/api` error: HTTP status plus the envelope's code and message. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(public status: number, public code: string, message: string) {
+    super(message);
+  }
+}
+
+/** Calls the JSON API (same origin, session cookie included); throws {@link ApiError} on errors. */
+export async function apiJson<T>(
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<T> {
+  const headers = new Headers(init.headers);
+  headers.set("accept", "application/json");
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set("content-type", "application/json");
+    body = JSON.stringify(init.json);
+  }
+  const res = await fetch(path, { ...init, body, headers, credentials: "same-origin" });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    throw new ApiError(
+      res.status,
+      data?.error?.code ?? "http_" + res.status,
+      data?.error?.message ?? `request failed with ${res.status}`,
+    );
+  }
+  return data as T;
+}
+
+type Listener = () => void;
+const listeners = new Set<Listener>();
+const statusListeners = new Set<(live: boolean) => void>();
+let source: EventSource | null = null;
+let live = false;
+
+function setLive(v: boolean) {
+  live = v;
+  for (const l of statusListeners) l(v);
+}
+
+function openSource() {
+  if (source || typeof EventSource === "undefined") return;
+  source = new EventSource("/api/events");
+  const fire = () => {
+    for (const l of listeners) l();
+  };
+  source.onopen = () => {
+    setLive(true);
+    fire();
+  };
+  source.onerror = () => setLive(false);
+  source.onmessage = fire;
+  for (const name of ["change", "changed", "job", "jobs", "stats"]) {
+    source.addEventListener(name, fire);
+  }
+}
+
+/**
+ * Calls `fn` whenever jobs change (any message on `/api/events`), and once
+ * each time the stream (re)connects, so nothing missed while disconnected
+ * stays stale. One EventSource serves every island on the page. Returns the
+ * unsubscribe function; the stream closes with the last subscriber.
+ */
+export function onJobsChanged(fn: Listener): () => void {
+  listeners.add(fn);
+  openSource();
+  return () => {
+    listeners.delete(fn);
+    if (listeners.size === 0 && source) {
+      source.close();
+      source = null;
+      setLive(false);
+    }
+  };
+}
+
+/** Whether the shared event stream is connected; re-renders on changes. */
+export function useLive(): boolean {
+  const [v, setV] = useState(live);
+  useEffect(() => {
+    statusListeners.add(setV);
+    setV(live);
+    return () => void statusListeners.delete(setV);
+  }, []);
+  return v;
+}
+
+/**
+ * Calls `fn` at most once per `ms`: the first call runs at once, later ones
+ * fold into one trailing call.
+ */
+export function throttle(fn: () => void | Promise<void>, ms: number): () => void {
+  let last = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running = false;
+  const run = async () => {
+    timer = undefined;
+    if (running) {
+      timer = setTimeout(run, ms);
+      return;
+    }
+    running = true;
+    last = Date.now();
+    try {
+      await fn();
+    } finally {
+      running = false;
+    }
+  };
+  return () => {
+    if (timer !== undefined) return;
+    const wait = Math.max(0, last + ms - Date.now());
+    timer = setTimeout(run, wait);
+  };
+}
+
+/** A fresh server render of the current page, parsed (throws on HTTP errors). */
+export async function fetchPage(url = location.href): Promise<Document> {
+  const res = await fetch(url, { credentials: "same-origin", headers: { accept: "text/html" } });
+  if (!res.ok) throw new Error(`reloading ${url} failed with ${res.status}`);
+  return new DOMParser().parseFromString(await res.text(), "text/html");
+}
+
+/**
+ * Replaces the content of every `[data-live]` element of this page with the
+ * same element of `doc` (server-rendered, escaped HTML of our own origin).
+ * Regions holding islands are left alone. Returns how many changed.
+ */
+export function swapLiveRegions(doc: Document): number {
+  let changed = 0;
+  for (const el of document.querySelectorAll<HTMLElement>("[data-live]")) {
+    if (el.querySelector("[data-island]")) continue;
+    const fresh = doc.querySelector<HTMLElement>(`[data-live="${el.dataset.live}"]`);
+    if (fresh && fresh.innerHTML !== el.innerHTML) {
+      el.innerHTML = fresh.innerHTML;
+      changed++;
+    }
+  }
+  return changed;
+}
+
+/** The props the server gave island `name` (its first occurrence) in `doc`, or null. */
+export function islandPropsIn(doc: Document, name: string): Record<string, unknown> | null {
+  const el = doc.querySelector<HTMLElement>(`[data-island="${name}"]`);
+  const text = doc.getElementById("__jobq_islands")?.textContent;
+  if (!el || !text) return null;
+  return reviveProps(JSON.parse(text)[el.dataset.islandId!]);
+}

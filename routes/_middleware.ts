@@ -1,0 +1,103 @@
+/**
+ * Middleware for every page (not `/api`, whose own middleware handles tokens
+ * and JSON errors):
+ * 1. refuses cross-site form posts (Sec-Fetch-Site, else Origin vs Host) with 403;
+ * 2. with `DASHBOARD_PASSWORD` set, sends signed-out visitors to `/login`
+ *    (open: `/login`, `/healthz`, `/readyz`, `/metrics`, `/static/…`);
+ * 3. registers the islands and makes sure their bundles are built;
+ * 4. adds secure headers: a CSP whose script and style sources are this
+ *    request's nonce, nosniff, frame-ancestors 'none' / X-Frame-Options,
+ *    Referrer-Policy, Cross-Origin-Opener-Policy.
+ */
+import { define, type State } from "@/utils.ts";
+import { requestSession } from "@/lib/web/session.ts";
+import { prepareIslands } from "@/lib/web/build.ts";
+import type { Ctx } from "@/lib/web/define.ts";
+
+const OPEN = ["/login", "/healthz", "/readyz", "/metrics", "/favicon.ico"];
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+function isApi(path: string): boolean {
+  return path === "/api" || path.startsWith("/api/");
+}
+
+/** True when a state-changing request comes from another site. */
+export function crossSite(req: Request): boolean {
+  const site = req.headers.get("sec-fetch-site");
+  if (site) return site !== "same-origin" && site !== "none";
+  const origin = req.headers.get("origin");
+  if (!origin) return false;
+  if (origin === "null") return true;
+  const host = req.headers.get("x-forwarded-host") ?? req.headers.get("host") ??
+    new URL(req.url).host;
+  try {
+    return new URL(origin).host !== host;
+  } catch {
+    return true;
+  }
+}
+
+/** The Content-Security-Policy of a page answered with `nonce`. */
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    `style-src 'self' 'nonce-${nonce}'`,
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
+function withHeaders(res: Response, nonce: string, path: string): Response {
+  const out = new Response(res.body, res);
+  const h = out.headers;
+  h.set("x-content-type-options", "nosniff");
+  h.set("referrer-policy", "strict-origin-when-cross-origin");
+  h.set("x-frame-options", "DENY");
+  h.set("cross-origin-opener-policy", "same-origin");
+  const html = (h.get("content-type") ?? "").startsWith("text/html");
+  if (html && !h.has("content-security-policy") && path !== "/docs") {
+    h.set("content-security-policy", contentSecurityPolicy(nonce));
+  }
+  if (html && !h.has("cache-control")) h.set("cache-control", "no-store");
+  return out;
+}
+
+async function gate(ctx: Ctx<State>): Promise<Response | null> {
+  const { config } = ctx.state;
+  const path = ctx.url.pathname;
+  if (!config.DASHBOARD_PASSWORD) return null;
+  if (OPEN.includes(path) || path.startsWith("/static/")) return null;
+  const session = await requestSession(ctx.req, config);
+  ctx.state.session = session;
+  if (session) return null;
+  const next = path + ctx.url.search;
+  const location = "/login" + (path === "/" ? "" : "?next=" + encodeURIComponent(next));
+  return new Response(null, { status: 303, headers: { location } });
+}
+
+export const handler = define.middleware(async (ctx) => {
+  const path = ctx.url.pathname;
+  if (isApi(path)) return await ctx.next();
+  const nonce = ctx.state.nonce;
+  if (!SAFE_METHODS.has(ctx.req.method) && crossSite(ctx.req)) {
+    return withHeaders(
+      new Response("Cross-site form posts are refused.", {
+        status: 403,
+        headers: { "content-type": "text/plain; charset=utf-8" },
+      }),
+      nonce,
+      path,
+    );
+  }
+  const refused = await gate(ctx);
+  if (refused) return withHeaders(refused, nonce, path);
+  if (!path.startsWith("/static/")) await prepareIslands();
+  return withHeaders(await ctx.next(), nonce, path);
+});
