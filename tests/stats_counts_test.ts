@@ -175,6 +175,36 @@ Deno.test({
           await assertExact(sql, "after the final compaction");
         },
       );
+
+      await t.step("list: totals of status/type filters equal the rows that match", async () => {
+        const sql = db.sql;
+        await sql`TRUNCATE job, job_event, job_artifact`;
+        await insertJob(sql, { status: "failed", type: "report", payload: {} });
+        await insertJob(sql, { status: "failed" });
+        await insertJob(sql, { status: "completed" });
+        await jobs.enqueueBatch(sql, { jobs: [1, 2, 3].map(newJob) });
+        await jobs.claim(sql, { worker: "w", limit: 1, leaseSeconds: LEASE });
+        const filters = [
+          {},
+          { status: ["failed" as const] },
+          { status: ["pending" as const, "processing" as const] },
+          { type: ["report"] },
+          { type: ["email"], status: ["failed" as const] },
+          { status: ["cancelled" as const] },
+          { priority: [3] },
+        ];
+        for (const f of filters) {
+          const page = await jobs.list(sql, { ...f, limit: 1 });
+          const [{ n }] = await sql<{ n: number }[]>`
+            SELECT count(*)::int AS n FROM job
+            WHERE (${f.status ?? null}::text[] IS NULL OR status = ANY(${f.status ?? null}::text[]))
+              AND (${f.type ?? null}::text[] IS NULL OR type = ANY(${f.type ?? null}::text[]))`;
+          assertEquals(page.total, n, JSON.stringify(f));
+        }
+        const rows = await stats.countsByStatusAndType(sql);
+        assertEquals(rows.find((r) => r.status === "failed" && r.type === "report")?.n, 1);
+        assertEquals(rows.find((r) => r.status === "cancelled"), undefined);
+      });
     } finally {
       await db.drop();
     }

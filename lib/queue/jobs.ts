@@ -5,6 +5,7 @@
  */
 import type { Sql } from "../db.ts";
 import { backoffMs, errorText } from "./backoff.ts";
+import { countMatching } from "./stats.ts";
 import type { Job, JobEvent, JobStatus } from "./types.ts";
 
 /** The instant to use: a fixed `Date` (tests) or the database's `now()`. */
@@ -485,12 +486,20 @@ export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
   const dir = q.order === "asc" ? sql`ASC` : sql`DESC`;
   const where = listWhere(sql, q);
   // Indexes: job_<column>_idx / job_status_created_idx / job_type_created_idx
-  // serve the common filter + created_at sort; the count uses the same filter.
-  const [items, [{ total }]] = await Promise.all([
+  // serve the common filter + created_at sort. The total of a status/type
+  // filter (or none) comes from the maintained counts (stats.countMatching,
+  // migration 0002) instead of counting history; priority and text filters
+  // count the matching rows.
+  const countable = !q.priority?.length && !q.q?.trim();
+  const [items, total] = await Promise.all([
     sql<Job[]>`SELECT * FROM job ${where} ORDER BY ${
       sql(sort)
     } ${dir}, id ${dir} LIMIT ${limit} OFFSET ${offset}`,
-    sql<{ total: number }[]>`SELECT count(*)::int AS total FROM job ${where}`,
+    countable
+      ? countMatching(sql, { status: q.status, type: q.type })
+      : sql<{ total: number }[]>`SELECT count(*)::int AS total FROM job ${where}`.then((r) =>
+        r[0].total
+      ),
   ]);
   return { items, total, limit, offset };
 }

@@ -73,11 +73,42 @@ export async function trend(sql: Sql, opts: {
     ORDER BY b.bucket`;
 }
 
-/** Number of jobs per (status, type) pair that has any (for `/metrics`). */
+/**
+ * Number of jobs per (status, type) pair that has any (for `/metrics`).
+ * Read from the incrementally maintained counts (see {@link counts}), so a
+ * scrape costs the same at any table size.
+ */
 export async function countsByStatusAndType(
   sql: Sql,
 ): Promise<{ status: string; type: string; n: number }[]> {
-  // Full scan of job (or of job_status_created_idx plus heap for `type`); metrics scrapes are rare.
   return await sql<{ status: string; type: string; n: number }[]>`
-    SELECT status, type, count(*)::int AS n FROM job GROUP BY status, type ORDER BY status, type`;
+    SELECT status, type, sum(n)::int8 AS n FROM (
+      SELECT status, type, n FROM job_status_count
+      UNION ALL
+      SELECT status, type, n FROM job_status_delta
+    ) AS c
+    GROUP BY status, type HAVING sum(n) <> 0
+    ORDER BY status, type`;
+}
+
+/**
+ * Exact number of jobs whose status is in `status` and type in `type` (an
+ * absent or empty list matches all), from the maintained counts: what
+ * `SELECT count(*) FROM job WHERE …` would say, without reading `job`.
+ */
+export async function countMatching(
+  sql: Sql,
+  opts: { status?: readonly string[]; type?: readonly string[] },
+): Promise<number> {
+  const status = opts.status?.length ? [...opts.status] : null;
+  const type = opts.type?.length ? [...opts.type] : null;
+  const [{ n }] = await sql<{ n: number }[]>`
+    SELECT coalesce(sum(n), 0)::int8 AS n FROM (
+      SELECT status, type, n FROM job_status_count
+      UNION ALL
+      SELECT status, type, n FROM job_status_delta
+    ) AS c
+    WHERE (${status}::text[] IS NULL OR status = ANY(${status}::text[]))
+      AND (${type}::text[] IS NULL OR type = ANY(${type}::text[]))`;
+  return n;
 }

@@ -1,0 +1,68 @@
+/**
+ * Enqueue phases, defined as in the peers' harness: N jobs with payload
+ * `{i}`, default priority, through the product's producer path
+ * (`jobs.enqueue` / `jobs.enqueueBatch`, then a coalesced `Notifier.poke()`
+ * after the commit, as the API does).
+ */
+import { openPool, type Sql } from "../lib/db.ts";
+import * as jobs from "../lib/queue/jobs.ts";
+import { CHANNEL_NEW_JOBS, Notifier } from "../lib/queue/notify.ts";
+
+/** The job type every benchmark job uses (a real type, so the worker accepts it). */
+export const BENCH_TYPE = "notification";
+
+/**
+ * The payload of job `i`: valid for {@link BENCH_TYPE}'s strict schema, and
+ * carrying `i` in `message` (see {@link payloadIndex}).
+ */
+export function benchPayload(i: number): Record<string, unknown> {
+  return { user_id: "bench", channel: "push", message: String(i) };
+}
+
+/** The `i` a benchmark payload carries, or `null` for any other payload. */
+export function payloadIndex(payload: unknown): number | null {
+  const m = (payload as { message?: unknown } | null)?.message;
+  const i = typeof m === "string" ? Number(m) : NaN;
+  return Number.isInteger(i) ? i : null;
+}
+
+/** A producer: one pool, one notifier, the three ways to enqueue. */
+export interface Producer {
+  sql: Sql;
+  addOne(i: number): Promise<void>;
+  addBatch(first: number, count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens a producer with `poolSize` connections (plus one for NOTIFY). */
+export function openProducer(url: string, poolSize: number): Producer {
+  const sql = openPool(url, { max: poolSize, name: "jobq-bench-producer" });
+  const notifySql = openPool(url, { max: 1, name: "jobq-bench-notify" });
+  const notifier = new Notifier(notifySql, CHANNEL_NEW_JOBS);
+  return {
+    sql,
+    async addOne(i) {
+      await jobs.enqueue(sql, { job: { type: BENCH_TYPE, payload: benchPayload(i) } });
+      notifier.poke();
+    },
+    async addBatch(first, count) {
+      const list = [];
+      for (let i = first; i < first + count; i++) {
+        list.push({ type: BENCH_TYPE, payload: benchPayload(i) });
+      }
+      await jobs.enqueueBatch(sql, { jobs: list });
+      notifier.poke();
+    },
+    async close() {
+      await notifier.close();
+      await Promise.all([sql.end({ timeout: 5 }), notifySql.end({ timeout: 5 })]);
+    },
+  };
+}
+
+/** Inserts jobs [0, n) through the batch API, `batchSize` per call. */
+export async function insertInBatches(p: Producer, n: number, batchSize: number): Promise<void> {
+  for (let first = 0; first < n; first += batchSize) {
+    await p.addBatch(first, Math.min(batchSize, n - first));
+  }
+}

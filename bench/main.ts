@@ -1,0 +1,264 @@
+/**
+ * `deno task bench`: throughput, latency and scale of the queue, with the same
+ * phases, metric names and JSON lines as the peers' harness
+ * (shared/peers/run.mjs), so our lines and theirs can be compared round by
+ * round on one PostgreSQL (bench/compare.sh does that).
+ *
+ *   deno task bench [--jobs 20000] [--concurrency 16] [--inflight 16] [--batch-size 1000]
+ *                   [--phases enqueue-seq,enqueue-inflight,enqueue-batch,drain,latency,scale,http]
+ *                   [--database-url postgres://postgres@127.0.0.1:5432/postgres]
+ *                   [--rounds 1] [--run LABEL] [--scale-sizes 10000,100000,1000000]
+ *
+ * The server comes from --database-url, else DATABASE_URL, else
+ * postgres://postgres@127.0.0.1:5432/postgres; only its loopback address is
+ * accepted. Everything runs in a scratch database `jobq_bench_<pid>` that is
+ * created and migrated at start and dropped at the end; each phase starts
+ * from empty tables. JSON lines go to stdout, a human summary to stderr.
+ */
+import { parseArgs } from "node:util";
+import { openPool } from "../lib/db.ts";
+import { setLogLevel } from "../lib/log.ts";
+import { insertInBatches, openProducer } from "./enqueue.ts";
+import { runScale } from "./scale.ts";
+import { createScratch, type Scratch } from "./scratch.ts";
+import {
+  assertLoopback,
+  type BenchOptions,
+  jobsPerSecond,
+  now,
+  resetTables,
+  round,
+  say,
+  settle,
+  walBytesSince,
+  walPosition,
+} from "./util.ts";
+import { runDrain, runLatency, runMemory } from "./worker_phases.ts";
+import { runHttp } from "./http.ts";
+
+const ALL_PHASES = [
+  "enqueue-seq",
+  "enqueue-inflight",
+  "enqueue-batch",
+  "drain",
+  "latency",
+  "scale",
+  "http",
+  "memory",
+] as const;
+type Phase = typeof ALL_PHASES[number];
+/** The harness's five, which compare.sh runs every round. */
+const DEFAULT_PHASES: Phase[] = [
+  "enqueue-seq",
+  "enqueue-inflight",
+  "enqueue-batch",
+  "drain",
+  "latency",
+];
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    jobs: { type: "string", default: "20000" },
+    concurrency: { type: "string", default: "16" },
+    inflight: { type: "string", default: "16" },
+    "batch-size": { type: "string", default: "1000" },
+    "latency-jobs": { type: "string", default: "200" },
+    "latency-gap-ms": { type: "string", default: "20" },
+    "drain-timeout-s": { type: "string", default: "120" },
+    "scale-sizes": { type: "string", default: "10000,100000,1000000" },
+    "scale-iterations": { type: "string", default: "100" },
+    "http-seconds": { type: "string", default: "10" },
+    "http-connections": { type: "string", default: "32" },
+    "memory-jobs": { type: "string", default: "100000" },
+    "memory-concurrency": { type: "string", default: "4" },
+    phases: { type: "string", default: DEFAULT_PHASES.join(",") },
+    "database-url": { type: "string" },
+    rounds: { type: "string", default: "1" },
+    run: { type: "string" },
+    config: { type: "string", default: "default" },
+    help: { type: "boolean", default: false },
+  },
+});
+
+if (args.help) {
+  console.error(
+    "usage: deno task bench [--jobs 20000] [--concurrency 16] [--inflight 16] [--batch-size 1000]\n" +
+      `  [--phases ${ALL_PHASES.join(",")}] [--database-url URL] [--rounds 1] [--run LABEL]\n` +
+      "  [--latency-jobs 200] [--latency-gap-ms 20] [--drain-timeout-s 120]\n" +
+      "  [--scale-sizes 10000,100000,1000000] [--scale-iterations 100]\n" +
+      "  [--http-seconds 10] [--http-connections 32] [--memory-jobs 100000] [--memory-concurrency 4]",
+  );
+  Deno.exit(0);
+}
+
+const serverUrl = args["database-url"] || Deno.env.get("DATABASE_URL") ||
+  "postgres://postgres@127.0.0.1:5432/postgres";
+assertLoopback(serverUrl);
+
+const opts: BenchOptions = {
+  jobs: Number(args.jobs),
+  concurrency: Number(args.concurrency),
+  inflight: Number(args.inflight),
+  batchSize: Number(args["batch-size"]),
+  latencyJobs: Number(args["latency-jobs"]),
+  latencyGapMs: Number(args["latency-gap-ms"]),
+  drainTimeoutMs: Number(args["drain-timeout-s"]) * 1000,
+};
+for (const [k, v] of Object.entries(opts)) {
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`bench: --${k} must be a positive number`);
+}
+const phases = args.phases.split(",").map((p) => p.trim()).filter(Boolean) as Phase[];
+for (const p of phases) {
+  if (!ALL_PHASES.includes(p)) throw new Error(`bench: unknown phase '${p}'`);
+}
+const rounds = Number(args.rounds);
+const scaleSizes = args["scale-sizes"].split(",").map(Number);
+
+setLogLevel("warn");
+
+const commit = await gitCommit();
+let currentRun = args.run ?? "1";
+
+async function gitCommit(): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("git", {
+      args: ["rev-parse", "--short", "HEAD"],
+      cwd: new URL("..", import.meta.url),
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes one JSON line: the harness's fields, then the metric's extras. */
+function emit(metric: string, value: number | null, extra: Record<string, unknown> = {}) {
+  const line = {
+    peer: "jobq",
+    config: args.config,
+    metric,
+    value: round(value, 2),
+    jobs: opts.jobs,
+    concurrency: opts.concurrency,
+    ...extra,
+    peer_version: commit,
+    deno: Deno.version.deno,
+    run: currentRun,
+  };
+  console.log(JSON.stringify(line));
+}
+
+// ---------------------------------------------------------------- enqueue
+
+async function enqueuePhase(db: Scratch, mode: "seq" | "inflight" | "batch") {
+  await resetTables(db.admin);
+  const n = opts.jobs;
+  const producer = openProducer(db.url, opts.inflight);
+  // Warm the pool's connections (the harness's producers connect lazily; our
+  // pool does too: this only opens them before the clock starts, see README).
+  await settle(db.admin);
+  const wal = await walPosition(db.admin);
+  const started = now();
+  if (mode === "seq") {
+    for (let i = 0; i < n; i++) await producer.addOne(i);
+  } else if (mode === "inflight") {
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < n; i = next++) await producer.addOne(i);
+    };
+    await Promise.all(Array.from({ length: opts.inflight }, lane));
+  } else {
+    await insertInBatches(producer, n, opts.batchSize);
+  }
+  const elapsed = now() - started;
+  const walBytes = await walBytesSince(db.admin, wal);
+  await producer.close();
+  const [{ stored }] = await db.admin<{ stored: number }[]>`
+    SELECT count(*)::int AS stored FROM job`;
+  const value = jobsPerSecond(n, elapsed);
+  emit(`enqueue_${mode}_jobs_per_s`, value, {
+    elapsed_ms: round(elapsed),
+    stored,
+    verified: stored === n,
+    wal_bytes_per_job: round(walBytes / n),
+    ...(mode === "inflight" ? { inflight: opts.inflight } : {}),
+    ...(mode === "batch" ? { batch_size: opts.batchSize } : {}),
+  });
+  say(`  enqueue-${mode}: ${Math.round(value)} jobs/s, ${Math.round(walBytes / n)} WAL bytes/job`);
+}
+
+// ---------------------------------------------------------------- scale
+
+async function scalePhase(db: Scratch) {
+  await resetTables(db.admin);
+  const sql = openPool(db.url, { max: 2, name: "jobq-bench-scale" });
+  try {
+    const results = await runScale(sql, {
+      sizes: scaleSizes,
+      iterations: Number(args["scale-iterations"]),
+    });
+    for (const r of results) {
+      emit(`scale_${r.query}_ms`, r.p50_ms, {
+        rows: r.rows,
+        p95_ms: r.p95_ms,
+        iterations: r.iterations,
+      });
+    }
+    const smallest = Math.min(...scaleSizes), largest = Math.max(...scaleSizes);
+    for (const q of new Set(results.map((r) => r.query))) {
+      const lo = results.find((r) => r.query === q && r.rows === smallest)!;
+      const hi = results.find((r) => r.query === q && r.rows === largest)!;
+      const ratio = hi.p50_ms / lo.p50_ms;
+      emit(`scale_${q}_ratio`, ratio, { rows: largest, base_rows: smallest, goal_max: 1.5 });
+      say(`  scale ${q}: ${largest} vs ${smallest} rows = ${ratio.toFixed(2)}x`);
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+const PHASE_FNS: Record<Phase, (db: Scratch) => Promise<void>> = {
+  "enqueue-seq": (db) => enqueuePhase(db, "seq"),
+  "enqueue-inflight": (db) => enqueuePhase(db, "inflight"),
+  "enqueue-batch": (db) => enqueuePhase(db, "batch"),
+  drain: (db) => runDrain(db, opts, emit),
+  latency: (db) => runLatency(db, opts, emit),
+  scale: scalePhase,
+  memory: (db) =>
+    runMemory(db, opts, emit, {
+      jobs: Number(args["memory-jobs"]),
+      concurrency: Number(args["memory-concurrency"]),
+    }),
+  http: (db) =>
+    runHttp(db, {
+      seconds: Number(args["http-seconds"]),
+      connections: Number(args["http-connections"]),
+    }, emit),
+};
+
+let failures = 0;
+const db = await createScratch(serverUrl);
+say(`jobq ${commit ?? "?"} on Deno ${Deno.version.deno}; scratch database ${db.name}`);
+try {
+  for (let r = 1; r <= rounds; r++) {
+    if (rounds > 1) currentRun = String(r);
+    for (const phase of phases) {
+      say(`  ${phase} (run ${currentRun}) ...`);
+      try {
+        await PHASE_FNS[phase](db);
+      } catch (err) {
+        failures++;
+        say(`  ${phase} FAILED: ${(err as Error).stack ?? err}`);
+        emit(phase, null, { error: String((err as Error).message ?? err) });
+      }
+    }
+  }
+} finally {
+  await db.drop();
+}
+Deno.exit(failures ? 1 : 0);

@@ -1,0 +1,389 @@
+/**
+ * Phases that run the real worker process (`worker/main.ts`, the code behind
+ * `deno task worker`) with the no-op handlers of bench/noop_handlers.ts:
+ *
+ * - drain: N jobs pre-inserted through the batch API, the table ANALYZEd,
+ *   CHECKPOINT; the clock starts when the worker process is spawned and stops
+ *   when the database shows all N completed (polled every 100 ms, every 2 ms
+ *   once the handlers have reported N starts), as in the peers' harness. The
+ *   spawn includes Deno's start-up and module loading, which the in-process
+ *   peers do not pay; `after_first_pickup_jobs_per_s` leaves it out.
+ * - latency: worker idle after a warm-up job; 200 single jobs, one every
+ *   20 ms on a fixed schedule; latency = handler start − the instant just
+ *   before the enqueue call, both on the machine's wall clock
+ *   (timeOrigin + performance.now(), sub-millisecond, the same clock in
+ *   every process of this machine).
+ * - memory: a drain with 4 Web Workers and 100,000 jobs (by default),
+ *   reporting the worker process's peak RSS (VmHWM).
+ */
+import * as path from "node:path";
+import { insertInBatches, openProducer } from "./enqueue.ts";
+import type { Scratch } from "./scratch.ts";
+import {
+  type BenchOptions,
+  type Emit,
+  jobsPerSecond,
+  now,
+  percentile,
+  resetTables,
+  round,
+  say,
+  settle,
+  sleep,
+  sleepUntil,
+  walBytesSince,
+  wallNow,
+  walPosition,
+} from "./util.ts";
+
+const ROOT = path.dirname(path.dirname(new URL(import.meta.url).pathname));
+const HANDLERS = new URL("./noop_handlers.ts", import.meta.url).href;
+
+/** Handler starts reported by the worker's no-op handlers over TCP. */
+class Reports {
+  #listener: Deno.Listener;
+  #conns = new Set<Deno.Conn>();
+  /** i → first start instant (wall ms). */
+  readonly starts = new Map<number, number>();
+  calls = 0;
+  duplicates = 0;
+
+  constructor() {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#accept();
+  }
+
+  get port(): number {
+    return (this.#listener.addr as Deno.NetAddr).port;
+  }
+
+  async #accept() {
+    try {
+      for await (const conn of this.#listener) {
+        this.#conns.add(conn);
+        this.#read(conn);
+      }
+    } catch {
+      // listener closed
+    }
+  }
+
+  async #read(conn: Deno.Conn) {
+    let rest = "";
+    try {
+      for await (const chunk of conn.readable.pipeThrough(new TextDecoderStream())) {
+        const lines = (rest + chunk).split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) {
+          const [i, at] = line.split(" ").map(Number);
+          this.calls++;
+          if (this.starts.has(i)) this.duplicates++;
+          else this.starts.set(i, at);
+        }
+      }
+    } catch {
+      // connection closed by the worker
+    } finally {
+      this.#conns.delete(conn);
+    }
+  }
+
+  close() {
+    this.#listener.close();
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+/** A running worker process. */
+interface WorkerProcess {
+  pid: number;
+  /** Peak resident set size so far, in MB (VmHWM), or null when unreadable. */
+  peakRssMb(): Promise<number | null>;
+  stop(): Promise<void>;
+  log(): string;
+}
+
+function spawnWorker(opts: {
+  url: string;
+  concurrency: number;
+  reportPort: number;
+  reportMode: "batched" | "immediate";
+}): WorkerProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "worker/main.ts",
+      "--concurrency",
+      String(opts.concurrency),
+      "--handlers",
+      HANDLERS,
+    ],
+    cwd: ROOT,
+    env: {
+      DATABASE_URL: opts.url,
+      WORKER_CONCURRENCY: String(opts.concurrency),
+      LOG_LEVEL: "warn",
+      JOBQ_BENCH_REPORT_PORT: String(opts.reportPort),
+      JOBQ_BENCH_REPORT: opts.reportMode,
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      stderr = (stderr + chunk).slice(-8000);
+    }
+  })();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  return {
+    pid: child.pid,
+    async peakRssMb() {
+      try {
+        const text = await Deno.readTextFile(`/proc/${child.pid}/status`);
+        const m = /VmHWM:\s+(\d+) kB/.exec(text);
+        return m ? Number(m[1]) / 1024 : null;
+      } catch {
+        return null;
+      }
+    },
+    async stop() {
+      if (!exited) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // already gone
+        }
+      }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, 30_000);
+      await status;
+      clearTimeout(timer);
+    },
+    log: () => stderr,
+  };
+}
+
+/** Completed jobs, read from the database. */
+async function countCompleted(db: Scratch): Promise<number> {
+  const [{ n }] = await db.admin<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM job WHERE status = 'completed'`;
+  return n;
+}
+
+/** What one drain measured. */
+export interface DrainResult {
+  jobsPerS: number;
+  completed: number;
+  elapsedMs: number;
+  firstPickupMs: number | null;
+  peakRssMb: number | null;
+  walBytesPerJob: number | null;
+  handlerCalls: number;
+  duplicates: number;
+  timedOut: boolean;
+}
+
+/** One drain of `jobs` jobs with `concurrency` Web Workers. */
+export async function drainOnce(db: Scratch, o: {
+  jobs: number;
+  concurrency: number;
+  batchSize: number;
+  timeoutMs: number;
+}): Promise<DrainResult> {
+  await resetTables(db.admin);
+  const producer = openProducer(db.url, 2);
+  await insertInBatches(producer, o.jobs, o.batchSize);
+  await producer.close();
+  const [{ stored }] = await db.admin<
+    { stored: number }[]
+  >`SELECT count(*)::int AS stored FROM job`;
+  if (stored !== o.jobs) throw new Error(`pre-insert stored ${stored} jobs, expected ${o.jobs}`);
+  await db.admin`ANALYZE job`;
+  await settle(db.admin);
+  const wal = await walPosition(db.admin);
+  const reports = new Reports();
+  const started = now();
+  const startedWall = wallNow();
+  const worker = spawnWorker({
+    url: db.url,
+    concurrency: o.concurrency,
+    reportPort: reports.port,
+    reportMode: "batched",
+  });
+  let completed = 0;
+  let elapsed = 0;
+  let peak: number | null = null;
+  try {
+    const deadline = started + o.timeoutMs;
+    let lastRss = 0;
+    for (;;) {
+      completed = await countCompleted(db);
+      if (completed >= o.jobs || now() > deadline) break;
+      if (now() - lastRss > 500) {
+        lastRss = now();
+        peak = (await worker.peakRssMb()) ?? peak;
+      }
+      await sleep(reports.calls >= o.jobs ? 2 : 100);
+    }
+    elapsed = now() - started;
+    peak = (await worker.peakRssMb()) ?? peak;
+  } finally {
+    await worker.stop();
+    reports.close();
+  }
+  const walBytes = await walBytesSince(db.admin, wal);
+  if (completed < o.jobs) say(`  worker log tail:\n${worker.log().slice(-2000)}`);
+  const firstStart = Math.min(...reports.starts.values());
+  return {
+    jobsPerS: jobsPerSecond(completed, elapsed),
+    completed,
+    elapsedMs: elapsed,
+    firstPickupMs: Number.isFinite(firstStart) ? firstStart - startedWall : null,
+    peakRssMb: peak,
+    walBytesPerJob: completed ? walBytes / completed : null,
+    handlerCalls: reports.calls,
+    duplicates: reports.duplicates,
+    timedOut: completed < o.jobs,
+  };
+}
+
+/** The drain phase (harness metric `drain_jobs_per_s`). */
+export async function runDrain(db: Scratch, opts: BenchOptions, emit: Emit): Promise<void> {
+  const r = await drainOnce(db, {
+    jobs: opts.jobs,
+    concurrency: opts.concurrency,
+    batchSize: opts.batchSize,
+    timeoutMs: opts.drainTimeoutMs,
+  });
+  emit("drain_jobs_per_s", r.jobsPerS, {
+    elapsed_ms: round(r.elapsedMs),
+    first_pickup_ms: round(r.firstPickupMs),
+    after_first_pickup_jobs_per_s: r.firstPickupMs == null
+      ? null
+      : round(jobsPerSecond(r.completed, r.elapsedMs - r.firstPickupMs), 2),
+    completed: r.completed,
+    timed_out: r.timedOut,
+    handler_calls: r.handlerCalls,
+    duplicate_calls: r.duplicates,
+    wal_bytes_per_job: round(r.walBytesPerJob),
+    worker_peak_rss_mb: round(r.peakRssMb),
+  });
+  say(
+    `  drain: ${Math.round(r.jobsPerS)} jobs/s (${r.completed} in ${Math.round(r.elapsedMs)} ms, ` +
+      `first pickup ${Math.round(r.firstPickupMs ?? NaN)} ms after spawn), ` +
+      `${Math.round(r.walBytesPerJob ?? NaN)} WAL bytes/job, peak RSS ${
+        Math.round(r.peakRssMb ?? NaN)
+      } MB`,
+  );
+}
+
+/** The memory phase: peak RSS of a 4-Web-Worker process draining 100k jobs. */
+export async function runMemory(db: Scratch, opts: BenchOptions, emit: Emit, o: {
+  jobs: number;
+  concurrency: number;
+}): Promise<void> {
+  const r = await drainOnce(db, {
+    jobs: o.jobs,
+    concurrency: o.concurrency,
+    batchSize: opts.batchSize,
+    timeoutMs: Math.max(opts.drainTimeoutMs, 300_000),
+  });
+  emit("worker_peak_rss_mb", r.peakRssMb, {
+    jobs: o.jobs,
+    concurrency: o.concurrency,
+    drain_jobs_per_s: round(r.jobsPerS, 2),
+    completed: r.completed,
+    timed_out: r.timedOut,
+    goal_max: 200,
+  });
+  say(
+    `  memory: peak RSS ${Math.round(r.peakRssMb ?? NaN)} MB draining ${r.completed} jobs ` +
+      `with ${o.concurrency} Web Workers (${Math.round(r.jobsPerS)} jobs/s)`,
+  );
+}
+
+/** The latency phase (harness metrics `pickup_latency_p50/p95/p99_ms`). */
+export async function runLatency(db: Scratch, opts: BenchOptions, emit: Emit): Promise<void> {
+  await resetTables(db.admin);
+  const count = opts.latencyJobs;
+  await settle(db.admin);
+  const reports = new Reports();
+  const worker = spawnWorker({
+    url: db.url,
+    concurrency: opts.concurrency,
+    reportPort: reports.port,
+    reportMode: "immediate",
+  });
+  const producer = openProducer(db.url, 2);
+  const sentAt: number[] = new Array(count);
+  const enqueueMs: number[] = [];
+  try {
+    await producer.addOne(-1);
+    const warmDeadline = now() + 30_000;
+    while (!reports.starts.has(-1) && now() < warmDeadline) await sleep(5);
+    if (!reports.starts.has(-1)) {
+      throw new Error(`warm-up job was not picked up within 30 s: ${worker.log().slice(-2000)}`);
+    }
+    await sleep(500);
+    const origin = now();
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      await sleepUntil(origin + i * opts.latencyGapMs);
+      const t0 = now();
+      sentAt[i] = wallNow();
+      calls.push(producer.addOne(i).then(() => void enqueueMs.push(now() - t0)));
+    }
+    await Promise.all(calls);
+    const waitDeadline = now() + 30_000;
+    while (reports.starts.size - 1 < count && now() < waitDeadline) await sleep(5);
+  } finally {
+    await Promise.allSettled([worker.stop(), producer.close()]);
+    reports.close();
+  }
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = reports.starts.get(i);
+    latencies.push(at === undefined ? Infinity : at - sentAt[i]);
+  }
+  latencies.sort((a, b) => a - b);
+  const picked = latencies.filter(Number.isFinite);
+  enqueueMs.sort((a, b) => a - b);
+  const extra = {
+    sent: count,
+    not_received: count - picked.length,
+    gap_ms: opts.latencyGapMs,
+    max_ms: round(picked.at(-1), 2),
+    mean_ms: round(picked.reduce((a, b) => a + b, 0) / (picked.length || 1), 2),
+    enqueue_call_p50_ms: round(percentile(enqueueMs, 50), 2),
+    duplicate_calls: reports.duplicates,
+  };
+  const values: Record<number, number | null> = {};
+  for (const p of [50, 95, 99]) {
+    const v = percentile(latencies, p);
+    values[p] = v !== null && Number.isFinite(v) ? v : null;
+    emit(`pickup_latency_p${p}_ms`, values[p], extra);
+  }
+  say(
+    `  latency: p50 ${round(values[50], 2)} ms, p95 ${round(values[95], 2)} ms, p99 ${
+      round(values[99], 2)
+    } ms (enqueue call p50 ${extra.enqueue_call_p50_ms} ms, not received ${extra.not_received})`,
+  );
+}
