@@ -1,0 +1,367 @@
+/**
+ * Hostile input, table-driven: each request is answered with the right status
+ * and the error envelope, never a 500, and the database is unchanged after it.
+ */
+import { assert, assertEquals } from "./_helpers/assert.ts";
+import { bodyJson, snapshot, startApiServer } from "./_helpers/api_server.ts";
+import { insertJob } from "./_helpers/factory.ts";
+
+const EMAIL = { to: "ada@example.com", subject: "Hello", body: "Hi" };
+const JSON_CT = { "content-type": "application/json" };
+
+interface Case {
+  name: string;
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  /** A string is sent as is; anything else as JSON. */
+  body?: unknown;
+  status: number;
+  code?: string;
+  /** An issue path the 422 must name. */
+  issue?: string;
+}
+
+const job = (extra: Record<string, unknown>, payload: Record<string, unknown> = EMAIL) =>
+  JSON.stringify({ type: "email", payload, ...extra });
+
+function cases(ids: { pending: string; completed: string; processing: string }): Case[] {
+  const P = "/api/jobs";
+  return [
+    { name: "malformed JSON", path: P, body: "{", status: 400, code: "malformed_json" },
+    { name: "trailing garbage", path: P, body: job({}) + "x", status: 400, code: "malformed_json" },
+    { name: "empty body", path: P, body: "", status: 400, code: "malformed_json" },
+    { name: "single-quoted JSON", path: P, body: "{'type':'email'}", status: 400 },
+    {
+      name: "invalid UTF-8 bytes",
+      path: P,
+      body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+      status: 400,
+    },
+    {
+      name: "text/plain body",
+      path: P,
+      headers: { "content-type": "text/plain" },
+      body: job({}),
+      status: 415,
+    },
+    {
+      name: "form-encoded body",
+      path: P,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "type=email",
+      status: 415,
+    },
+    {
+      name: "no content type",
+      path: P,
+      headers: { "content-type": "" },
+      body: job({}),
+      status: 415,
+    },
+    {
+      name: "JSON with a latin1 charset",
+      path: P,
+      headers: { "content-type": "application/json; charset=latin1" },
+      body: job({}),
+      status: 415,
+    },
+    {
+      name: "body over 1 MiB",
+      path: P,
+      body: job({}, { ...EMAIL, body: "x".repeat(1_100_000) }),
+      status: 413,
+    },
+    {
+      name: "batch over 8 MiB",
+      path: "/api/jobs/batch",
+      body: JSON.stringify({ jobs: [], pad: "x".repeat(8_500_000) }),
+      status: 413,
+    },
+    {
+      name: "deeply nested arrays",
+      path: P,
+      body: "[".repeat(5000) + "]".repeat(5000),
+      status: 400,
+      code: "too_deeply_nested",
+    },
+    {
+      name: "deeply nested result",
+      path: `/api/complete/${ids.processing}`,
+      body: JSON.stringify({ result: JSON.parse("[".repeat(40) + "]".repeat(40)) }),
+      status: 400,
+    },
+    { name: "array instead of object", path: P, body: "[]", status: 422 },
+    { name: "a bare string", path: P, body: '"email"', status: 422 },
+    { name: "null body", path: P, body: "null", status: 422 },
+    {
+      name: "priority as a string",
+      path: P,
+      body: job({ priority: "3" }),
+      status: 422,
+      issue: "priority",
+    },
+    { name: "priority 3.5", path: P, body: job({ priority: 3.5 }), status: 422, issue: "priority" },
+    { name: "priority 0", path: P, body: job({ priority: 0 }), status: 422, issue: "priority" },
+    {
+      name: "priority 1e400 (Infinity)",
+      path: P,
+      body: '{"type":"email","payload":{"to":"a@b.co","subject":"s","body":"b"},"priority":1e400}',
+      status: 422,
+    },
+    {
+      name: "max_attempts 1000",
+      path: P,
+      body: job({ max_attempts: 1000 }),
+      status: 422,
+      issue: "max_attempts",
+    },
+    { name: "unknown top-level field", path: P, body: job({ extra: 1 }), status: 422 },
+    {
+      name: "unknown payload field",
+      path: P,
+      body: job({}, { ...EMAIL, cc: "x@y.z" }),
+      status: 422,
+    },
+    {
+      name: "unknown type",
+      path: P,
+      body: JSON.stringify({ type: "fax", payload: {} }),
+      status: 422,
+    },
+    { name: "missing payload", path: P, body: JSON.stringify({ type: "email" }), status: 422 },
+    {
+      name: "bad email address",
+      path: P,
+      body: job({}, { ...EMAIL, to: "not-an-email" }),
+      status: 422,
+      issue: "payload.to",
+    },
+    {
+      name: "header injection in subject",
+      path: P,
+      body: job({}, { ...EMAIL, subject: "a\r\nBcc: x@y.z" }),
+      status: 422,
+      issue: "payload.subject",
+    },
+    {
+      name: "NUL byte in a string",
+      path: P,
+      body: job({}, { ...EMAIL, body: "a\u0000b" }),
+      status: 422,
+      issue: "payload.body",
+    },
+    {
+      name: "NUL byte in a key",
+      path: P,
+      body: '{"type":"email","payload":{"to":"a@b.co","subject":"s","body":"b","x\\u0000":1}}',
+      status: 422,
+    },
+    {
+      name: "lone high surrogate",
+      path: P,
+      body: '{"type":"email","payload":{"to":"a@b.co","subject":"\\ud800","body":"b"}}',
+      status: 422,
+      issue: "payload.subject",
+    },
+    {
+      name: "lone low surrogate in a result",
+      path: `/api/complete/${ids.processing}`,
+      body: '{"result":{"t":"\\udc00"}}',
+      status: 422,
+      issue: "result.t",
+    },
+    {
+      name: "impossible calendar date",
+      path: P,
+      body: job({ scheduled_for: "2026-02-30T00:00:00Z" }),
+      status: 422,
+      issue: "scheduled_for",
+    },
+    {
+      name: "report range backwards",
+      path: P,
+      body: JSON.stringify({
+        type: "report",
+        payload: {
+          report_type: "failures",
+          format: "csv",
+          date_range: { from: "2026-02-01", to: "2026-01-01" },
+        },
+      }),
+      status: 422,
+    },
+    {
+      name: "__proto__ key",
+      path: P,
+      body:
+        '{"type":"email","payload":{"to":"a@b.co","subject":"s","body":"b"},"__proto__":{"admin":true}}',
+      status: 422,
+    },
+    {
+      name: "batch of 1001 jobs",
+      path: "/api/jobs/batch",
+      body: JSON.stringify({
+        jobs: Array.from({ length: 1001 }, () => ({ type: "email", payload: EMAIL })),
+      }),
+      status: 422,
+    },
+    {
+      name: "batch as a bare array",
+      path: "/api/jobs/batch",
+      body: JSON.stringify([{ type: "email", payload: EMAIL }]),
+      status: 422,
+    },
+    {
+      name: "bulk with a bad uuid",
+      path: "/api/jobs/bulk",
+      body: JSON.stringify({ action: "delete", ids: [ids.pending, "1 OR 1=1"] }),
+      status: 422,
+      issue: "ids.1",
+    },
+    {
+      name: "bulk with 1001 ids",
+      path: "/api/jobs/bulk",
+      body: JSON.stringify({ action: "delete", ids: Array(1001).fill(ids.pending) }),
+      status: 422,
+    },
+    {
+      name: "bulk ids as a string",
+      path: "/api/jobs/bulk",
+      body: JSON.stringify({ action: "cancel", ids: ids.pending }),
+      status: 422,
+    },
+    {
+      name: "process with an unknown type",
+      path: "/api/process",
+      body: JSON.stringify({ types: ["fax"] }),
+      status: 422,
+    },
+    {
+      name: "process worker as a number",
+      path: "/api/process",
+      body: JSON.stringify({ worker: 7 }),
+      status: 422,
+      issue: "worker",
+    },
+    {
+      name: "complete a job that is not processing",
+      path: `/api/complete/${ids.completed}`,
+      body: "{}",
+      status: 409,
+    },
+    {
+      name: "complete with an attempt as a string",
+      path: `/api/complete/${ids.processing}`,
+      body: JSON.stringify({ attempt: "1" }),
+      status: 422,
+    },
+    { name: "fail without an error", path: `/api/fail/${ids.processing}`, body: "{}", status: 422 },
+    {
+      name: "cancel a completed job",
+      method: "DELETE",
+      path: `/api/jobs/${ids.completed}`,
+      status: 409,
+    },
+    {
+      name: "retry with a body field",
+      path: `/api/jobs/${ids.completed}/retry`,
+      body: '{"force":true}',
+      status: 422,
+    },
+    { name: "bad uuid in the path", method: "GET", path: "/api/jobs/123", status: 404 },
+    {
+      name: "SQL in a path id",
+      method: "DELETE",
+      path: "/api/jobs/'%3B%20DROP%20TABLE%20job%3B--",
+      status: 404,
+    },
+    { name: "uuid with a suffix", method: "GET", path: `/api/jobs/${ids.pending}x`, status: 404 },
+    {
+      name: "unknown sort field",
+      method: "GET",
+      path: "/api/jobs?sort=id;DROP TABLE job",
+      status: 422,
+    },
+    { name: "NUL in q", method: "GET", path: "/api/jobs?q=a%00b", status: 422 },
+    {
+      name: "q longer than 200",
+      method: "GET",
+      path: `/api/jobs?q=${"a".repeat(201)}`,
+      status: 422,
+    },
+    { name: "limit 1e3", method: "GET", path: "/api/jobs?limit=1e3", status: 422 },
+    { name: "negative offset", method: "GET", path: "/api/jobs?offset=-5", status: 422 },
+    {
+      name: "PATCH a job",
+      method: "PATCH",
+      path: `/api/jobs/${ids.pending}`,
+      body: "{}",
+      status: 405,
+    },
+  ];
+}
+
+Deno.test({
+  name: "api: hostile input gets the right status, the envelope, and changes nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const s = await startApiServer();
+  try {
+    const pending = await insertJob(s.db.sql, { status: "pending" });
+    const completed = await insertJob(s.db.sql, { status: "completed" });
+    const processing = await insertJob(s.db.sql, { status: "processing", locked_by: "w1" });
+    const table = cases({
+      pending: pending.id,
+      completed: completed.id,
+      processing: processing.id,
+    });
+    assert(table.length >= 30, `${table.length} cases`);
+    const before = await snapshot(s.db);
+
+    for (const c of table) {
+      await t.step(`${c.name} → ${c.status}`, async () => {
+        const headers = new Headers(c.body === undefined ? {} : JSON_CT);
+        for (const [k, v] of Object.entries(c.headers ?? {})) {
+          if (v === "") headers.delete(k);
+          else headers.set(k, v);
+        }
+        const res = await s.call(c.path, {
+          method: c.method ?? "POST",
+          headers,
+          body: c.body === undefined
+            ? undefined
+            : c.body instanceof Uint8Array
+            ? c.body as Uint8Array<ArrayBuffer>
+            : typeof c.body === "string"
+            ? c.body
+            : JSON.stringify(c.body),
+        });
+        const body = await bodyJson<{ error: Record<string, unknown> }>(res);
+        assertEquals(res.status, c.status, JSON.stringify(body));
+        assertEquals(Object.keys(body), ["error"]);
+        assert(typeof body.error.code === "string" && body.error.code.length > 0);
+        assert(typeof body.error.message === "string" && body.error.message.length > 0);
+        assert(!JSON.stringify(body).includes("    at "), "no stack trace");
+        if (c.code) assertEquals(body.error.code, c.code);
+        if (c.status === 422) {
+          const issues = body.error.issues as { path: string; message: string }[];
+          assert(Array.isArray(issues) && issues.length > 0, "422 lists its issues");
+          for (const i of issues) {
+            assert(typeof i.path === "string" && typeof i.message === "string");
+          }
+          if (c.issue) {
+            assert(
+              issues.some((i) => i.path === c.issue),
+              `expected an issue at ${c.issue}, got ${JSON.stringify(issues)}`,
+            );
+          }
+        }
+        assertEquals(await snapshot(s.db), before, "the database is unchanged");
+      });
+    }
+  } finally {
+    await s.close();
+  }
+});
