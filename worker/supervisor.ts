@@ -98,6 +98,8 @@ export interface Supervisor {
 
 /** Extra time past timeout + abort grace before a runner is terminated (ms). */
 const HARD_MARGIN_MS = 1000;
+/** How long a crashed runner's last messages get to arrive before its jobs are settled (ms). */
+const CRASH_SETTLE_MS = 100;
 
 interface Slot {
   index: number;
@@ -287,7 +289,13 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
       e.preventDefault();
       const msg = e.message || describe(e.error);
       if (slot.state === "starting") slot.ready.reject(new Error(msg));
-      replace(slot, "crashed", `Web Worker crashed while running the job: ${msg}`, msg);
+      // Messages the runner posted just before it died (e.g. "started") can
+      // arrive after this event: let them in first, so the job it was
+      // running is known and its attempt counted, not given back.
+      setTimeout(
+        () => replace(slot, "crashed", `Web Worker crashed while running the job: ${msg}`, msg),
+        CRASH_SETTLE_MS,
+      );
     };
     worker.onmessageerror = () => {
       replace(slot, "crashed", "Web Worker sent an unreadable message", "messageerror");
