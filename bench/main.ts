@@ -77,6 +77,7 @@ const { values: args } = parseArgs({
     rounds: { type: "string", default: "1" },
     run: { type: "string" },
     config: { type: "string", default: "default" },
+    "worker-args": { type: "string", default: "" },
     help: { type: "boolean", default: false },
   },
 });
@@ -87,7 +88,8 @@ if (args.help) {
       `  [--phases ${ALL_PHASES.join(",")}] [--database-url URL] [--rounds 1] [--run LABEL]\n` +
       "  [--latency-jobs 200] [--latency-gap-ms 20] [--drain-timeout-s 120]\n" +
       "  [--scale-sizes 10000,100000,1000000] [--scale-iterations 100]\n" +
-      "  [--http-seconds 10] [--http-connections 32] [--memory-jobs 100000] [--memory-concurrency 4]",
+      "  [--http-seconds 10] [--http-connections 32] [--memory-jobs 100000] [--memory-concurrency 4]\n" +
+      "  [--config LABEL] [--worker-args '--claim-batch 50 --complete-batch 50']",
   );
   Deno.exit(0);
 }
@@ -104,9 +106,12 @@ const opts: BenchOptions = {
   latencyJobs: Number(args["latency-jobs"]),
   latencyGapMs: Number(args["latency-gap-ms"]),
   drainTimeoutMs: Number(args["drain-timeout-s"]) * 1000,
+  workerArgs: args["worker-args"].split(" ").filter(Boolean),
 };
 for (const [k, v] of Object.entries(opts)) {
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`bench: --${k} must be a positive number`);
+  if (typeof v === "number" && (!Number.isFinite(v) || v <= 0)) {
+    throw new Error(`bench: --${k} must be a positive number`);
+  }
 }
 const phases = args.phases.split(",").map((p) => p.trim()).filter(Boolean) as Phase[];
 for (const p of phases) {

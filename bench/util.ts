@@ -14,6 +14,8 @@ export interface BenchOptions {
   latencyJobs: number;
   latencyGapMs: number;
   drainTimeoutMs: number;
+  /** Extra flags for bench/worker_process.ts (tuning experiments; none by default). */
+  workerArgs: string[];
 }
 
 /** Writes one JSON line for `metric` (main.ts adds the common fields). */

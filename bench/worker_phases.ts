@@ -1,6 +1,7 @@
 /**
- * Phases that run the real worker process (`worker/main.ts`, the code behind
- * `deno task worker`) with the no-op handlers of bench/noop_handlers.ts:
+ * Phases that run the real worker process (bench/worker_process.ts: the
+ * supervisor and runners behind `deno task worker`, with the no-op handlers
+ * of bench/noop_handlers.ts):
  *
  * - drain: N jobs pre-inserted through the batch API, the table ANALYZEd,
  *   CHECKPOINT; the clock starts when the worker process is spawned and stops
@@ -37,7 +38,6 @@ import {
 } from "./util.ts";
 
 const ROOT = path.dirname(path.dirname(new URL(import.meta.url).pathname));
-const HANDLERS = new URL("./noop_handlers.ts", import.meta.url).href;
 
 /** Handler starts reported by the worker's no-op handlers over TCP. */
 class Reports {
@@ -114,16 +114,16 @@ function spawnWorker(opts: {
   concurrency: number;
   reportPort: number;
   reportMode: "batched" | "immediate";
+  workerArgs: string[];
 }): WorkerProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
-      "worker/main.ts",
+      "bench/worker_process.ts",
       "--concurrency",
       String(opts.concurrency),
-      "--handlers",
-      HANDLERS,
+      ...opts.workerArgs,
     ],
     cwd: ROOT,
     env: {
@@ -207,6 +207,7 @@ export async function drainOnce(db: Scratch, o: {
   concurrency: number;
   batchSize: number;
   timeoutMs: number;
+  workerArgs: string[];
 }): Promise<DrainResult> {
   await resetTables(db.admin);
   const producer = openProducer(db.url, 2);
@@ -227,6 +228,7 @@ export async function drainOnce(db: Scratch, o: {
     concurrency: o.concurrency,
     reportPort: reports.port,
     reportMode: "batched",
+    workerArgs: o.workerArgs,
   });
   let completed = 0;
   let elapsed = 0;
@@ -272,6 +274,7 @@ export async function runDrain(db: Scratch, opts: BenchOptions, emit: Emit): Pro
     concurrency: opts.concurrency,
     batchSize: opts.batchSize,
     timeoutMs: opts.drainTimeoutMs,
+    workerArgs: opts.workerArgs,
   });
   emit("drain_jobs_per_s", r.jobsPerS, {
     elapsed_ms: round(r.elapsedMs),
@@ -305,6 +308,7 @@ export async function runMemory(db: Scratch, opts: BenchOptions, emit: Emit, o: 
     concurrency: o.concurrency,
     batchSize: opts.batchSize,
     timeoutMs: Math.max(opts.drainTimeoutMs, 300_000),
+    workerArgs: opts.workerArgs,
   });
   emit("worker_peak_rss_mb", r.peakRssMb, {
     jobs: o.jobs,
@@ -331,6 +335,7 @@ export async function runLatency(db: Scratch, opts: BenchOptions, emit: Emit): P
     concurrency: opts.concurrency,
     reportPort: reports.port,
     reportMode: "immediate",
+    workerArgs: opts.workerArgs,
   });
   const producer = openProducer(db.url, 2);
   const sentAt: number[] = new Array(count);
