@@ -8,6 +8,7 @@ import { openPool, resolveDatabase } from "./lib/db.ts";
 import { migrate } from "./lib/migrate.ts";
 import { createApp } from "./lib/app.ts";
 import { log } from "./lib/log.ts";
+import { closeLiveStreams } from "./lib/live.ts";
 
 const config = loadConfig();
 const db = await resolveDatabase({
@@ -43,6 +44,7 @@ const stop = async () => {
   stopping = true;
   log("info", "web.stopping");
   await stopWorker?.();
+  closeLiveStreams(sql); // open /api/events streams would hold shutdown() forever
   await server.shutdown();
   await app.close();
   await sql.end({ timeout: 5 });

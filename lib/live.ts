@@ -28,6 +28,7 @@ export interface LiveOptions {
 export class LiveFeed {
   #sql: Sql;
   #listeners = new Set<Listener>();
+  #closers = new Map<Listener, () => void>();
   #unlisten: (() => Promise<void>)[] = [];
   #starting: Promise<void> | null = null;
   #minGapMs: number;
@@ -49,13 +50,16 @@ export class LiveFeed {
   /**
    * Adds a listener; the first one starts LISTEN (resolves once listening).
    * Returns the function that removes it; the last removal stops LISTEN.
+   * `onClose` is called by {@link closeAll} (server shutdown) to end the stream.
    */
-  async subscribe(fn: Listener): Promise<() => void> {
+  async subscribe(fn: Listener, onClose?: () => void): Promise<() => void> {
     this.#listeners.add(fn);
+    if (onClose) this.#closers.set(fn, onClose);
     try {
       await this.#start();
     } catch (err) {
       this.#listeners.delete(fn);
+      this.#closers.delete(fn);
       throw err;
     }
     let done = false;
@@ -63,8 +67,23 @@ export class LiveFeed {
       if (done) return;
       done = true;
       this.#listeners.delete(fn);
+      this.#closers.delete(fn);
       if (this.#listeners.size === 0) this.#stop();
     };
+  }
+
+  /**
+   * Ends every subscriber's stream (their `onClose`), so that a graceful
+   * server shutdown does not wait for live clients to leave.
+   */
+  closeAll(): void {
+    for (const close of [...this.#closers.values()]) {
+      try {
+        close();
+      } catch (err) {
+        log("warn", "live.close_failed", { error: err });
+      }
+    }
   }
 
   #start(): Promise<void> {
@@ -133,6 +152,11 @@ export class LiveFeed {
 }
 
 const feeds = new WeakMap<Sql, LiveFeed>();
+
+/** Ends every live stream served from `sql`'s feed (call before `server.shutdown()`). */
+export function closeLiveStreams(sql: Sql): void {
+  feeds.get(sql)?.closeAll();
+}
 
 /** The feed of a pool (created on first use; one LISTEN connection per pool). */
 export function liveFeed(sql: Sql, opts?: LiveOptions): LiveFeed {

@@ -34,25 +34,24 @@ export const handler = define.handlers({
     let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
     let closed = false;
     let unsubscribe = () => {};
-    let keepalive: ReturnType<typeof setInterval> | undefined;
-    const cleanup = () => {
-      if (closed) return;
-      closed = true;
-      clearInterval(keepalive);
-      unsubscribe();
-      ctx.req.signal.removeEventListener("abort", cleanup);
-      try {
-        controller?.close();
-      } catch {
-        // the client side already closed the stream
-      }
-    };
     const send = (text: string) => {
       if (closed || !controller) return;
       try {
         controller.enqueue(enc.encode(text));
       } catch {
         cleanup();
+      }
+    };
+    const keepalive = setInterval(() => send(": keep-alive\n\n"), KEEPALIVE_MS);
+    const cleanup = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(keepalive);
+      unsubscribe();
+      try {
+        controller?.close();
+      } catch {
+        // the client side already closed the stream
       }
     };
     const body = new ReadableStream<Uint8Array>({
@@ -64,16 +63,17 @@ export const handler = define.handlers({
       },
     });
     // Subscribe before answering, so a database that cannot LISTEN is a 503, not a dead stream.
-    unsubscribe = await feed.subscribe((c: LiveChange) =>
-      send(`id: ${c.seq}\nevent: change\ndata: ${JSON.stringify(c)}\n\n`)
-    );
-    if (ctx.req.signal.aborted) {
+    // A client that goes away cancels the body stream (Deno.serve does so on disconnect).
+    try {
+      unsubscribe = await feed.subscribe(
+        (c: LiveChange) => send(`id: ${c.seq}\nevent: change\ndata: ${JSON.stringify(c)}\n\n`),
+        cleanup,
+      );
+    } catch (err) {
       cleanup();
-    } else {
-      ctx.req.signal.addEventListener("abort", cleanup);
-      keepalive = setInterval(() => send(": keep-alive\n\n"), KEEPALIVE_MS);
-      send(`retry: 3000\nevent: ready\ndata: {"at":"${new Date().toISOString()}"}\n\n`);
+      throw err;
     }
+    send(`retry: 3000\nevent: ready\ndata: {"at":"${new Date().toISOString()}"}\n\n`);
     return new Response(body, {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
