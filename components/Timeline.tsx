@@ -1,0 +1,73 @@
+/** A job's lifecycle as a vertical timeline: every event, its worker, message and durations. */
+import type { JobEvent } from "@/lib/queue/types.ts";
+import { duration, exactTime } from "./format.ts";
+import { RelativeTime } from "./ui.tsx";
+
+const KIND: Record<string, { label: string; dot: string }> = {
+  created: { label: "Created", dot: "bg-indigo-500" },
+  claimed: { label: "Claimed", dot: "bg-sky-500" },
+  completed: { label: "Completed", dot: "bg-emerald-500" },
+  failed: { label: "Failed", dot: "bg-red-500" },
+  rescued: { label: "Rescued (lease expired)", dot: "bg-amber-500" },
+  cancelled: { label: "Cancelled", dot: "bg-zinc-400" },
+  retried: { label: "Retried by hand", dot: "bg-violet-500" },
+  released: { label: "Released (worker stopping)", dot: "bg-zinc-400" },
+};
+
+/** The timeline; `now` is for relative times. */
+export function Timeline({ events, now }: { events: JobEvent[]; now: Date }) {
+  let claimAt: number | null = null;
+  return (
+    <ol class="relative ml-1.5 border-l border-border" aria-label="Timeline">
+      {events.map((e, i) => {
+        const k = KIND[e.kind] ?? { label: e.kind, dot: "bg-zinc-400" };
+        const at = new Date(e.at).getTime();
+        const prev = i > 0 ? new Date(events[i - 1].at).getTime() : null;
+        let ran: string | null = null;
+        if (e.kind === "claimed") claimAt = at;
+        else if (
+          (e.kind === "completed" || e.kind === "failed" || e.kind === "rescued" ||
+            e.kind === "released") && claimAt !== null
+        ) {
+          ran = duration(at - claimAt);
+          claimAt = null;
+        }
+        return (
+          <li class="relative mb-4 ml-5 last:mb-0" data-event={e.kind}>
+            <span
+              class={`absolute -left-[1.625rem] top-1 h-3 w-3 rounded-full ring-4 ring-background ${k.dot}`}
+              aria-hidden="true"
+            />
+            <div class="flex flex-wrap items-baseline gap-x-2 text-sm">
+              <span class="font-medium">{k.label}</span>
+              {e.attempt > 0 && (
+                <span class="text-xs text-muted-foreground">attempt {e.attempt}</span>
+              )}
+              {e.worker && (
+                <span class="font-mono text-xs text-muted-foreground">on {e.worker}</span>
+              )}
+              {ran && <span class="rounded bg-muted px-1.5 text-xs tabular-nums">ran {ran}</span>}
+              {prev !== null && !ran && at - prev > 0 && (
+                <span class="text-xs text-muted-foreground tabular-nums">
+                  +{duration(at - prev)}
+                </span>
+              )}
+            </div>
+            <div class="text-xs text-muted-foreground" title={exactTime(e.at)}>
+              {exactTime(e.at)} · <RelativeTime date={e.at} now={now} />
+            </div>
+            {e.message && (
+              <pre
+                class={`mt-1 max-h-48 overflow-auto whitespace-pre-wrap break-words rounded-md border border-border px-2 py-1.5 font-mono text-xs ${
+                  e.kind === "failed"
+                    ? "bg-red-50 text-red-900 dark:bg-red-950 dark:text-red-200"
+                    : "bg-muted"
+                }`}
+              >{e.message}</pre>
+            )}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}

@@ -1,0 +1,51 @@
+/**
+ * The actions of one job as POST forms (cancel when pending, retry when
+ * failed or cancelled, clone as new, delete unless running); they work
+ * without JavaScript. Hydrated, each destructive one asks for confirmation.
+ */
+import { useHydrated } from "@/lib/web/runtime.ts";
+import { buttonClass } from "@/components/ui.tsx";
+
+/** Props of {@link JobActions}. */
+export interface JobActionsProps {
+  id: string;
+  status: string;
+}
+
+const CONFIRM: Record<string, string> = {
+  cancel: "Cancel this job? It will not run.",
+  retry: "Retry this job? It goes back to pending with a fresh set of attempts.",
+  delete: "Delete this job and its history? This cannot be undone.",
+};
+
+export default function JobActions({ id, status }: JobActionsProps) {
+  const hydrated = useHydrated();
+  const actions = [
+    status === "pending" && { value: "cancel", label: "Cancel", variant: "outline" as const },
+    (status === "failed" || status === "cancelled") &&
+    { value: "retry", label: "Retry", variant: "primary" as const },
+    { value: "clone", label: "Clone as new", variant: "outline" as const },
+    status !== "processing" &&
+    { value: "delete", label: "Delete", variant: "destructive" as const },
+  ].filter((
+    a,
+  ): a is { value: string; label: string; variant: "outline" | "primary" | "destructive" } =>
+    Boolean(a)
+  );
+  return (
+    <div class="flex flex-wrap gap-2" data-ready={hydrated ? "" : undefined}>
+      {actions.map((a) => (
+        <form
+          method="post"
+          action={`/jobs/${id}`}
+          onSubmit={(e) => {
+            if (CONFIRM[a.value] && !confirm(CONFIRM[a.value])) e.preventDefault();
+          }}
+        >
+          <input type="hidden" name="action" value={a.value} />
+          <button type="submit" class={buttonClass(a.variant)}>{a.label}</button>
+        </form>
+      ))}
+    </div>
+  );
+}

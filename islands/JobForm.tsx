@@ -1,0 +1,238 @@
+/**
+ * The create-job form. Server-rendered, it is a plain POST form for one type
+ * (a "Switch type" button reloads it for another); hydrated, the type
+ * selector swaps the fields at once and every field is checked with the
+ * same zod schema as the API — on blur and before submitting, with the
+ * message beside the field. The server validates again either way.
+ */
+import { useState } from "preact/hooks";
+import { JOB_TYPE_NAMES, JOB_TYPES } from "@/lib/jobs/mod.ts";
+import type { FormField } from "@/lib/jobs/mod.ts";
+import { useHydrated } from "@/lib/web/runtime.ts";
+import { buttonClass, INPUT, INPUT_INVALID, LABEL } from "@/components/ui.tsx";
+import { type FormErrors, type FormValues, validateForm } from "@/components/job_form.ts";
+
+/** Props of {@link JobForm}. */
+export interface JobFormProps {
+  type: string;
+  values: FormValues;
+  errors: FormErrors;
+}
+
+const idOf = (name: string) => "f-" + name.replaceAll(".", "-");
+
+function Err({ name, errors }: { name: string; errors: FormErrors }) {
+  return errors[name]
+    ? (
+      <p
+        id={idOf(name) + "-error"}
+        class="mt-1 text-xs text-red-600 dark:text-red-400"
+        data-error-for={name}
+      >
+        {errors[name]}
+      </p>
+    )
+    : null;
+}
+
+function Input(
+  { f, value, error, onInput, onBlur }: {
+    f: FormField;
+    value: string;
+    error?: string;
+    onInput: (v: string) => void;
+    onBlur: () => void;
+  },
+) {
+  const common = {
+    id: idOf(f.name),
+    name: f.name,
+    "aria-invalid": error ? "true" as const : undefined,
+    "aria-describedby": error
+      ? idOf(f.name) + "-error"
+      : f.help
+      ? idOf(f.name) + "-help"
+      : undefined,
+    class: `${INPUT} ${error ? INPUT_INVALID : ""}`,
+    onBlur,
+  };
+  if (f.kind === "textarea") {
+    return (
+      <textarea
+        {...common}
+        rows={5}
+        placeholder={f.placeholder}
+        value={value}
+        onInput={(e) => onInput(e.currentTarget.value)}
+      />
+    );
+  }
+  if (f.kind === "select") {
+    return (
+      <select {...common} value={value} onChange={(e) => onInput(e.currentTarget.value)}>
+        <option value="" selected={value === ""}>Choose…</option>
+        {(f.options ?? []).map((o) => (
+          <option key={o} value={o} selected={o === value}>{o}</option>
+        ))}
+      </select>
+    );
+  }
+  return (
+    <input
+      {...common}
+      type={f.kind === "date" ? "date" : f.kind === "email" ? "email" : "text"}
+      placeholder={f.placeholder}
+      value={value}
+      onInput={(e) => onInput(e.currentTarget.value)}
+    />
+  );
+}
+
+export default function JobForm(props: JobFormProps) {
+  const hydrated = useHydrated();
+  const [type, setType] = useState(props.type);
+  const [values, setValues] = useState<FormValues>(props.values);
+  const [errors, setErrors] = useState<FormErrors>(props.errors);
+  const [touched, setTouched] = useState<Set<string>>(new Set());
+  const def = JOB_TYPES[type] ?? JOB_TYPES.email;
+  const all = (v: FormValues, t = type) => ({ ...v, type: t });
+  const check = (v: FormValues, only?: Set<string>) => {
+    const r = validateForm(all(v));
+    const errs = r.ok ? {} : r.errors;
+    setErrors(only ? Object.fromEntries(Object.entries(errs).filter(([k]) => only.has(k))) : errs);
+    return r.ok;
+  };
+  const set = (name: string, v: string) => {
+    const next = { ...values, [name]: v };
+    setValues(next);
+    if (touched.has(name) || errors[name]) check(next, new Set([...touched, name]));
+  };
+  const blur = (name: string) => {
+    const t = new Set(touched).add(name);
+    setTouched(t);
+    check(values, t);
+  };
+  return (
+    <form
+      method="post"
+      action="/jobs/new"
+      noValidate
+      data-ready={hydrated ? "" : undefined}
+      aria-label="Create a job"
+      class="space-y-4"
+      onSubmit={(e) => {
+        if (!check(values)) {
+          e.preventDefault();
+          setTouched(new Set(Object.keys({ ...values, priority: "", scheduled_for: "" })));
+          requestAnimationFrame(() =>
+            document.querySelector<HTMLElement>("[aria-invalid=true]")?.focus()
+          );
+        }
+      }}
+    >
+      {errors[""] && <p role="alert" class="text-sm text-red-600">{errors[""]}</p>}
+      <div>
+        <label for="f-type" class={LABEL}>Type</label>
+        <div class="flex gap-2">
+          <select
+            id="f-type"
+            name="type"
+            class={`${INPUT} ${errors.type ? INPUT_INVALID : ""}`}
+            aria-invalid={errors.type ? "true" : undefined}
+            aria-describedby="f-type-help"
+            onChange={(e) => {
+              const t = e.currentTarget.value;
+              setType(t);
+              setErrors({});
+              setTouched(new Set());
+              const u = new URL(location.href);
+              u.searchParams.set("type", t);
+              history.replaceState(null, "", u);
+            }}
+          >
+            {JOB_TYPE_NAMES.map((t) => (
+              <option value={t} selected={t === type}>{JOB_TYPES[t].label}</option>
+            ))}
+          </select>
+          {!hydrated && (
+            <button
+              type="submit"
+              formMethod="get"
+              formAction="/jobs/new"
+              formNoValidate
+              class={buttonClass("outline")}
+            >
+              Switch type
+            </button>
+          )}
+        </div>
+        <p id="f-type-help" class="mt-1 text-xs text-muted-foreground">{def.description}</p>
+        <Err name="type" errors={errors} />
+      </div>
+      <fieldset class="space-y-4 rounded-md border border-border p-4">
+        <legend class="px-1 text-sm font-medium">{def.label} payload</legend>
+        <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
+          {def.fields.map((f) => (
+            <div class={f.kind === "textarea" ? "sm:col-span-2" : ""}>
+              <label for={idOf(f.name)} class={LABEL}>{f.label}</label>
+              <Input
+                f={f}
+                value={values[f.name] ?? ""}
+                error={errors[f.name]}
+                onInput={(v) => set(f.name, v)}
+                onBlur={() => blur(f.name)}
+              />
+              {f.help && (
+                <p id={idOf(f.name) + "-help"} class="mt-1 text-xs text-muted-foreground">
+                  {f.help}
+                </p>
+              )}
+              <Err name={f.name} errors={errors} />
+            </div>
+          ))}
+        </div>
+      </fieldset>
+      <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
+        <div>
+          <label for="f-priority" class={LABEL}>Priority</label>
+          <select
+            id="f-priority"
+            name="priority"
+            class={`${INPUT} ${errors.priority ? INPUT_INVALID : ""}`}
+            aria-invalid={errors.priority ? "true" : undefined}
+            onChange={(e) => set("priority", e.currentTarget.value)}
+          >
+            {[5, 4, 3, 2, 1].map((p) => (
+              <option value={p} selected={String(p) === (values.priority || "3")}>
+                {p}
+                {p === 5 ? " — highest" : p === 3 ? " — normal" : p === 1 ? " — lowest" : ""}
+              </option>
+            ))}
+          </select>
+          <Err name="priority" errors={errors} />
+        </div>
+        <div>
+          <label for="f-scheduled_for" class={LABEL}>Run at (UTC, optional)</label>
+          <input
+            id="f-scheduled_for"
+            name="scheduled_for"
+            type="datetime-local"
+            value={values.scheduled_for ?? ""}
+            class={`${INPUT} ${errors.scheduled_for ? INPUT_INVALID : ""}`}
+            aria-invalid={errors.scheduled_for ? "true" : undefined}
+            aria-describedby="f-scheduled_for-help"
+            onInput={(e) => set("scheduled_for", e.currentTarget.value)}
+          />
+          <p id="f-scheduled_for-help" class="mt-1 text-xs text-muted-foreground">
+            Empty: as soon as a worker is free.
+          </p>
+          <Err name="scheduled_for" errors={errors} />
+        </div>
+      </div>
+      <div class="flex items-center gap-2">
+        <button type="submit" class={buttonClass("primary")}>Create job</button>
+        <a href="/jobs" class={buttonClass("ghost")}>Cancel</a>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,258 @@
+/**
+ * The `/jobs` table: sortable column headers (links), row checkboxes and a
+ * bulk bar (retry, cancel, delete) in a POST form that works without
+ * JavaScript. Hydrated, it adds "select all on this page", "select all N
+ * matching", a count of the selection, and a confirmation before acting.
+ * The server applies the action and redirects back with the outcome.
+ */
+import { useState } from "preact/hooks";
+import { useHydrated } from "@/lib/web/runtime.ts";
+import {
+  buttonClass,
+  Empty,
+  LINK,
+  PriorityLabel,
+  RelativeTime,
+  StatusBadge,
+} from "@/components/ui.tsx";
+import { type JobsQuery, jobsSearch, type Sortable } from "@/components/jobs_query.ts";
+
+/** One row as the table shows it. */
+export interface JobRow {
+  id: string;
+  type: string;
+  status: string;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  created_at: Date;
+  updated_at: Date;
+  summary: string;
+}
+
+/** Props of {@link JobsTable}. */
+export interface JobsTableProps {
+  rows: JobRow[];
+  total: number;
+  query: JobsQuery;
+  now: Date;
+}
+
+const ACTIONS = [
+  {
+    value: "retry",
+    label: "Retry",
+    variant: "outline",
+    verb: "Retry",
+    note: "failed or cancelled ones go back to pending",
+  },
+  {
+    value: "cancel",
+    label: "Cancel",
+    variant: "outline",
+    verb: "Cancel",
+    note: "only pending ones can be cancelled",
+  },
+  {
+    value: "delete",
+    label: "Delete",
+    variant: "destructive",
+    verb: "Delete",
+    note: "this cannot be undone; running ones are skipped",
+  },
+] as const;
+
+function SortHeader(
+  { query, col, label, class: cls = "" }: {
+    query: JobsQuery;
+    col: Sortable;
+    label: string;
+    class?: string;
+  },
+) {
+  const active = query.sort === col;
+  const next = active && query.order === "desc" ? "asc" : "desc";
+  return (
+    <th
+      scope="col"
+      aria-sort={active ? (query.order === "asc" ? "ascending" : "descending") : undefined}
+      class={`px-2 py-2 text-left font-medium ${cls}`}
+    >
+      <a
+        href={`/jobs${jobsSearch(query, { sort: col, order: next, page: 1 })}`}
+        class={`inline-flex items-center gap-1 rounded-sm hover:text-foreground focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring ${
+          active ? "text-foreground" : ""
+        }`}
+      >
+        {label}
+        <span aria-hidden="true" class={active ? "" : "opacity-30"}>
+          {active ? (query.order === "asc" ? "↑" : "↓") : "↕"}
+        </span>
+      </a>
+    </th>
+  );
+}
+
+export default function JobsTable({ rows, total, query, now }: JobsTableProps) {
+  const hydrated = useHydrated();
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [allMatching, setAllMatching] = useState(false);
+  const back = `/jobs${jobsSearch(query)}`;
+  const allOnPage = rows.length > 0 && rows.every((r) => selected.has(r.id));
+  const count = allMatching ? total : selected.size;
+  const toggle = (id: string) => {
+    const s = new Set(selected);
+    if (s.has(id)) s.delete(id);
+    else s.add(id);
+    setSelected(s);
+    setAllMatching(false);
+  };
+  const onSubmit = (e: SubmitEvent) => {
+    const action = (e.submitter as HTMLButtonElement | null)?.value;
+    const a = ACTIONS.find((x) => x.value === action);
+    if (!a || count === 0) {
+      e.preventDefault();
+      return;
+    }
+    const what = allMatching
+      ? `all ${total.toLocaleString("en-US")} matching jobs`
+      : `${count} job${count === 1 ? "" : "s"}`;
+    if (!confirm(`${a.verb} ${what}? (${a.note})`)) e.preventDefault();
+  };
+  return (
+    <form
+      method="post"
+      action="/jobs"
+      onSubmit={onSubmit}
+      data-ready={hydrated ? "" : undefined}
+      aria-label="Jobs"
+    >
+      <input type="hidden" name="back" value={back} />
+      {allMatching && <input type="hidden" name="scope" value="all" />}
+      <div class="flex min-h-[2.75rem] flex-wrap items-center gap-2 border-b border-border px-3 py-1.5 text-sm">
+        <span class="text-muted-foreground" aria-live="polite" data-selection>
+          {count > 0
+            ? `${count.toLocaleString("en-US")} selected`
+            : hydrated
+            ? "Select jobs to act on them"
+            : "Tick jobs, then choose an action"}
+        </span>
+        {hydrated && allOnPage && !allMatching && total > rows.length && (
+          <button
+            type="button"
+            class={`${LINK} text-sm font-medium`}
+            onClick={() => setAllMatching(true)}
+          >
+            Select all {total.toLocaleString("en-US")} matching
+          </button>
+        )}
+        {allMatching && (
+          <button
+            type="button"
+            class={`${LINK} text-sm font-medium`}
+            onClick={() => (setAllMatching(false), setSelected(new Set()))}
+          >
+            Clear selection
+          </button>
+        )}
+        <div class="ml-auto flex gap-1.5">
+          {ACTIONS.map((a) => (
+            <button
+              type="submit"
+              name="action"
+              value={a.value}
+              disabled={hydrated && count === 0}
+              class={buttonClass(a.variant, "h-7 px-2.5 text-xs")}
+            >
+              {a.label}
+            </button>
+          ))}
+        </div>
+      </div>
+      {rows.length === 0
+        ? <Empty>No jobs match these filters.</Empty>
+        : (
+          <div class="overflow-x-auto">
+            <table class="w-full text-sm">
+              <thead class="border-b border-border text-xs text-muted-foreground">
+                <tr>
+                  <th scope="col" class="w-8 py-2 pl-3 pr-1 text-left">
+                    <input
+                      type="checkbox"
+                      aria-label="Select all jobs on this page"
+                      checked={allOnPage}
+                      disabled={!hydrated}
+                      onChange={() => {
+                        setSelected(allOnPage ? new Set() : new Set(rows.map((r) => r.id)));
+                        setAllMatching(false);
+                      }}
+                      class="h-4 w-4"
+                    />
+                  </th>
+                  <th scope="col" class="px-2 py-2 text-left font-medium">Job</th>
+                  <th scope="col" class="px-2 py-2 text-left font-medium">Status</th>
+                  <th scope="col" class="px-2 py-2 text-left font-medium">Type · payload</th>
+                  <SortHeader query={query} col="priority" label="Pri" />
+                  <SortHeader
+                    query={query}
+                    col="attempts"
+                    label="Tries"
+                    class="hidden sm:table-cell"
+                  />
+                  <SortHeader query={query} col="created_at" label="Created" />
+                  <SortHeader
+                    query={query}
+                    col="updated_at"
+                    label="Updated"
+                    class="hidden md:table-cell"
+                  />
+                </tr>
+              </thead>
+              <tbody class="divide-y divide-border">
+                {rows.map((r) => (
+                  <tr
+                    class={`hover:bg-muted ${selected.has(r.id) || allMatching ? "bg-accent" : ""}`}
+                    data-job-id={r.id}
+                  >
+                    <td class="py-1.5 pl-3 pr-1">
+                      <input
+                        type="checkbox"
+                        name="ids"
+                        value={r.id}
+                        checked={allMatching || selected.has(r.id)}
+                        onChange={() => toggle(r.id)}
+                        aria-label={`Select job ${r.id.slice(0, 8)}`}
+                        class="h-4 w-4"
+                      />
+                    </td>
+                    <td class="whitespace-nowrap px-2 py-1.5 font-mono text-xs">
+                      <a href={`/jobs/${r.id}`} class={LINK}>{r.id.slice(0, 8)}</a>
+                    </td>
+                    <td class="px-2 py-1.5">
+                      <StatusBadge status={r.status} />
+                    </td>
+                    <td class="max-w-0 w-full truncate px-2 py-1.5">
+                      <span class="mr-2 font-medium">{r.type}</span>
+                      <span class="text-muted-foreground">{r.summary}</span>
+                    </td>
+                    <td class="px-2 py-1.5">
+                      <PriorityLabel priority={r.priority} />
+                    </td>
+                    <td class="hidden px-2 py-1.5 tabular-nums text-muted-foreground sm:table-cell">
+                      {r.attempts}/{r.max_attempts}
+                    </td>
+                    <td class="px-2 py-1.5 text-xs text-muted-foreground">
+                      <RelativeTime date={r.created_at} now={now} />
+                    </td>
+                    <td class="hidden px-2 py-1.5 text-xs text-muted-foreground md:table-cell">
+                      <RelativeTime date={r.updated_at} now={now} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+    </form>
+  );
+}

@@ -1,0 +1,228 @@
+/**
+ * `/jobs/:id`: one job — header, timeline, payload and result, actions, the
+ * report's download link; live while pending or running. `POST` performs
+ * an action (`cancel`, `retry`, `delete`, `clone`) and redirects with 303.
+ */
+import { define } from "@/utils.ts";
+import { page } from "@/lib/web/define.ts";
+import { HttpError } from "@/lib/web/errors.ts";
+import { jobs } from "@/lib/queue/mod.ts";
+import {
+  Alert,
+  buttonClass,
+  Card,
+  LINK,
+  PriorityLabel,
+  RelativeTime,
+  StatusBadge,
+} from "@/components/ui.tsx";
+import { duration, exactTime } from "@/components/format.ts";
+import { Timeline } from "@/components/Timeline.tsx";
+import JsonViewer from "@/islands/JsonViewer.tsx";
+import JobActions from "@/islands/JobActions.tsx";
+import LiveRegion from "@/islands/LiveRegion.tsx";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DONE: Record<string, string> = {
+  cancelled: "Job cancelled.",
+  retried: "Job queued again with a fresh set of attempts.",
+  created: "Job created.",
+};
+
+async function load(sql: Parameters<typeof jobs.getWithEvents>[0], id: string) {
+  if (!UUID.test(id)) throw new HttpError(404, "job_not_found", `there is no job ${id}`);
+  const job = await jobs.getWithEvents(sql, { id });
+  if (!job) throw new HttpError(404, "job_not_found", `there is no job ${id}`);
+  return job;
+}
+
+export const handler = define.handlers({
+  async GET(ctx) {
+    const job = await load(ctx.state.sql, ctx.params.id);
+    return page({
+      job,
+      title: `${job.type} ${job.id.slice(0, 8)}`,
+      done: DONE[ctx.url.searchParams.get("done") ?? ""] ?? null,
+      now: ctx.state.now() ?? new Date(),
+    });
+  },
+
+  async POST(ctx) {
+    const { sql, now } = ctx.state;
+    const id = ctx.params.id;
+    const job = await load(sql, id);
+    const action = String((await ctx.req.formData()).get("action") ?? "");
+    const back = (done: string) =>
+      new Response(null, { status: 303, headers: { location: `/jobs/${job.id}?done=${done}` } });
+    switch (action) {
+      case "cancel": {
+        if (!await jobs.cancel(sql, { id: job.id, now: now() })) {
+          throw new HttpError(
+            409,
+            "not_pending",
+            `only pending jobs can be cancelled; this one is ${job.status}`,
+          );
+        }
+        ctx.state.changed.poke();
+        return back("cancelled");
+      }
+      case "retry": {
+        if (!await jobs.retry(sql, { id: job.id, now: now() })) {
+          throw new HttpError(
+            409,
+            "not_retryable",
+            `only failed or cancelled jobs can be retried; this one is ${job.status}`,
+          );
+        }
+        ctx.state.changed.poke();
+        ctx.state.newJobs.poke();
+        return back("retried");
+      }
+      case "delete": {
+        if (!await jobs.remove(sql, { id: job.id })) {
+          throw new HttpError(
+            409,
+            "job_running",
+            "a running job cannot be deleted; cancel or wait for it first",
+          );
+        }
+        ctx.state.changed.poke();
+        return new Response(null, {
+          status: 303,
+          headers: { location: `/jobs?deleted=${job.id}` },
+        });
+      }
+      case "clone":
+        return new Response(null, {
+          status: 303,
+          headers: { location: `/jobs/new?clone=${job.id}` },
+        });
+    }
+    throw new HttpError(400, "bad_action", "choose cancel, retry, delete or clone");
+  },
+});
+
+function Field({ label, children }: { label: string; children: preact.ComponentChildren }) {
+  return (
+    <div class="min-w-0">
+      <dt class="text-xs text-muted-foreground">{label}</dt>
+      <dd class="mt-0.5 truncate text-sm">{children}</dd>
+    </div>
+  );
+}
+
+export default define.page<typeof handler>(({ data }) => {
+  const { job, now } = data;
+  const running = job.status === "pending" || job.status === "processing";
+  const ran = job.started_at && job.completed_at
+    ? duration(new Date(job.completed_at).getTime() - new Date(job.started_at).getTime())
+    : null;
+  return (
+    <>
+      <nav aria-label="Breadcrumb" class="mb-2 text-sm text-muted-foreground">
+        <a href="/jobs" class={LINK}>Jobs</a> <span aria-hidden="true">/</span>{" "}
+        <span class="font-mono">{job.id.slice(0, 8)}</span>
+      </nav>
+      {data.done && <Alert kind="success">{data.done}</Alert>}
+      <div class="mb-4 flex flex-wrap items-start justify-between gap-3">
+        <div class="min-w-0">
+          <div class="flex flex-wrap items-center gap-2">
+            <h1 class="text-xl font-semibold tracking-tight">{job.type} job</h1>
+            <StatusBadge status={job.status} />
+            {running && (
+              <LiveRegion
+                mode="reload"
+                jobId={job.id}
+                updatedAt={new Date(job.updated_at).toISOString()}
+                pollMs={5000}
+              />
+            )}
+          </div>
+          <p class="mt-0.5 break-all font-mono text-xs text-muted-foreground">{job.id}</p>
+        </div>
+        <JobActions id={job.id} status={job.status} />
+      </div>
+      <Card class="mb-3">
+        <dl class="grid grid-cols-2 gap-x-4 gap-y-3 px-4 py-3 sm:grid-cols-3 lg:grid-cols-6">
+          <Field label="Priority">
+            <PriorityLabel priority={job.priority} />
+          </Field>
+          <Field label="Attempts">
+            <span class="tabular-nums">{job.attempts} / {job.max_attempts}</span>
+          </Field>
+          <Field label="Created">
+            <RelativeTime date={job.created_at} now={now} />
+          </Field>
+          <Field label="Scheduled for">
+            <RelativeTime date={job.scheduled_for} now={now} />
+          </Field>
+          <Field label="Started">
+            {job.started_at ? <RelativeTime date={job.started_at} now={now} /> : "—"}
+          </Field>
+          <Field label={job.completed_at ? "Completed" : "Updated"}>
+            <RelativeTime date={job.completed_at ?? job.updated_at} now={now} />
+            {ran && <span class="ml-1 text-muted-foreground">({ran})</span>}
+          </Field>
+          {job.locked_by && (
+            <Field label="Held by">
+              <span
+                class="font-mono text-xs"
+                title={job.locked_until ? `lease until ${exactTime(job.locked_until)}` : undefined}
+              >
+                {job.locked_by}
+              </span>
+            </Field>
+          )}
+        </dl>
+      </Card>
+      {job.error && (
+        <div
+          class="mb-3 rounded-lg border border-red-300 bg-red-50 px-4 py-3 dark:border-red-900 dark:bg-red-950"
+          role="note"
+          aria-label="Last error"
+        >
+          <div class="text-xs font-medium text-red-800 dark:text-red-300">Last error</div>
+          <pre class="mt-1 max-h-64 overflow-auto whitespace-pre-wrap break-words font-mono text-xs text-red-900 dark:text-red-200">{job.error}</pre>
+        </div>
+      )}
+      <div class="grid grid-cols-1 gap-3 lg:grid-cols-5">
+        <div class="space-y-3 lg:col-span-3">
+          <Card title="Payload">
+            <div class="px-4 py-3">
+              <JsonViewer label="Payload" value={job.payload} />
+            </div>
+          </Card>
+          <Card
+            title="Result"
+            actions={job.type === "report" && job.status === "completed"
+              ? (
+                <a
+                  href={`/api/jobs/${job.id}/artifact`}
+                  class={buttonClass("outline", "h-7 text-xs")}
+                  download
+                >
+                  Download report
+                </a>
+              )
+              : undefined}
+          >
+            <div class="px-4 py-3">
+              {job.result === null || job.result === undefined
+                ? (
+                  <p class="text-sm text-muted-foreground">
+                    {running ? "No result yet." : "No result."}
+                  </p>
+                )
+                : <JsonViewer label="Result" value={job.result} />}
+            </div>
+          </Card>
+        </div>
+        <Card title={`Timeline · ${job.events.length} events`} class="lg:col-span-2">
+          <div class="px-4 py-4">
+            <Timeline events={job.events} now={now} />
+          </div>
+        </Card>
+      </div>
+    </>
+  );
+});

@@ -1,0 +1,197 @@
+/**
+ * `/jobs`: the searchable, filterable, sortable, paginated list (state in the
+ * URL) with bulk actions. `POST /jobs` applies a bulk action to the ticked
+ * ids, or to every job matching the list's filters (`scope=all`, capped at
+ * {@link MAX_BULK}), then redirects back (303) with the outcome in the URL.
+ */
+import { define } from "@/utils.ts";
+import { page } from "@/lib/web/define.ts";
+import { HttpError } from "@/lib/web/errors.ts";
+import { bulk, jobs } from "@/lib/queue/mod.ts";
+import { JOB_TYPE_NAMES } from "@/lib/jobs/mod.ts";
+import { isFiltered, jobsSearch, parseJobsQuery } from "@/components/jobs_query.ts";
+import { count, payloadSummary } from "@/components/format.ts";
+import { Alert, buttonClass, Card, PageHeader } from "@/components/ui.tsx";
+import JobFilters from "@/islands/JobFilters.tsx";
+import JobsTable from "@/islands/JobsTable.tsx";
+
+/** Most jobs one "all matching" bulk action touches. */
+export const MAX_BULK = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const VERBS: Record<string, string> = { retry: "Retried", cancel: "Cancelled", delete: "Deleted" };
+
+export const handler = define.handlers({
+  async GET(ctx) {
+    const query = parseJobsQuery(ctx.url.searchParams);
+    const list = await jobs.list(ctx.state.sql, {
+      q: query.q || undefined,
+      status: query.status,
+      type: query.type,
+      priority: query.priority,
+      sort: query.sort,
+      order: query.order,
+      limit: query.size,
+      offset: (query.page - 1) * query.size,
+    });
+    const sp = ctx.url.searchParams;
+    const flash = sp.get("bulk") && VERBS[sp.get("bulk")!]
+      ? {
+        action: sp.get("bulk")!,
+        done: Number(sp.get("done")) || 0,
+        skipped: Number(sp.get("skipped")) || 0,
+        capped: sp.get("capped") === "1",
+      }
+      : null;
+    return page({
+      query,
+      rows: list.items.map((j) => ({
+        id: j.id,
+        type: j.type,
+        status: j.status,
+        priority: j.priority,
+        attempts: j.attempts,
+        max_attempts: j.max_attempts,
+        created_at: j.created_at,
+        updated_at: j.updated_at,
+        summary: payloadSummary(j.type, j.payload),
+      })),
+      total: list.total,
+      flash,
+      deleted: sp.get("deleted"),
+      now: ctx.state.now() ?? new Date(),
+    });
+  },
+
+  async POST(ctx) {
+    const form = await ctx.req.formData();
+    const action = String(form.get("action") ?? "");
+    if (!(action in VERBS)) {
+      throw new HttpError(400, "bad_action", "choose retry, cancel or delete");
+    }
+    const backRaw = String(form.get("back") ?? "/jobs");
+    const backUrl = new URL(backRaw.startsWith("/jobs") ? backRaw : "/jobs", ctx.url);
+    const query = parseJobsQuery(backUrl.searchParams);
+    let ids: string[];
+    let capped = false;
+    if (form.get("scope") === "all") {
+      ids = [];
+      for (let offset = 0; offset < MAX_BULK; offset += 100) {
+        const p = await jobs.list(ctx.state.sql, {
+          q: query.q || undefined,
+          status: query.status,
+          type: query.type,
+          priority: query.priority,
+          sort: query.sort,
+          order: query.order,
+          limit: 100,
+          offset,
+        });
+        ids.push(...p.items.map((j) => j.id));
+        if (p.items.length < 100) break;
+        if (offset + 100 >= MAX_BULK && p.total > MAX_BULK) capped = true;
+      }
+    } else {
+      ids = form.getAll("ids").map(String).filter((id) => UUID.test(id));
+    }
+    let done = 0;
+    for (let i = 0; i < ids.length; i += 1000) {
+      const out = await bulk.apply(ctx.state.sql, {
+        action: action as "retry",
+        ids: ids.slice(i, i + 1000),
+        now: ctx.state.now(),
+      });
+      done += out.filter((o) => o.outcome === "done").length;
+    }
+    if (done > 0) {
+      ctx.state.changed.poke();
+      if (action === "retry") ctx.state.newJobs.poke();
+    }
+    const target = new URL(`/jobs${jobsSearch(query)}`, ctx.url);
+    target.searchParams.set("bulk", action);
+    target.searchParams.set("done", String(done));
+    target.searchParams.set("skipped", String(ids.length - done));
+    if (capped) target.searchParams.set("capped", "1");
+    return new Response(null, {
+      status: 303,
+      headers: { location: target.pathname + target.search },
+    });
+  },
+});
+
+export default define.page<typeof handler>(({ data }) => {
+  const { query, total, flash } = data;
+  const pages = Math.max(1, Math.ceil(total / query.size));
+  const from = total === 0 ? 0 : (query.page - 1) * query.size + 1;
+  const to = Math.min(total, query.page * query.size);
+  return (
+    <>
+      <PageHeader
+        title="Jobs"
+        description={isFiltered(query) ? `${count(total)} matching` : `${count(total)} in total`}
+        actions={<a href="/jobs/new" class={buttonClass("outline")}>Create job</a>}
+      />
+      {flash && (
+        <Alert kind={flash.done > 0 ? "success" : "info"} id="bulk-result">
+          {VERBS[flash.action]} {count(flash.done)} job{flash.done === 1 ? "" : "s"}
+          {flash.skipped > 0 &&
+            `; ${count(flash.skipped)} skipped (${
+              flash.action === "cancel"
+                ? "not pending"
+                : flash.action === "retry"
+                ? "not failed or cancelled"
+                : "running or gone"
+            })`}
+          {flash.capped && `; stopped at ${count(MAX_BULK)} — run it again for the rest`}.
+        </Alert>
+      )}
+      {data.deleted && <Alert kind="success">Job {data.deleted.slice(0, 8)} deleted.</Alert>}
+      <JobFilters query={query} types={[...JOB_TYPE_NAMES]} />
+      <Card>
+        <JobsTable rows={data.rows} total={total} query={query} now={data.now} />
+        <nav
+          aria-label="Pagination"
+          class="flex flex-wrap items-center justify-between gap-2 border-t border-border px-3 py-2 text-sm"
+        >
+          <span class="text-muted-foreground" data-range>
+            {total === 0 ? "No results" : `${count(from)}–${count(to)} of ${count(total)}`}
+          </span>
+          <div class="flex items-center gap-1.5">
+            <span class="mr-1 text-muted-foreground">
+              Page {count(query.page)} of {count(pages)}
+            </span>
+            {query.page > 1
+              ? (
+                <a
+                  class={buttonClass("outline", "h-7")}
+                  rel="prev"
+                  href={`/jobs${jobsSearch(query, { page: query.page - 1 })}`}
+                >
+                  Previous
+                </a>
+              )
+              : (
+                <span class={buttonClass("outline", "h-7 opacity-50")} aria-disabled="true">
+                  Previous
+                </span>
+              )}
+            {query.page < pages
+              ? (
+                <a
+                  class={buttonClass("outline", "h-7")}
+                  rel="next"
+                  href={`/jobs${jobsSearch(query, { page: query.page + 1 })}`}
+                >
+                  Next
+                </a>
+              )
+              : (
+                <span class={buttonClass("outline", "h-7 opacity-50")} aria-disabled="true">
+                  Next
+                </span>
+              )}
+          </div>
+        </nav>
+      </Card>
+    </>
+  );
+});

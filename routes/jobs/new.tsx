@@ -1,0 +1,107 @@
+/**
+ * `/jobs/new`: the create form. `POST` takes
+ * `application/x-www-form-urlencoded` (or multipart) fields `type`,
+ * `priority`, `scheduled_for` and the payload's fields by name (nested ones
+ * dotted, `date_range.from`), validates them with the API's schema and
+ * answers 303 to the new job, or 422 with the form and every field's error.
+ * `?clone=<id>` starts from an existing job; `?type=` picks the type.
+ */
+import { define } from "@/utils.ts";
+import { page } from "@/lib/web/define.ts";
+import { HttpError } from "@/lib/web/errors.ts";
+import { jobs } from "@/lib/queue/mod.ts";
+import { JOB_TYPES } from "@/lib/jobs/mod.ts";
+import {
+  type FormErrors,
+  type FormValues,
+  payloadToValues,
+  validateForm,
+} from "@/components/job_form.ts";
+import { Alert, Card, PageHeader } from "@/components/ui.tsx";
+import JobForm from "@/islands/JobForm.tsx";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function formPage(
+  type: string,
+  values: FormValues,
+  errors: FormErrors,
+  status = 200,
+  cloneOf?: string,
+) {
+  return page({ type: JOB_TYPES[type] ? type : "email", values, errors, cloneOf }, { status });
+}
+
+export const handler = define.handlers({
+  async GET(ctx) {
+    const sp = ctx.url.searchParams;
+    const clone = sp.get("clone");
+    if (clone && UUID.test(clone)) {
+      const job = await jobs.get(ctx.state.sql, { id: clone });
+      if (job) {
+        return formPage(
+          job.type,
+          { ...payloadToValues(job.type, job.payload), priority: String(job.priority) },
+          {},
+          200,
+          job.id,
+        );
+      }
+    }
+    const values: FormValues = {};
+    for (const [k, v] of sp) if (k !== "type" && k !== "clone") values[k] = v;
+    return formPage(sp.get("type") ?? "email", values, {});
+  },
+
+  async POST(ctx) {
+    let form: FormData;
+    try {
+      form = await ctx.req.formData();
+    } catch {
+      throw new HttpError(
+        415,
+        "unsupported_media_type",
+        "send the form as application/x-www-form-urlencoded",
+      );
+    }
+    const values: FormValues = {};
+    for (const [k, v] of form) if (typeof v === "string") values[k] = v;
+    const r = validateForm(values);
+    if (!r.ok) return formPage(values.type ?? "email", values, r.errors, 422);
+    const job = await jobs.enqueue(ctx.state.sql, {
+      job: {
+        type: r.job.type,
+        payload: r.job.payload,
+        priority: r.job.priority,
+        max_attempts: r.job.max_attempts,
+        scheduled_for: r.job.scheduled_for ?? null,
+      },
+      now: ctx.state.now(),
+    });
+    ctx.state.newJobs.poke();
+    ctx.state.changed.poke();
+    return new Response(null, {
+      status: 303,
+      headers: { location: `/jobs/${job.id}?done=created` },
+    });
+  },
+});
+
+export default define.page<typeof handler>(({ data }) => (
+  <div class="mx-auto max-w-2xl">
+    <PageHeader
+      title="New job"
+      description={data.cloneOf
+        ? `A copy of job ${data.cloneOf.slice(0, 8)}; change what you need.`
+        : "Queue a job by hand."}
+    />
+    {Object.keys(data.errors).length > 0 && (
+      <Alert kind="error">The job was not created: fix the fields marked below.</Alert>
+    )}
+    <Card>
+      <div class="p-4">
+        <JobForm type={data.type} values={data.values} errors={data.errors} />
+      </div>
+    </Card>
+  </div>
+));
