@@ -181,6 +181,38 @@ function spawnWorker(opts: {
   };
 }
 
+/** CPU seconds (user + system) of one process, from /proc; null when unreadable. */
+async function cpuSeconds(pid: number): Promise<number | null> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds of the PostgreSQL backends serving the scratch database right
+ * now (the worker's connections, opened during the drain, and the bench's
+ * admin connection). Background processes (WAL writer, checkpointer) and
+ * other databases are not included.
+ */
+async function backendCpuSeconds(db: Scratch): Promise<number> {
+  const pids = await db.admin<{ pid: number }[]>`
+    SELECT pid FROM pg_stat_activity WHERE datname = current_database()`;
+  let total = 0;
+  for (const { pid } of pids) total += (await cpuSeconds(pid)) ?? 0;
+  return total;
+}
+
+/** Committed transactions of the scratch database so far (pg_stat_database). */
+async function commits(db: Scratch): Promise<number> {
+  const [{ n }] = await db.admin<{ n: number }[]>`
+    SELECT xact_commit::int8 AS n FROM pg_stat_database WHERE datname = current_database()`;
+  return n;
+}
+
 /** Completed jobs, read from the database. */
 async function countCompleted(db: Scratch): Promise<number> {
   const [{ n }] = await db.admin<{ n: number }[]>`
@@ -199,6 +231,12 @@ export interface DrainResult {
   handlerCalls: number;
   duplicates: number;
   timedOut: boolean;
+  /** CPU seconds of the worker process over the drain. */
+  workerCpuS: number | null;
+  /** CPU seconds of the scratch database's backends over the drain (see backendCpuSeconds). */
+  postgresCpuS: number;
+  /** Committed transactions per job (each statement of the worker is one), polls excluded. */
+  commitsPerJob: number | null;
 }
 
 /** One drain of `jobs` jobs with `concurrency` Web Workers. */
@@ -220,6 +258,11 @@ export async function drainOnce(db: Scratch, o: {
   await db.admin`ANALYZE job`;
   await settle(db.admin);
   const wal = await walPosition(db.admin);
+  const commits0 = await commits(db);
+  const pgCpu0 = await backendCpuSeconds(db);
+  let polls = 0;
+  let workerCpu: number | null = null;
+  let postgresCpu = 0;
   const reports = new Reports();
   const started = now();
   const startedWall = wallNow();
@@ -238,6 +281,7 @@ export async function drainOnce(db: Scratch, o: {
     let lastRss = 0;
     for (;;) {
       completed = await countCompleted(db);
+      polls++;
       if (completed >= o.jobs || now() > deadline) break;
       if (now() - lastRss > 500) {
         lastRss = now();
@@ -247,11 +291,16 @@ export async function drainOnce(db: Scratch, o: {
     }
     elapsed = now() - started;
     peak = (await worker.peakRssMb()) ?? peak;
+    workerCpu = await cpuSeconds(worker.pid);
+    postgresCpu = (await backendCpuSeconds(db)) - pgCpu0;
   } finally {
     await worker.stop();
     reports.close();
   }
   const walBytes = await walBytesSince(db.admin, wal);
+  // Backends report their counters when idle or on exit: give them a moment.
+  await sleep(1200);
+  const commitCount = (await commits(db)) - commits0 - polls;
   if (completed < o.jobs) say(`  worker log tail:\n${worker.log().slice(-2000)}`);
   const firstStart = Math.min(...reports.starts.values());
   return {
@@ -264,6 +313,9 @@ export async function drainOnce(db: Scratch, o: {
     handlerCalls: reports.calls,
     duplicates: reports.duplicates,
     timedOut: completed < o.jobs,
+    workerCpuS: workerCpu,
+    postgresCpuS: postgresCpu,
+    commitsPerJob: completed ? commitCount / completed : null,
   };
 }
 
@@ -288,13 +340,18 @@ export async function runDrain(db: Scratch, opts: BenchOptions, emit: Emit): Pro
     duplicate_calls: r.duplicates,
     wal_bytes_per_job: round(r.walBytesPerJob),
     worker_peak_rss_mb: round(r.peakRssMb),
+    worker_cpu_s: round(r.workerCpuS, 2),
+    postgres_cpu_s: round(r.postgresCpuS, 2),
+    commits_per_job: round(r.commitsPerJob, 3),
   });
   say(
     `  drain: ${Math.round(r.jobsPerS)} jobs/s (${r.completed} in ${Math.round(r.elapsedMs)} ms, ` +
       `first pickup ${Math.round(r.firstPickupMs ?? NaN)} ms after spawn), ` +
       `${Math.round(r.walBytesPerJob ?? NaN)} WAL bytes/job, peak RSS ${
         Math.round(r.peakRssMb ?? NaN)
-      } MB`,
+      } MB; CPU: worker ${r.workerCpuS?.toFixed(1)} s, postgres ${r.postgresCpuS.toFixed(1)} s; ${
+        r.commitsPerJob?.toFixed(3)
+      } commits/job`,
   );
 }
 
