@@ -53,6 +53,7 @@ Deno.test({
     assertEquals(res.status, 500);
     const body = JSON.parse(text) as { error: { code: string; request_id: string } };
     assertEquals(body.error.code, "internal_error");
+    assertEquals(res.headers.get("x-request-id"), body.error.request_id);
     assert(/^[0-9a-f-]{36}$/.test(body.error.request_id), text);
     assert(!text.includes("job_artifact") && !text.includes("    at "), "nothing internal leaks");
     const logged = lines.find((l) => l.includes(body.error.request_id));

@@ -1,6 +1,7 @@
 /**
  * Middleware of every `/api` route, outermost first:
- * 1. timing: HTTP request durations for `/metrics`, and `nosniff` on every answer;
+ * 1. timing: HTTP request durations for `/metrics`; `nosniff` and `X-Request-Id`
+ *    (the id a 500's body and log line carry) on every answer;
  * 2. auth: with API_TOKEN set, `Authorization: Bearer <token>` (any of the
  *    comma-separated tokens, constant-time) — or a valid dashboard session
  *    cookie, for which unsafe methods must come from the same origin — on
@@ -65,6 +66,7 @@ const timing = define.middleware(async (ctx) => {
   );
   try {
     res.headers.set("x-content-type-options", "nosniff");
+    res.headers.set("x-request-id", ctx.state.requestId);
   } catch {
     // immutable headers (a proxied response): leave them
   }
