@@ -60,15 +60,19 @@ export function JsonNode(
   }
   return (
     <details open={depth < 2} class="pl-4" data-json-node>
-      <summary class="-ml-4 cursor-pointer rounded-sm pl-0 marker:text-muted-foreground focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring">
+      <summary class="-ml-4 flex cursor-pointer list-none items-baseline rounded-sm focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring [&::-webkit-details-marker]:hidden">
+        <span
+          aria-hidden="true"
+          class="inline-block w-4 shrink-0 text-center text-muted-foreground transition-transform [[open]>summary>&]:rotate-90"
+        >
+          ▸
+        </span>
         {label}
-        <span class="text-muted-foreground">
-          {open}
-          <span class="mx-1 text-xs">
-            {entries.length} {isArray
-              ? (entries.length === 1 ? "item" : "items")
-              : (entries.length === 1 ? "key" : "keys")}
-          </span>
+        <span class="text-muted-foreground">{open}</span>
+        <span class="ml-1 text-xs text-muted-foreground">
+          {entries.length} {isArray
+            ? (entries.length === 1 ? "item" : "items")
+            : (entries.length === 1 ? "key" : "keys")}
         </span>
       </summary>
       {entries.map(([k, v]) => (

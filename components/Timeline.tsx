@@ -60,7 +60,7 @@ export function Timeline({ events, now }: { events: JobEvent[]; now: Date }) {
               <pre
                 class={`mt-1 max-h-48 overflow-auto whitespace-pre-wrap break-words rounded-md border border-border px-2 py-1.5 font-mono text-xs ${
                   e.kind === "failed"
-                    ? "bg-red-50 text-red-900 dark:bg-red-950 dark:text-red-200"
+                    ? "bg-red-50 text-red-900 dark:bg-red-900/40 dark:text-red-200"
                     : "bg-muted"
                 }`}
               >{e.message}</pre>

@@ -4,7 +4,10 @@
  * unknown values are dropped, numbers clamped — so any bookmark renders.
  * Browser-safe (the list islands build links with it).
  */
-import { JOB_STATUSES, type JobStatus } from "@/lib/queue/types.ts";
+
+/** The five job states, in lifecycle order (as in lib/queue/types.ts, which islands may not import). */
+export const JOB_STATUSES = ["pending", "processing", "completed", "failed", "cancelled"] as const;
+export type JobStatus = typeof JOB_STATUSES[number];
 
 /** Columns the list sorts by (mirrors the queue's allow-list). */
 export const SORTABLE = [

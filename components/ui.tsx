@@ -80,11 +80,11 @@ export function PageHeader(
 }
 
 const STATUS_CLASS: Record<string, string> = {
-  pending: "bg-amber-100 text-amber-800 ring-amber-600/20 dark:bg-amber-950 dark:text-amber-300",
-  processing: "bg-sky-100 text-sky-800 ring-sky-600/20 dark:bg-sky-950 dark:text-sky-300",
+  pending: "bg-amber-100 text-amber-800 ring-amber-600/20 dark:bg-amber-900/40 dark:text-amber-300",
+  processing: "bg-sky-100 text-sky-800 ring-sky-600/20 dark:bg-sky-900/40 dark:text-sky-300",
   completed:
-    "bg-emerald-100 text-emerald-800 ring-emerald-600/20 dark:bg-emerald-950 dark:text-emerald-300",
-  failed: "bg-red-100 text-red-800 ring-red-600/20 dark:bg-red-950 dark:text-red-300",
+    "bg-emerald-100 text-emerald-800 ring-emerald-600/20 dark:bg-emerald-900/40 dark:text-emerald-300",
+  failed: "bg-red-100 text-red-800 ring-red-600/20 dark:bg-red-900/40 dark:text-red-300",
   cancelled: "bg-zinc-100 text-zinc-700 ring-zinc-500/20 dark:bg-zinc-800 dark:text-zinc-300",
 };
 
@@ -146,9 +146,9 @@ export function Alert(
 ) {
   const kind = props.kind ?? "info";
   const cls = kind === "error"
-    ? "border-red-300 bg-red-50 text-red-900 dark:border-red-900 dark:bg-red-950 dark:text-red-200"
+    ? "border-red-300 bg-red-50 text-red-900 dark:border-red-800 dark:bg-red-900/40 dark:text-red-200"
     : kind === "success"
-    ? "border-emerald-300 bg-emerald-50 text-emerald-900 dark:border-emerald-900 dark:bg-emerald-950 dark:text-emerald-200"
+    ? "border-emerald-300 bg-emerald-50 text-emerald-900 dark:border-emerald-800 dark:bg-emerald-900/40 dark:text-emerald-200"
     : "border-border bg-muted text-foreground";
   return (
     <div

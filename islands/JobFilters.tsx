@@ -5,10 +5,15 @@
  * last filters in localStorage, offering them back on a bare `/jobs`.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { JOB_STATUSES } from "@/lib/queue/types.ts";
 import { useHydrated } from "@/lib/web/runtime.ts";
 import { buttonClass, INPUT } from "@/components/ui.tsx";
-import { isFiltered, type JobsQuery, jobsSearch, PAGE_SIZES } from "@/components/jobs_query.ts";
+import {
+  isFiltered,
+  JOB_STATUSES,
+  type JobsQuery,
+  jobsSearch,
+  PAGE_SIZES,
+} from "@/components/jobs_query.ts";
 
 /** Props of {@link JobFilters}. */
 export interface JobFiltersProps {
@@ -115,7 +120,7 @@ export default function JobFilters({ query, types }: JobFiltersProps) {
         selected={query.priority.map(String)}
         onChange={submit}
       />
-      <label class="flex items-center gap-1.5 text-sm text-muted-foreground">
+      <label class="flex items-center gap-1.5 whitespace-nowrap text-sm text-muted-foreground">
         Per page
         <select name="size" class={`${INPUT} h-8 w-auto py-0`} onChange={submit}>
           {PAGE_SIZES.map((s) => <option key={s} value={s} selected={s === query.size}>{s}

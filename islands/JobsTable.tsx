@@ -189,10 +189,17 @@ export default function JobsTable({ rows, total, query, now }: JobsTableProps) {
                       class="h-4 w-4"
                     />
                   </th>
-                  <th scope="col" class="px-2 py-2 text-left font-medium">Job</th>
+                  <th scope="col" class="hidden px-2 py-2 text-left font-medium sm:table-cell">
+                    Job
+                  </th>
                   <th scope="col" class="px-2 py-2 text-left font-medium">Status</th>
                   <th scope="col" class="px-2 py-2 text-left font-medium">Type · payload</th>
-                  <SortHeader query={query} col="priority" label="Pri" />
+                  <SortHeader
+                    query={query}
+                    col="priority"
+                    label="Pri"
+                    class="hidden sm:table-cell"
+                  />
                   <SortHeader
                     query={query}
                     col="attempts"
@@ -225,14 +232,14 @@ export default function JobsTable({ rows, total, query, now }: JobsTableProps) {
                         class="h-4 w-4"
                       />
                     </td>
-                    <td class="whitespace-nowrap px-2 py-1.5 font-mono text-xs">
+                    <td class="hidden whitespace-nowrap px-2 py-1.5 font-mono text-xs sm:table-cell">
                       <a href={`/jobs/${r.id}`} class={LINK}>{r.id.slice(0, 8)}</a>
                     </td>
                     <td class="px-2 py-1.5">
                       <StatusBadge status={r.status} />
                     </td>
                     <td class="max-w-0 w-full truncate px-2 py-1.5">
-                      <span class="mr-2 font-medium">{r.type}</span>
+                      <a href={`/jobs/${r.id}`} class={`${LINK} mr-2 font-medium`}>{r.type}</a>
                       <span class="text-muted-foreground">{r.summary}</span>
                     </td>
                     <td class="px-2 py-1.5">

@@ -59,9 +59,11 @@ export default define.layout(({ Component, url, state }) => {
           )}
           {!bare && (
             <div class="ml-auto flex items-center gap-2">
-              <a href="/jobs/new" class={buttonClass("primary")}>
-                <span aria-hidden="true">+</span> New job
-              </a>
+              <span class="hidden sm:block">
+                <a href="/jobs/new" class={buttonClass("primary")}>
+                  <span aria-hidden="true">+</span> New job
+                </a>
+              </span>
               {signedIn && (
                 <form method="post" action="/logout">
                   <button type="submit" class={buttonClass("ghost")}>Sign out</button>

@@ -122,9 +122,25 @@ export async function buildIslands(
       join(root, "lib/web/client.ts"),
       ...names.map((n) => join(root, "islands", n + ".tsx")),
     ];
+    // Islands are bundled with the automatic JSX runtime: the server's
+    // "precompile" templates only make sense to preact-render-to-string.
+    const config = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
+    config.compilerOptions = {
+      ...config.compilerOptions,
+      jsx: "react-jsx",
+      jsxImportSource: "preact",
+    };
+    delete config.tasks;
+    delete config.lint;
+    delete config.fmt;
+    const configPath = join(root, `.bundle-config-${crypto.randomUUID()}.json`);
+    await Deno.writeTextFile(configPath, JSON.stringify(config));
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "bundle",
+        "--config",
+        configPath,
+        "--no-lock",
         "--quiet",
         "--platform=browser",
         "--code-splitting",
@@ -136,7 +152,7 @@ export async function buildIslands(
       cwd: root,
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).output().finally(() => Deno.remove(configPath).catch(() => {}));
     if (!out.success) {
       throw new Error(
         `deno bundle failed for islands/: ${new TextDecoder().decode(out.stderr)}${
