@@ -36,6 +36,7 @@ export class LiveFeed {
   #lastSent = 0;
   #seq = 0;
   #pending = new Map<string, number>();
+  #skipUnlisten = false;
 
   constructor(sql: Sql, opts: LiveOptions = {}) {
     this.#sql = sql;
@@ -74,9 +75,12 @@ export class LiveFeed {
 
   /**
    * Ends every subscriber's stream (their `onClose`), so that a graceful
-   * server shutdown does not wait for live clients to leave.
+   * server shutdown does not wait for live clients to leave. Meant for
+   * shutdown: LISTEN is left to end with the pool.
    */
   closeAll(): void {
+    // The pool is about to end, which drops the LISTEN connection: no UNLISTEN needed.
+    this.#skipUnlisten = true;
     for (const close of [...this.#closers.values()]) {
       try {
         close();
@@ -84,6 +88,7 @@ export class LiveFeed {
         log("warn", "live.close_failed", { error: err });
       }
     }
+    this.#skipUnlisten = false;
   }
 
   #start(): Promise<void> {
@@ -108,7 +113,8 @@ export class LiveFeed {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#pending.clear();
-    void this.#unlistenAll();
+    if (this.#skipUnlisten) this.#unlisten.splice(0);
+    else void this.#unlistenAll();
   }
 
   async #unlistenAll() {
