@@ -39,7 +39,7 @@ const db = await resolveDatabase({
   embeddedPort: config.EMBEDDED_PG_PORT,
   quiet: true,
 });
-const sql = openPool(db.url, { max: 3, name: "jobq-seed" });
+const sql = openPool(db.url, { max: 1, name: "jobq-seed" });
 try {
   await migrate(sql, { quiet: true });
   const started = performance.now();

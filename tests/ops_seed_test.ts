@@ -82,7 +82,7 @@ Deno.test("seed: events match each job's status, attempts and times", async () =
 Deno.test("seed: a larger run keeps a handful of processing jobs and spreads creation over the days", async () => {
   const db = await createTestDb();
   try {
-    const r = await seed(db.sql, { count: 20_000, spreadDays: 7, parallel: 2 });
+    const r = await seed(db.sql, { count: 20_000, spreadDays: 7 });
     assertEquals(r.jobs, 20_000);
     const [s] = await db.sql<
       { n: number; processing: number; days: number; priorities: number; leased: number }[]

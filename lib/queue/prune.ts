@@ -14,8 +14,8 @@ export const FINISHED_STATUSES = ["completed", "failed", "cancelled"] as const;
 /** Default rows per batch: short enough to commit in well under a second. */
 export const PRUNE_BATCH_SIZE = 5000;
 
-/** Advisory lock taken by each pruner batch, so pruners take turns. */
-export const PRUNE_LOCK_KEY = 7_245_003;
+/** Advisory lock taken by each pruner batch, so pruners take turns (unique among the project's keys). */
+export const PRUNE_LOCK_KEY = 7_245_010;
 
 /** Rows deleted (or, for a dry run, that would be). */
 export interface PruneCounts {
