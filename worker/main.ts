@@ -4,9 +4,12 @@
  * migrations, runs the supervisor until SIGINT/SIGTERM, and exits 0 after a
  * graceful stop (a second signal exits at once).
  *
- * `--handlers=<path or URL>` runs another handlers module (one exporting
- * `handlers`, see worker/types.ts) instead of the built-in one.
+ * Flags: `--handlers=<path or URL>` runs another handlers module (one
+ * exporting `handlers`, see worker/types.ts) instead of the built-in one;
+ * `--concurrency N`, `--claim-batch N`, `--complete-batch N`,
+ * `--complete-flush-ms N` tune the pool (defaults: see SupervisorOptions).
  */
+import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { loadConfig } from "../lib/config.ts";
@@ -15,6 +18,36 @@ import { log, setLogLevel } from "../lib/log.ts";
 import { migrate } from "../lib/migrate.ts";
 import { startSupervisor } from "./supervisor.ts";
 
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    handlers: { type: "string" },
+    concurrency: { type: "string" },
+    "claim-batch": { type: "string" },
+    "complete-batch": { type: "string" },
+    "complete-flush-ms": { type: "string" },
+  },
+});
+function positive(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(
+      `worker: --${name} expects a whole number of at least 1 (got ${JSON.stringify(v)})`,
+    );
+    Deno.exit(64);
+  }
+  return n;
+}
+const handlersModule = args.handlers
+  ? (/^[a-z]+:/.test(args.handlers) ? args.handlers : pathToFileURL(resolve(args.handlers)).href)
+  : undefined;
+const tuning = {
+  concurrency: positive("concurrency", args.concurrency),
+  claimBatch: positive("claim-batch", args["claim-batch"]),
+  completeBatch: positive("complete-batch", args["complete-batch"]),
+  completeFlushMs: positive("complete-flush-ms", args["complete-flush-ms"]),
+};
 const config = loadConfig();
 setLogLevel(config.LOG_LEVEL);
 const db = await resolveDatabase({
@@ -22,10 +55,6 @@ const db = await resolveDatabase({
   dataDir: config.DATA_DIR,
   embeddedPort: config.EMBEDDED_PG_PORT,
 });
-const handlersArg = Deno.args.find((a) => a.startsWith("--handlers="))?.slice("--handlers=".length);
-const handlersModule = handlersArg
-  ? (/^[a-z]+:/.test(handlersArg) ? handlersArg : pathToFileURL(resolve(handlersArg)).href)
-  : undefined;
 const sql = openPool(db.url, { max: 1, name: "jobq-worker-migrate" });
 try {
   await migrate(sql);
@@ -38,6 +67,7 @@ try {
     config,
     handleSignals: true,
     handlersModule,
+    ...tuning,
   });
   await sup.done;
   Deno.exit(0);

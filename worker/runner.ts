@@ -36,6 +36,10 @@ let wakePending = false;
 let wakeIdle: (() => void) | null = null;
 const lost = new Set<string>();
 let current: { ref: JobRef; ac: AbortController } | null = null;
+/** Moving average of this runner's job run time (ms). */
+let avgMs = 0;
+/** Above this average run time a runner claims one job at a time. */
+const SLOW_JOB_MS = 100;
 
 interface Done {
   ref: JobRef;
@@ -156,7 +160,9 @@ async function loop(): Promise<void> {
         () =>
           jobs.claim(sql, {
             worker: s.lockedBy,
-            limit: s.claimBatch,
+            // Batches pay off for short jobs; a runner busy with slow jobs
+            // claims one at a time so idle runners get the rest.
+            limit: avgMs > SLOW_JOB_MS ? 1 : s.claimBatch,
             leaseSeconds: s.leaseSeconds,
             types,
           }),
@@ -243,69 +249,79 @@ async function runOne(job: Job): Promise<void> {
   const t0 = performance.now();
   const ms = () => Math.round(performance.now() - t0);
   try {
-    const ctx = createContext(deps, job, ac.signal);
-    const settled = (async () => await handler.run(job.payload, ctx))().then(
-      (value) => ({ ok: true as const, value }),
-      (error) => ({ ok: false as const, error }),
+    await runHandler(job, ref, handler, timeoutMs, ac, ms);
+  } finally {
+    avgMs = avgMs * 0.7 + (performance.now() - t0) * 0.3;
+    current = null;
+  }
+}
+
+async function runHandler(
+  job: Job,
+  ref: JobRef,
+  handler: HandlerMap[string],
+  timeoutMs: number,
+  ac: AbortController,
+  ms: () => number,
+): Promise<void> {
+  const ctx = createContext(deps, job, ac.signal);
+  const settled = (async () => await handler.run(job.payload, ctx))().then(
+    (value) => ({ ok: true as const, value }),
+    (error) => ({ ok: false as const, error }),
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeoutMs));
+  const first = await Promise.race([settled, timeout]);
+  clearTimeout(timer);
+  if (first === "timeout") {
+    const msg = `timed out after ${timeoutMs / 1000} s`;
+    ac.abort(new DOMException(msg, "TimeoutError"));
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<"stuck">((r) =>
+      graceTimer = setTimeout(() => r("stuck"), s.abortGraceMs)
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((r) =>
-      timer = setTimeout(() => r("timeout"), timeoutMs)
-    );
-    const first = await Promise.race([settled, timeout]);
-    clearTimeout(timer);
-    if (first === "timeout") {
-      const msg = `timed out after ${timeoutMs / 1000} s`;
-      ac.abort(new DOMException(msg, "TimeoutError"));
-      let graceTimer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<"stuck">((r) =>
-        graceTimer = setTimeout(() => r("stuck"), s.abortGraceMs)
-      );
-      const after = await Promise.race([settled, grace]);
-      clearTimeout(graceTimer);
-      if (after === "stuck") {
-        await recordFailure(
-          ref,
-          `${msg}; the handler ignored the abort signal, so its Web Worker was replaced`,
-          false,
-          ms(),
-        );
-        await flush();
-        halted = true;
-        post({ kind: "stuck", job: ref, timeoutMs });
-        return;
-      }
-      await recordFailure(ref, msg, false, ms());
-      return;
-    }
-    if (!first.ok) {
-      await recordFailure(ref, first.error, isPermanent(first.error), ms());
-      return;
-    }
-    let result: unknown;
-    try {
-      result = toJsonResult(first.value);
-    } catch (err) {
-      if (!(err instanceof NotSerialisableError)) throw err;
+    const after = await Promise.race([settled, grace]);
+    clearTimeout(graceTimer);
+    if (after === "stuck") {
       await recordFailure(
         ref,
-        `handler returned a value that is not JSON-serialisable: ${err.message}`,
+        `${msg}; the handler ignored the abort signal, so its Web Worker was replaced`,
         false,
         ms(),
       );
+      await flush();
+      halted = true;
+      post({ kind: "stuck", job: ref, timeoutMs });
       return;
     }
-    completions.push({ ref, result, ms: ms() });
-    if (completions.length >= s.completeBatch) {
-      await flush();
-    } else if (flushTimer === undefined) {
-      flushTimer = setTimeout(() => {
-        flushTimer = undefined;
-        flush();
-      }, s.completeFlushMs);
-    }
-  } finally {
-    current = null;
+    await recordFailure(ref, msg, false, ms());
+    return;
+  }
+  if (!first.ok) {
+    await recordFailure(ref, first.error, isPermanent(first.error), ms());
+    return;
+  }
+  let result: unknown;
+  try {
+    result = toJsonResult(first.value);
+  } catch (err) {
+    if (!(err instanceof NotSerialisableError)) throw err;
+    await recordFailure(
+      ref,
+      `handler returned a value that is not JSON-serialisable: ${err.message}`,
+      false,
+      ms(),
+    );
+    return;
+  }
+  completions.push({ ref, result, ms: ms() });
+  if (completions.length >= s.completeBatch) {
+    await flush();
+  } else if (flushTimer === undefined) {
+    flushTimer = setTimeout(() => {
+      flushTimer = undefined;
+      flush();
+    }, s.completeFlushMs);
   }
 }
 
