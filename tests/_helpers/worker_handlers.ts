@@ -45,6 +45,15 @@ export const handlers: HandlerMap = {
       return Promise.resolve("unreachable");
     },
   },
+  /** Busy-loops for `ms` (default 3000) and then completes: only the main thread can renew its lease. */
+  busy: {
+    timeoutSeconds: 30,
+    run(p) {
+      const until = Date.now() + ((p as { ms?: number }).ms ?? 3000);
+      while (Date.now() < until) { /* spin */ }
+      return Promise.resolve({ spun: true });
+    },
+  },
   /** Throws an ordinary error. */
   throw: {
     timeoutSeconds: 30,
