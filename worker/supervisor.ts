@@ -264,6 +264,25 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   function wakeAll(): void {
     for (const slot of slots) if (slot.state === "running") send(slot, { kind: "wake" });
   }
+  /**
+   * Wakes one idle runner (holding no jobs), taking turns. New-job
+   * notifications use this instead of {@link wakeAll}: waking every runner for
+   * each new job made all of them claim at once (one finds the job, the rest
+   * run an empty claim each). A runner that claims something wakes the next
+   * idle one (see "claimed"), so a backlog still fans out to every runner;
+   * busy runners claim again by themselves when their batch is done.
+   */
+  let wakeTurn = 0;
+  function wakeOne(): void {
+    for (let k = 0; k < slots.length; k++) {
+      const slot = slots[(wakeTurn + k) % slots.length];
+      if (slot && slot.state === "running" && slot.held.size === 0) {
+        wakeTurn = (slot.index + 1) % slots.length;
+        send(slot, { kind: "wake" });
+        return;
+      }
+    }
+  }
 
   function spawn(index: number): Slot {
     const lockedBy = `${id}/${++spawned}`;
@@ -319,6 +338,8 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
       case "claimed":
         for (const j of m.jobs) slot.held.set(j.id, j);
         emit({ kind: "claimed", worker: slot.lockedBy, jobs: m.jobs });
+        // There may be more: let the next idle runner look too.
+        wakeOne();
         break;
       case "started": {
         const hardMs = m.timeoutMs + abortGraceMs + HARD_MARGIN_MS;
@@ -516,7 +537,8 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   }
 
   // ---- periodic work
-  const timers: ReturnType<typeof setTimeout>[] = [];
+  /** The pending timer of each periodic task (one entry per task, replaced at each tick). */
+  const timers = new Map<string, ReturnType<typeof setTimeout>>();
   let renewing = false;
   async function renewLeases(): Promise<void> {
     if (renewing) return;
@@ -608,15 +630,18 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     }
   }
 
-  function every(ms: number, fn: () => Promise<void>, jitter: boolean): void {
+  /** Runs `fn` every `ms` (±50 % when `jitter`), never two at once, until the supervisor closes. */
+  function every(name: string, ms: number, fn: () => Promise<void>, jitter: boolean): void {
     const tick = () => {
       const wait = jitter ? Math.round(ms * (0.5 + Math.random())) : ms;
-      const t = setTimeout(async () => {
-        if (closed) return;
-        await fn();
-        if (!closed) tick();
-      }, wait);
-      timers[timers.length] = t;
+      timers.set(
+        name,
+        setTimeout(async () => {
+          if (closed) return;
+          await fn();
+          if (!closed) tick();
+        }, wait),
+      );
     };
     tick();
   }
@@ -632,7 +657,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     onnotice: () => {},
     connection: { application_name: "jobq-worker-listen" },
     onnotify: (channel: string) => {
-      if (channel === CHANNEL_NEW_JOBS) wakeAll();
+      if (channel === CHANNEL_NEW_JOBS) wakeOne();
     },
     onclose: () => {
       if (!closed) relisten();
@@ -726,9 +751,11 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     }
     const all = Promise.all(slots.map((s) => s.stopped.promise));
     const graceOver = new AbortController();
-    const timer = setTimeout(() => graceOver.abort(), graceMs);
-    const inTime = await Promise.race([all.then(() => true), delay(graceMs + 1).then(() => false)]);
-    clearTimeout(timer);
+    const inTime = await Promise.race([
+      all.then(() => true),
+      delay(graceMs, graceOver.signal).then(() => false),
+    ]);
+    graceOver.abort();
     if (!inTime) {
       const late = slots.filter((s) => s.state !== "stopped" && s.state !== "dead");
       const giveBack: Promise<void>[] = [];
@@ -750,11 +777,11 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
         }
       }
       log("warn", "worker.grace_over", { worker: id, runners: late.map((s) => s.lockedBy) });
-      const releaseDeadline = AbortSignal.timeout(10_000);
-      await Promise.race([Promise.all(giveBack), delay(10_000, releaseDeadline)]);
+      // Give-backs retry through an outage, but not forever: the lease covers the rest.
+      await Promise.race([Promise.all(giveBack), delay(10_000, closing.signal)]);
     }
     closed = true;
-    for (const t of timers) clearTimeout(t);
+    for (const t of timers.values()) clearTimeout(t);
     closing.abort();
     await listener.end({ timeout: 1 }).catch(() => {});
     try {
@@ -823,9 +850,9 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     await pool.end({ timeout: 1 }).catch(() => {});
     throw err;
   }
-  every(Math.max(500, Math.floor((leaseSeconds * 1000) / 3)), renewLeases, false);
-  every(heartbeatMs, heartbeat, true);
-  every(rescueMs, rescue, true);
+  every("lease", Math.max(500, Math.floor((leaseSeconds * 1000) / 3)), renewLeases, false);
+  every("heartbeat", heartbeatMs, heartbeat, true);
+  every("rescue", rescueMs, rescue, true);
   rescue();
   log("info", "worker.started", {
     worker: id,
