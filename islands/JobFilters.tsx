@@ -13,6 +13,7 @@ import {
   type JobsQuery,
   jobsSearch,
   PAGE_SIZES,
+  parseJobsQuery,
 } from "@/components/jobs_query.ts";
 
 /** Props of {@link JobFilters}. */
@@ -85,6 +86,15 @@ export default function JobFilters({ query, types }: JobFiltersProps) {
       aria-label="Filter jobs"
       data-ready={hydrated ? "" : undefined}
       class="mb-3 flex flex-wrap items-center gap-2"
+      onSubmit={(e) => {
+        // Same request as the plain GET, without empty or default parameters.
+        e.preventDefault();
+        const fd = new FormData(e.currentTarget);
+        const next = parseJobsQuery(new URLSearchParams(fd as unknown as Record<string, string>));
+        location.assign(
+          "/jobs" + jobsSearch({ ...next, sort: query.sort, order: query.order, page: 1 }),
+        );
+      }}
     >
       <label class="relative min-w-[12rem] flex-1 sm:max-w-xs">
         <span class="sr-only">Search by id or payload text</span>
