@@ -89,7 +89,7 @@ if (args.help) {
       "  [--latency-jobs 200] [--latency-gap-ms 20] [--drain-timeout-s 120]\n" +
       "  [--scale-sizes 10000,100000,1000000] [--scale-iterations 100]\n" +
       "  [--http-seconds 10] [--http-connections 32] [--memory-jobs 100000] [--memory-concurrency 4]\n" +
-      "  [--config LABEL] [--worker-args '--claim-batch 50 --complete-batch 50']",
+      "  [--config LABEL] [--worker-args='--claim-batch 50 --complete-batch 50']",
   );
   Deno.exit(0);
 }
