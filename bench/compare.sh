@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `deno task bench:compare`: ours against graphile-worker (default and tuned)
+# `deno task bench:compare`: ours (default and tuned) against graphile-worker (default and tuned)
 # and pg-boss (tuned), plus the raw SQL claim-100 ceiling, interleaved round
 # by round (A B C D, A B C D, ...) on one PostgreSQL, then medians and ratios.
 #
@@ -65,20 +65,26 @@ peer() { # peer config jobs phases [extra...]
     echo "   $name $config exited non-zero (see $LOG)" >&2
 }
 
-ours() { # jobs phases
-  echo "== round $round: jobq ($2, $1 jobs)" >&2
-  timeout 900 deno run -A bench/main.ts --jobs "$1" --concurrency "$CONCURRENCY" \
-    --inflight "$INFLIGHT" --drain-timeout-s 60 --phases "$2" --run "$round" \
-    --database-url "$SERVER/postgres" >>"$RESULTS" 2>>"$LOG" ||
+ours() { # config jobs phases [extra...]
+  local config=$1 jobs=$2 phases=$3; shift 3
+  echo "== round $round: jobq $config ($phases, $jobs jobs)" >&2
+  timeout 900 deno run -A bench/main.ts --config "$config" --jobs "$jobs" \
+    --concurrency "$CONCURRENCY" --inflight "$INFLIGHT" --drain-timeout-s 60 --phases "$phases" \
+    --run "$round" --database-url "$SERVER/postgres" "$@" >>"$RESULTS" 2>>"$LOG" ||
     echo "   jobq exited non-zero (see $LOG)" >&2
 }
 
+# Ours "tuned": the product's worker with bigger claim and completion
+# batches (the knobs of startSupervisor), as the peers' tuned configs are.
+OURS_TUNED_ARGS=${OURS_TUNED_ARGS:---claim-batch 32 --complete-batch 32}
+
 started=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
-  ours "$ENQ_JOBS" enqueue-seq,enqueue-inflight,enqueue-batch
+  ours default "$ENQ_JOBS" enqueue-seq,enqueue-inflight,enqueue-batch
   peer graphile-worker tuned "$ENQ_JOBS" enqueue-seq,enqueue-inflight,enqueue-batch
   peer pg-boss tuned "$ENQ_JOBS" enqueue-seq,enqueue-inflight,enqueue-batch
-  ours "$DRAIN_JOBS" drain,latency
+  ours default "$DRAIN_JOBS" drain,latency
+  ours tuned "$DRAIN_JOBS" drain,latency "--worker-args=$OURS_TUNED_ARGS"
   peer graphile-worker default "$DRAIN_JOBS" drain,latency
   peer graphile-worker tuned "$DRAIN_JOBS" drain,latency
   peer pg-boss tuned "$DRAIN_JOBS" drain,latency

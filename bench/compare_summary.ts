@@ -107,19 +107,27 @@ export function summarize(lines: Line[]): string {
     out.push("");
   }
 
-  const ours = keys.find((k) => k.startsWith("jobq "));
-  if (!ours) return out.join("\n");
-  const peers = keys.filter((k) => k !== ours && !k.startsWith("raw "));
+  const oursKeys = keys.filter((k) => k.startsWith("jobq "));
+  if (oursKeys.length === 0) return out.join("\n");
+  const peers = keys.filter((k) => !k.startsWith("jobq ") && !k.startsWith("raw "));
+  for (const ours of oursKeys) ratiosAndGoals(lines, ours, oursKeys, peers, out);
+  return out.join("\n");
+}
+
+/** Our ratios to each peer and the issue's goals for one of our configs. */
+function ratiosAndGoals(lines: Line[], ours: Key, oursKeys: Key[], peers: Key[], out: string[]) {
+  // A metric our config did not run (e.g. enqueue for "tuned") comes from another of ours.
+  const mine = (m: string) =>
+    med(lines, ours, m) ?? oursKeys.map((k) => med(lines, k, m)).find((v) => v !== null) ?? null;
   const higherIsBetter = (m: string) => m.endsWith("_per_s");
   out.push(`| metric | ${peers.map((p) => `${ours} ÷ ${p}`).join(" | ")} |`);
   out.push(`|${" --- |".repeat(peers.length + 1)}`);
   for (const [m, title] of COLUMNS) {
-    const mine = med(lines, ours, m);
+    const a = mine(m);
     const cells = peers.map((p) => {
       const theirs = med(lines, p, m);
-      if (mine === null || theirs === null || theirs === 0) return "–";
-      const r = mine / theirs;
-      return `${r.toFixed(2)}×${higherIsBetter(m) ? "" : " (lower is better)"}`;
+      if (a === null || theirs === null || theirs === 0) return "–";
+      return `${(a / theirs).toFixed(2)}×${higherIsBetter(m) ? "" : " (lower is better)"}`;
     });
     out.push(`| ${title} | ${cells.join(" | ")} |`);
   }
@@ -133,10 +141,10 @@ export function summarize(lines: Line[]): string {
   const gwP50s = ["graphile-worker tuned", "graphile-worker default"]
     .map((k) => med(lines, k, "pickup_latency_p50_ms")).filter((v): v is number => v !== null);
   const gwP50 = gwP50s.length ? Math.min(...gwP50s) : null;
-  const drain = med(lines, ours, "drain_jobs_per_s");
-  const p50 = med(lines, ours, "pickup_latency_p50_ms");
-  const p99 = med(lines, ours, "pickup_latency_p99_ms");
-  const batch = med(lines, ours, "enqueue_batch_jobs_per_s");
+  const drain = mine("drain_jobs_per_s");
+  const p50 = mine("pickup_latency_p50_ms");
+  const p99 = mine("pickup_latency_p99_ms");
+  const batch = mine("enqueue_batch_jobs_per_s");
   const gwBatch = med(lines, "graphile-worker tuned", "enqueue_batch_jobs_per_s");
   const bossDrain = med(lines, "pg-boss tuned", "drain_jobs_per_s");
   const raw = med(lines, "raw claim100", "drain_jobs_per_s");
@@ -144,7 +152,7 @@ export function summarize(lines: Line[]): string {
     out.push(`| ${name} | ${ok === null ? "not measured" : ok ? "met" : "NOT met"} | ${detail} |`);
   const ratio = (a: number | null, b: number | null) =>
     a !== null && b !== null && b > 0 ? a / b : null;
-  out.push("| goal | status | measured |");
+  out.push(`| goal (${ours}) | status | measured |`);
   out.push("| --- | --- | --- |");
   const rGw = ratio(drain, gwDrain || null);
   goal(
@@ -181,7 +189,6 @@ export function summarize(lines: Line[]): string {
     `${fmt(drain)} vs ${fmt(raw)} jobs/s = ${rRaw === null ? "–" : (rRaw * 100).toFixed(0)}%`,
   );
   out.push("");
-  return out.join("\n");
 }
 
 if (import.meta.main) {
