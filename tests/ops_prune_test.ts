@@ -49,145 +49,141 @@ async function remaining(
   return { jobs, orphanEvents: orphans, artifacts: arts };
 }
 
-Deno.test("prune: deletes exactly the old finished jobs with their events and artifacts", async () => {
+Deno.test("prune and the in-worker pruner (one database, a step per case)", async (t) => {
   const db = await createTestDb();
+  /** Each step starts from empty tables (DELETE, so the count triggers stay exact). */
+  const clean = async () => {
+    await db.sql`DELETE FROM job_event`;
+    await db.sql`DELETE FROM job_artifact`;
+    await db.sql`DELETE FROM job`;
+  };
   try {
-    const ids = await arrange(db);
-    const r = await prune(db.sql, { olderThanMs: 30 * DAY, now: NOW });
-    assertEquals({ jobs: r.jobs, events: r.events, artifacts: r.artifacts }, {
-      jobs: 3,
-      events: 9,
-      artifacts: 1,
-    });
-    assertEquals(r.batches, 1);
-    assertEquals(r.cutoff.toISOString(), new Date(NOW.getTime() - 30 * DAY).toISOString());
-    const left = await remaining(db);
-    const kept = ["pending/40", "processing/40", ...STATUSES.map((s) => `${s}/5`)].map((k) =>
-      ids[k]
+    await t.step(
+      "prune: deletes exactly the old finished jobs with their events and artifacts",
+      async () => {
+        await clean();
+        const ids = await arrange(db);
+        const r = await prune(db.sql, { olderThanMs: 30 * DAY, now: NOW });
+        assertEquals({ jobs: r.jobs, events: r.events, artifacts: r.artifacts }, {
+          jobs: 3,
+          events: 9,
+          artifacts: 1,
+        });
+        assertEquals(r.batches, 1);
+        assertEquals(r.cutoff.toISOString(), new Date(NOW.getTime() - 30 * DAY).toISOString());
+        const left = await remaining(db);
+        const kept = ["pending/40", "processing/40", ...STATUSES.map((s) => `${s}/5`)].map((k) =>
+          ids[k]
+        );
+        assertEquals(left.jobs, kept.sort());
+        assertEquals(left.orphanEvents, 0);
+        assertEquals(left.artifacts, 1, "the recent completed job keeps its artifact");
+        const [{ events }] = await db.sql<
+          { events: number }[]
+        >`SELECT count(*)::int AS events FROM job_event`;
+        assertEquals(events, 7 * 3, "kept jobs keep all their events");
+
+        const again = await prune(db.sql, { olderThanMs: 30 * DAY, now: NOW });
+        assertEquals([again.jobs, again.events, again.artifacts, again.batches], [0, 0, 0, 0]);
+      },
     );
-    assertEquals(left.jobs, kept.sort());
-    assertEquals(left.orphanEvents, 0);
-    assertEquals(left.artifacts, 1, "the recent completed job keeps its artifact");
-    const [{ events }] = await db.sql<
-      { events: number }[]
-    >`SELECT count(*)::int AS events FROM job_event`;
-    assertEquals(events, 7 * 3, "kept jobs keep all their events");
+    await t.step(
+      "prune: small batches reach the same result; dry run counts and deletes nothing",
+      async () => {
+        await clean();
+        await arrange(db);
+        const dry = await prune(db.sql, { olderThanMs: 1 * DAY, now: NOW, dryRun: true });
+        assertEquals([dry.jobs, dry.events, dry.artifacts, dry.batches], [6, 18, 2, 0]);
+        assertEquals((await remaining(db)).jobs.length, 10);
+        assertEquals(await countPrunable(db.sql, { cutoff: dry.cutoff }), {
+          jobs: 6,
+          events: 18,
+          artifacts: 2,
+        });
 
-    const again = await prune(db.sql, { olderThanMs: 30 * DAY, now: NOW });
-    assertEquals([again.jobs, again.events, again.artifacts, again.batches], [0, 0, 0, 0]);
-  } finally {
-    await db.drop();
-  }
-});
-
-Deno.test("prune: small batches reach the same result; dry run counts and deletes nothing", async () => {
-  const db = await createTestDb();
-  try {
-    await arrange(db);
-    const dry = await prune(db.sql, { olderThanMs: 1 * DAY, now: NOW, dryRun: true });
-    assertEquals([dry.jobs, dry.events, dry.artifacts, dry.batches], [6, 18, 2, 0]);
-    assertEquals((await remaining(db)).jobs.length, 10);
-    assertEquals(await countPrunable(db.sql, { cutoff: dry.cutoff }), {
-      jobs: 6,
-      events: 18,
-      artifacts: 2,
-    });
-
-    const seen: number[] = [];
-    const r = await prune(db.sql, {
-      olderThanMs: 1 * DAY,
-      now: NOW,
-      batchSize: 4,
-      onBatch: (t) => seen.push(t.jobs),
-    });
-    assertEquals([r.jobs, r.events, r.artifacts, r.batches], [6, 18, 2, 2]);
-    assertEquals(seen, [4, 6]);
-    assertEquals((await remaining(db)).jobs.length, 4);
-  } finally {
-    await db.drop();
-  }
-});
-
-Deno.test("prune: passes over a job another transaction holds instead of waiting for it", async () => {
-  const db = await createTestDb();
-  try {
-    const ids = await arrange(db);
-    const held = ids["failed/40"];
-    const conn = await db.sql.reserve();
-    try {
-      await conn`BEGIN`;
-      await conn`SELECT id FROM job WHERE id = ${held} FOR UPDATE`;
-      const started = Date.now();
+        const seen: number[] = [];
+        const r = await prune(db.sql, {
+          olderThanMs: 1 * DAY,
+          now: NOW,
+          batchSize: 4,
+          onBatch: (t) => seen.push(t.jobs),
+        });
+        assertEquals([r.jobs, r.events, r.artifacts, r.batches], [6, 18, 2, 2]);
+        assertEquals(seen, [4, 6]);
+        assertEquals((await remaining(db)).jobs.length, 4);
+      },
+    );
+    await t.step(
+      "prune: passes over a job another transaction holds instead of waiting for it",
+      async () => {
+        await clean();
+        const ids = await arrange(db);
+        const held = ids["failed/40"];
+        const conn = await db.sql.reserve();
+        try {
+          await conn`BEGIN`;
+          await conn`SELECT id FROM job WHERE id = ${held} FOR UPDATE`;
+          const started = Date.now();
+          const r = await prune(db.sql, { olderThanMs: 30 * DAY, now: NOW });
+          assert(Date.now() - started < 5000, "prune waited for the lock");
+          assertEquals(r.jobs, 2);
+          assert((await remaining(db)).jobs.includes(held));
+          await conn`ROLLBACK`;
+        } finally {
+          conn.release();
+        }
+        const later = await prune(db.sql, { olderThanMs: 30 * DAY, now: NOW });
+        assertEquals(later.jobs, 1);
+        assert(!(await remaining(db)).jobs.includes(held));
+      },
+    );
+    await t.step("prune: a job retried by hand is pending again and kept", async () => {
+      await clean();
+      const ids = await arrange(db);
+      await db.sql`UPDATE job SET status = 'pending', attempts = 0 WHERE id = ${ids["failed/40"]}`;
       const r = await prune(db.sql, { olderThanMs: 30 * DAY, now: NOW });
-      assert(Date.now() - started < 5000, "prune waited for the lock");
       assertEquals(r.jobs, 2);
-      assert((await remaining(db)).jobs.includes(held));
-      await conn`ROLLBACK`;
-    } finally {
-      conn.release();
-    }
-    const later = await prune(db.sql, { olderThanMs: 30 * DAY, now: NOW });
-    assertEquals(later.jobs, 1);
-    assert(!(await remaining(db)).jobs.includes(held));
-  } finally {
-    await db.drop();
-  }
-});
-
-Deno.test("prune: a job retried by hand is pending again and kept", async () => {
-  const db = await createTestDb();
-  try {
-    const ids = await arrange(db);
-    await db.sql`UPDATE job SET status = 'pending', attempts = 0 WHERE id = ${ids["failed/40"]}`;
-    const r = await prune(db.sql, { olderThanMs: 30 * DAY, now: NOW });
-    assertEquals(r.jobs, 2);
-    assert((await remaining(db)).jobs.includes(ids["failed/40"]));
-  } finally {
-    await db.drop();
-  }
-});
-
-Deno.test("prune: rejects a zero age or a bad batch size", async () => {
-  const db = await createTestDb({ max: 1 });
-  try {
-    await assertRejects(() => prune(db.sql, { olderThanMs: 0 }), RangeError, "olderThanMs");
-    await assertRejects(
-      () => prune(db.sql, { olderThanMs: DAY, batchSize: 0 }),
-      RangeError,
-      "batchSize",
+      assert((await remaining(db)).jobs.includes(ids["failed/40"]));
+    });
+    await t.step("prune: rejects a zero age or a bad batch size", async () => {
+      await clean();
+      await assertRejects(() => prune(db.sql, { olderThanMs: 0 }), RangeError, "olderThanMs");
+      await assertRejects(
+        () => prune(db.sql, { olderThanMs: DAY, batchSize: 0 }),
+        RangeError,
+        "batchSize",
+      );
+    });
+    await t.step(
+      "startPruner: runNow prunes by the database clock; pruners take turns; stop ends it",
+      async () => {
+        await clean();
+        // Relative to the real clock this time: the pruner uses the database's now().
+        const old = new Date(Date.now() - 40 * DAY);
+        for (const status of STATUSES) await insertJob(db.sql, { status, created_at: old });
+        const a = startPruner(db.sql, { olderThanMs: 30 * DAY, firstDelayMs: 3_600_000 });
+        const b = startPruner(db.sql, { olderThanMs: 30 * DAY, firstDelayMs: 3_600_000 });
+        try {
+          // Another pruner's batch holds the turn (the advisory lock) while a runs: a stops early.
+          const conn = await db.sql.reserve();
+          try {
+            await conn`BEGIN`;
+            await conn`SELECT pg_advisory_xact_lock(${PRUNE_LOCK_KEY})`;
+            const blocked = await a.runNow();
+            assertEquals([blocked?.jobs, blocked?.stopped], [0, true]);
+            await conn`ROLLBACK`;
+          } finally {
+            conn.release();
+          }
+          const r = await b.runNow();
+          assertEquals([r?.jobs, r?.events, r?.stopped], [3, 3, false]);
+          assertEquals((await remaining(db)).jobs.length, 2);
+        } finally {
+          await a.stop();
+          await b.stop();
+        }
+      },
     );
-  } finally {
-    await db.drop();
-  }
-});
-
-Deno.test("startPruner: runNow prunes by the database clock; pruners take turns; stop ends it", async () => {
-  const db = await createTestDb();
-  try {
-    // Relative to the real clock this time: the pruner uses the database's now().
-    const old = new Date(Date.now() - 40 * DAY);
-    for (const status of STATUSES) await insertJob(db.sql, { status, created_at: old });
-    const a = startPruner(db.sql, { olderThanMs: 30 * DAY, firstDelayMs: 3_600_000 });
-    const b = startPruner(db.sql, { olderThanMs: 30 * DAY, firstDelayMs: 3_600_000 });
-    try {
-      // Another pruner's batch holds the turn (the advisory lock) while a runs: a stops early.
-      const conn = await db.sql.reserve();
-      try {
-        await conn`BEGIN`;
-        await conn`SELECT pg_advisory_xact_lock(${PRUNE_LOCK_KEY})`;
-        const blocked = await a.runNow();
-        assertEquals([blocked?.jobs, blocked?.stopped], [0, true]);
-        await conn`ROLLBACK`;
-      } finally {
-        conn.release();
-      }
-      const r = await b.runNow();
-      assertEquals([r?.jobs, r?.events, r?.stopped], [3, 3, false]);
-      assertEquals((await remaining(db)).jobs.length, 2);
-    } finally {
-      await a.stop();
-      await b.stop();
-    }
   } finally {
     await db.drop();
   }
