@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import type { Context as HonoContext } from "hono";
 import type { ComponentType } from "preact";
 import { type Ctx, type Handlers, isPageResult, type Middleware, page } from "./define.ts";
-import { describeError, jsonError } from "./errors.ts";
+import { describeError, HttpError, jsonError } from "./errors.ts";
 import { renderPage } from "./render.tsx";
 import { discover, load, type RouteFile } from "./routes.ts";
 import { log } from "../log.ts";
@@ -27,6 +27,25 @@ export interface MountOptions<S> {
   state: (c: HonoContext) => S;
   /** Paths answered with JSON errors instead of error pages (default: `/api`). */
   apiPrefix?: string;
+}
+
+/**
+ * Makes `req.formData()` reject with a 400 HttpError, not a TypeError (a 500),
+ * when the body is not a readable form: a JSON or text body, a multipart body
+ * without its boundary, a broken multipart body.
+ */
+function guardFormData(req: Request): void {
+  const read = req.formData.bind(req);
+  Object.defineProperty(req, "formData", {
+    value: () =>
+      read().catch((err: unknown) => {
+        throw new HttpError(
+          400,
+          "bad_form",
+          `the form could not be read: ${(err as Error).message}`,
+        );
+      }),
+  });
 }
 
 /** Discovers (or takes) route modules and mounts them on `app`. */
@@ -108,6 +127,7 @@ export async function mountRoutes<S>(app: Hono, opts: MountOptions<S>): Promise<
 
   app.use("*", async (c, next) => {
     c.set("state" as never, opts.state(c) as never);
+    guardFormData(c.req.raw);
     await next();
   });
 

@@ -61,6 +61,16 @@ export function describeError(
   if (err instanceof ConflictError) {
     return { status: 409, code: err.code, message: err.message, expected: true };
   }
+  const pgCode = (err as { code?: unknown })?.code;
+  if (pgCode === "22021" || pgCode === "22P05") {
+    // Text the database cannot store (a NUL character, a \u0000 escape in JSON).
+    return {
+      status: 400,
+      code: "invalid_text",
+      message: "the request contains a character the database cannot store (NUL)",
+      expected: true,
+    };
+  }
   if (isDatabaseUnavailable(err)) {
     return {
       status: 503,
