@@ -25,7 +25,8 @@ export interface AppOptions {
 
 /** A Hono app plus the resources it owns. */
 export interface App {
-  fetch: (req: Request) => Response | Promise<Response>;
+  /** Serves a request; `info` (from Deno.serve) gives routes the client address as `env.remoteAddr`. */
+  fetch: (req: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
   hono: Hono;
   newJobs: Notifier;
   changed: Notifier;
@@ -53,7 +54,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }),
   });
   return {
-    fetch: (req) => hono.fetch(req),
+    fetch: (req, info) => hono.fetch(req, info ? { remoteAddr: info.remoteAddr } : undefined),
     hono,
     newJobs,
     changed,

@@ -2,7 +2,10 @@
  * `/login`: the dashboard sign-in when `DASHBOARD_PASSWORD` is set. `POST`
  * checks `password` in constant time and sets the signed, HttpOnly,
  * SameSite=Lax session cookie, then returns (303) to `next`; a wrong
- * password gets the form again with 401. Without a password it redirects home.
+ * password gets the form again with 401. Failed attempts are rate-limited per
+ * client address (5 a minute) and overall (50 a minute): past the limit every
+ * attempt, right or wrong, gets 429 with Retry-After. Without a password it
+ * redirects home.
  */
 import { define } from "@/utils.ts";
 import { page } from "@/lib/web/define.ts";
@@ -13,7 +16,17 @@ import {
   signSession,
   timingSafeEqual,
 } from "@/lib/web/session.ts";
+import { RateLimiter } from "@/lib/web/rate_limit.ts";
 import { Alert, buttonClass, Card, INPUT, LABEL } from "@/components/ui.tsx";
+
+/** Failed logins: 5 per address and 50 overall per minute. */
+export const loginLimiter = new RateLimiter({ max: 5, globalMax: 50, windowMs: 60_000 });
+
+/** The client's address as the server saw it (`unknown` in-process without one). */
+function clientKey(env: unknown): string {
+  const addr = (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr;
+  return addr?.hostname ?? "unknown";
+}
 
 /** A safe local path to return to (never another origin). */
 export function safeNext(next: string | null): string {
@@ -32,12 +45,22 @@ export const handler = define.handlers({
   async POST(ctx) {
     const cfg = ctx.state.config;
     if (!cfg.DASHBOARD_PASSWORD) return home();
+    const key = clientKey(ctx.hono.env);
+    const wait = loginLimiter.blocked(key);
+    if (wait) {
+      return page({ next: "/", error: `Too many attempts; try again in ${wait} s.` }, {
+        status: 429,
+        headers: { "retry-after": String(wait) },
+      });
+    }
     const form = await ctx.req.formData();
     const next = safeNext(String(form.get("next") ?? "/"));
     const password = String(form.get("password") ?? "");
     if (!timingSafeEqual(password, cfg.DASHBOARD_PASSWORD)) {
+      loginLimiter.fail(key);
       return page({ next, error: "That password is not right." }, { status: 401 });
     }
+    loginLimiter.reset(key);
     const value = await signSession(sessionSecret(cfg)!, "admin");
     const secure = ctx.url.protocol === "https:" ||
       ctx.req.headers.get("x-forwarded-proto") === "https";
