@@ -256,7 +256,8 @@ export async function outageScenario(
     jobs: number;
     times: number;
     downMs?: number;
-    restart?: () => Promise<void>;
+    /** For `restart`: stop and start the server (probing the web in between). */
+    server?: { stop: () => Promise<void>; start: () => Promise<void> };
     command: string;
   },
 ): Promise<void> {
@@ -298,7 +299,9 @@ export async function outageScenario(
         if (left > 0) await new Promise((r) => setTimeout(r, left));
         proxy!.up();
       } else {
-        await opts.restart!();
+        await opts.server!.stop();
+        duringDown.push(...await probeWeb(web.url, DB_PATHS));
+        await opts.server!.start();
       }
       // Recovered: the web is ready again and the workers complete jobs again.
       await waitFor(async () => {

@@ -1,0 +1,468 @@
+/**
+ * Who gets in: the dashboard login (signed HttpOnly SameSite=Lax cookie,
+ * logout, rate-limited attempts, constant-time compare), pages behind it,
+ * `/healthz` open, API tokens, secure headers on every response, and hostile
+ * values in every page's forms and query strings (never a 500, nothing stored).
+ */
+import { createApp } from "../lib/app.ts";
+import { parseConfig } from "../lib/config.ts";
+import { setLogLevel } from "../lib/log.ts";
+import { RateLimiter } from "../lib/web/rate_limit.ts";
+import { SESSION_COOKIE, signSession, timingSafeEqual } from "../lib/web/session.ts";
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
+import { createTestDb } from "./_helpers/db.ts";
+import { insertJob } from "./_helpers/factory.ts";
+import { snapshot } from "./_helpers/faults.ts";
+
+const PASSWORD = "correct horse battery staple";
+const TOKEN = "api-token-0123456789";
+const ORIGIN = "http://jobq.test";
+
+let addr = 0;
+/** A fresh client address (the login limiter counts per address). */
+const nextAddr = () => `10.0.${Math.floor(++addr / 250)}.${addr % 250}`;
+
+async function setup() {
+  setLogLevel("error");
+  const db = await createTestDb();
+  const config = parseConfig({
+    DATABASE_URL: db.url,
+    DASHBOARD_PASSWORD: PASSWORD,
+    API_TOKEN: TOKEN,
+    LOG_LEVEL: "error",
+  });
+  const app = await createApp({ sql: db.sql, config });
+  /** In-process request from `ip` (default: one shared test address). */
+  const call = (path: string, init: RequestInit & { ip?: string } = {}) => {
+    const info = {
+      remoteAddr: { transport: "tcp" as const, hostname: init.ip ?? "10.9.9.9", port: 40000 },
+      completed: Promise.resolve(),
+    };
+    return Promise.resolve(app.fetch(new Request(ORIGIN + path, init), info));
+  };
+  const login = async (password: string, ip = nextAddr()) =>
+    await call("/login", {
+      method: "POST",
+      ip,
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+      body: new URLSearchParams({ password, next: "/jobs" }),
+    });
+  const res = await login(PASSWORD);
+  const cookie = res.headers.get("set-cookie")!.split(";")[0];
+  return {
+    db,
+    app,
+    call,
+    login,
+    cookie,
+    async close() {
+      await app.close();
+      await db.drop();
+    },
+  };
+}
+
+Deno.test({
+  name: "security: login, sessions, rate limit, tokens, headers",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const s = await setup();
+  const job = await insertJob(s.db.sql, { status: "failed" });
+  const PAGES = ["/", "/jobs", "/jobs/new", "/workers", `/jobs/${job.id}`, "/docs"];
+  try {
+    await t.step(
+      "pages and forms redirect to /login without a session; /healthz stays open",
+      async () => {
+        for (const path of PAGES) {
+          const res = await s.call(path);
+          await res.body?.cancel();
+          assertEquals(res.status, 303, path);
+          assertMatch(res.headers.get("location") ?? "", /^\/login/, path);
+        }
+        const before = await snapshot(s.db.sql);
+        for (
+          const [path, body] of [
+            ["/jobs/new", "type=email&to=a%40b.c&subject=s&body=b"],
+            [`/jobs/${job.id}`, "action=retry"],
+            ["/jobs", `action=delete&ids=${job.id}`],
+          ]
+        ) {
+          const res = await s.call(path, {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+            body,
+          });
+          await res.body?.cancel();
+          assertEquals(res.status, 303, `POST ${path}`);
+          assertMatch(res.headers.get("location") ?? "", /^\/login/);
+        }
+        assertEquals(await snapshot(s.db.sql), before, "nothing changed");
+        const health = await s.call("/healthz");
+        assertEquals(health.status, 200);
+        await health.body?.cancel();
+      },
+    );
+
+    await t.step(
+      "login sets a signed HttpOnly SameSite=Lax cookie that opens the pages",
+      async () => {
+        const res = await s.login(PASSWORD);
+        assertEquals(res.status, 303);
+        assertEquals(res.headers.get("location"), "/jobs");
+        const set = res.headers.get("set-cookie") ?? "";
+        assertMatch(set, new RegExp(`^${SESSION_COOKIE}=[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+;`));
+        for (const attr of ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="]) {
+          assert(set.includes(attr), `cookie has ${attr}: ${set}`);
+        }
+        for (const path of PAGES) {
+          const page = await s.call(path, { headers: { cookie: s.cookie } });
+          await page.body?.cancel();
+          assertEquals(page.status, 200, path);
+        }
+      },
+    );
+
+    await t.step("a wrong password is 401 and sets no cookie", async () => {
+      for (
+        const pw of ["", "wrong", PASSWORD + " ", PASSWORD.slice(0, -1), PASSWORD.toUpperCase()]
+      ) {
+        const res = await s.login(pw);
+        await res.body?.cancel();
+        assertEquals(res.status, 401, JSON.stringify(pw));
+        assertEquals(res.headers.get("set-cookie"), null);
+      }
+    });
+
+    await t.step("forged, tampered and expired cookies are refused", async () => {
+      const [payload, sig] = s.cookie.split("=")[1].split(".");
+      const flip = (x: string) => (x[0] === "A" ? "B" : "A") + x.slice(1);
+      const forged = [
+        `${SESSION_COOKIE}=${flip(payload)}.${sig}`,
+        `${SESSION_COOKIE}=${payload}.${flip(sig)}`,
+        `${SESSION_COOKIE}=${payload}`,
+        `${SESSION_COOKIE}=${payload}.${sig}.x`,
+        `${SESSION_COOKIE}=${await signSession("another secret entirely", "admin")}`,
+        `${SESSION_COOKIE}=${await signSession(PASSWORD, "admin", Date.now() - 8 * 86400_000)}`,
+        `${SESSION_COOKIE}=%00%ff; x=y`,
+      ];
+      for (const cookie of forged) {
+        const res = await s.call("/jobs", { headers: { cookie } });
+        await res.body?.cancel();
+        assertEquals(res.status, 303, cookie);
+      }
+    });
+
+    await t.step(
+      "logout clears the cookie; cross-site logout and login posts are refused",
+      async () => {
+        const res = await s.call("/logout", {
+          method: "POST",
+          headers: { cookie: s.cookie, origin: ORIGIN },
+        });
+        assertEquals(res.status, 303);
+        assertEquals(res.headers.get("location"), "/login");
+        assertMatch(res.headers.get("set-cookie") ?? "", /^jobq_session=; .*Max-Age=0/);
+        for (const path of ["/logout", "/login", "/jobs/new"]) {
+          const x = await s.call(path, {
+            method: "POST",
+            headers: {
+              cookie: s.cookie,
+              origin: "https://evil.example",
+              "content-type": "application/x-www-form-urlencoded",
+            },
+            body: `password=${encodeURIComponent(PASSWORD)}`,
+          });
+          await x.body?.cancel();
+          assertEquals(x.status, 403, `cross-site POST ${path}`);
+        }
+      },
+    );
+
+    await t.step(
+      "login attempts are rate-limited per address: the 6th failure in a minute is 429",
+      async () => {
+        const ip = nextAddr();
+        for (let i = 0; i < 5; i++) {
+          const res = await s.login("guess-" + i, ip);
+          await res.body?.cancel();
+          assertEquals(res.status, 401);
+        }
+        const limited = await s.login("guess-5", ip);
+        await limited.body?.cancel();
+        assertEquals(limited.status, 429);
+        assert(Number(limited.headers.get("retry-after")) >= 1, "Retry-After");
+        const right = await s.login(PASSWORD, ip);
+        await right.body?.cancel();
+        assertEquals(right.status, 429, "even the right password waits out the lockout");
+        const other = await s.login(PASSWORD);
+        await other.body?.cancel();
+        assertEquals(other.status, 303, "another address still signs in");
+      },
+    );
+
+    await t.step(
+      "API: 401 without or with a wrong token, 200 with it; the document stays open",
+      async () => {
+        for (const authorization of [undefined, "Bearer nope", `Basic ${btoa(TOKEN)}`, TOKEN]) {
+          const headers: Record<string, string> = authorization ? { authorization } : {};
+          const res = await s.call("/api/stats", { headers });
+          const body = await res.json();
+          assertEquals(
+            [res.status, body.error?.code],
+            [401, "unauthorized"],
+            String(authorization),
+          );
+        }
+        const ok = await s.call("/api/stats", { headers: { authorization: `Bearer ${TOKEN}` } });
+        await ok.body?.cancel();
+        assertEquals(ok.status, 200);
+        const doc = await s.call("/api/openapi.json");
+        await doc.body?.cancel();
+        assertEquals(doc.status, 200);
+      },
+    );
+
+    await t.step(
+      "secure headers on every response: CSP with this response's nonce, nosniff, frame-ancestors, referrer policy",
+      async () => {
+        const auth = { cookie: s.cookie, authorization: `Bearer ${TOKEN}` };
+        const paths = [
+          ...PAGES,
+          "/login",
+          "/healthz",
+          "/readyz",
+          "/metrics",
+          "/no-such-page",
+          `/jobs/${crypto.randomUUID()}`,
+          "/api/stats",
+          "/api/jobs?limit=1",
+          "/api/nothing",
+          "/api/openapi.json",
+        ];
+        const nonces = new Set<string>();
+        for (const path of paths) {
+          for (const headers of [auth, {}]) {
+            const res = await s.call(path, { headers });
+            const h = res.headers;
+            const text = await res.text();
+            const where = `${path} (${res.status}, ${
+              Object.keys(headers).length ? "auth" : "anon"
+            })`;
+            assertEquals(h.get("x-content-type-options"), "nosniff", where);
+            assert(res.status < 500, where);
+            if (!(h.get("content-type") ?? "").startsWith("text/html")) continue;
+            assertEquals(h.get("x-frame-options"), "DENY", where);
+            assert(h.get("referrer-policy"), `referrer-policy on ${where}`);
+            if (path === "/docs") continue; // Swagger UI's own policy
+            const csp = h.get("content-security-policy") ?? "";
+            assert(csp.includes("frame-ancestors 'none'"), `frame-ancestors on ${where}`);
+            assert(csp.includes("object-src 'none'"), where);
+            const nonce = /script-src 'self' 'nonce-([A-Za-z0-9+/=_-]+)'/.exec(csp)?.[1];
+            assert(nonce, `CSP script nonce on ${where}: ${csp}`);
+            assert(!/unsafe-inline'[^;]*;/.test(csp.split("script-src")[1]?.split(";")[0] ?? ""));
+            nonces.add(nonce);
+            for (const m of text.matchAll(/<script\b([^>]*)>/g)) {
+              const attrs = m[1];
+              if (/\bsrc=/.test(attrs) && !/type="module"/.test(attrs) && !/nonce=/.test(attrs)) {
+                continue;
+              }
+              assert(
+                attrs.includes(`nonce="${nonce}"`),
+                `inline script without the nonce on ${where}`,
+              );
+            }
+          }
+        }
+        assert(nonces.size > 5, "every response has a nonce of its own");
+      },
+    );
+  } finally {
+    await s.close();
+  }
+});
+
+/** Hostile values for form fields and query parameters. */
+const HOSTILE = [
+  "",
+  " ",
+  "'; DROP TABLE job; --",
+  '" OR 1=1 --',
+  "<script>alert(1)</script>",
+  '"><img src=x onerror=alert(1)>',
+  "javascript:alert(1)",
+  "%00",
+  "\u0000",
+  "\uFFFF\uFFFE\u202E",
+  "../../etc/passwd",
+  "-1",
+  "1e309",
+  "NaN",
+  "99999999999999999999999",
+  "0x10",
+  "a".repeat(20_000),
+  '{"$gt":""}',
+  "[]",
+  "null",
+  "//evil.example/",
+  "/\\evil.example",
+  "https://evil.example/",
+  "00000000-0000-0000-0000-000000000000",
+  "😀".repeat(100),
+];
+
+Deno.test({
+  name:
+    "security: hostile values in every page's query string and form never give a 500 nor change anything",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const s = await setup();
+  try {
+    const job = await insertJob(s.db.sql, { status: "completed" });
+    const pages = ["/", "/jobs", "/jobs/new", "/workers", `/jobs/${job.id}`, "/login"];
+    const params = [
+      "status",
+      "type",
+      "priority",
+      "q",
+      "sort",
+      "order",
+      "limit",
+      "offset",
+      "page",
+      "range",
+      "next",
+      "done",
+      "id",
+    ];
+    const before = await snapshot(s.db.sql);
+    const bad: string[] = [];
+    let n = 0;
+    const check = async (label: string, res: Response) => {
+      n++;
+      const text = await res.text();
+      if (res.status >= 500) bad.push(`${label} → ${res.status} ${text.slice(0, 200)}`);
+      if (/<script>alert\(1\)<\/script>|<img src=x onerror/.test(text)) {
+        bad.push(`${label} → unescaped markup in the page`);
+      }
+    };
+    const headers = { cookie: s.cookie };
+    for (const page of pages) {
+      for (const v of HOSTILE) {
+        const qs = params.map((p) => `${p}=${encodeURIComponent(v)}`).join("&");
+        await check(`GET ${page}?…=${v.slice(0, 30)}`, await s.call(`${page}?${qs}`, { headers }));
+        const dup = params.map((p) => `${p}=${encodeURIComponent(v)}&${p}=x`).join("&");
+        await check(`GET ${page} (repeated)`, await s.call(`${page}?${dup}`, { headers }));
+      }
+      await check(
+        `GET ${page}?%E0%A4%A`,
+        await s.call(`${page}?q=%E0%A4%A&status=%ZZ`, { headers }),
+      );
+    }
+    // Forms: every field of every form, hostile; invalid forms must store nothing.
+    const forms: [string, string[]][] = [
+      ["/jobs/new", [
+        "type",
+        "priority",
+        "to",
+        "subject",
+        "body",
+        "report_type",
+        "format",
+        "date_range.from",
+        "date_range.to",
+        "user_id",
+        "channel",
+        "message",
+        "max_attempts",
+        "scheduled_for",
+      ]],
+      [`/jobs/${job.id}`, ["action"]],
+      [`/jobs/${crypto.randomUUID()}`, ["action"]],
+      ["/jobs", ["action", "ids", "scope", "back", "status", "type", "q"]],
+      ["/login", ["password", "next"]],
+    ];
+    for (const [path, fields] of forms) {
+      for (const v of HOSTILE) {
+        const body = new URLSearchParams();
+        for (const f of fields) body.append(f, f === "type" && v === "" ? "email" : v);
+        await check(
+          `POST ${path} ${v.slice(0, 30)}`,
+          await s.call(path, {
+            method: "POST",
+            ip: nextAddr(),
+            headers: {
+              ...headers,
+              origin: ORIGIN,
+              "content-type": "application/x-www-form-urlencoded",
+            },
+            body,
+          }),
+        );
+      }
+      for (
+        const [ct, raw] of [
+          ["application/x-www-form-urlencoded", "%%%&=&==&a=%E0%A4%A"],
+          ["multipart/form-data; boundary=xyz", "--xyz\r\nbroken"],
+          ["multipart/form-data", "no boundary"],
+          ["application/json", '{"action":"delete"}'],
+          ["text/plain", "\u0000\u0001"],
+        ]
+      ) {
+        await check(
+          `POST ${path} as ${ct}`,
+          await s.call(path, {
+            method: "POST",
+            ip: nextAddr(),
+            headers: { ...headers, origin: ORIGIN, "content-type": ct },
+            body: raw,
+          }),
+        );
+      }
+    }
+    console.log(`hostile page requests: ${n}`);
+    assertEquals(bad, [], "no 500 and no unescaped markup");
+    assertEquals(await snapshot(s.db.sql), before, "no stored change");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("security: the login limiter counts failures per key and overall, per window", () => {
+  let t = 0;
+  const l = new RateLimiter({ max: 2, globalMax: 5, windowMs: 60_000, now: () => t });
+  assertEquals(l.blocked("a"), 0);
+  l.fail("a");
+  l.fail("a");
+  assertEquals(l.blocked("a"), 60);
+  assertEquals(l.blocked("b"), 0);
+  t = 30_000;
+  assertEquals(l.blocked("a"), 30);
+  t = 60_000;
+  assertEquals(l.blocked("a"), 0, "a new window");
+  l.fail("a");
+  l.reset("a");
+  assertEquals(l.blocked("a"), 0, "a success forgets the failures");
+  for (const k of ["c", "d", "e", "f", "g"]) l.fail(k);
+  assertEquals(l.blocked("h"), 60, "the overall cap holds every key");
+  const bounded = new RateLimiter({ max: 1, globalMax: 1e9, windowMs: 1000, maxKeys: 3 });
+  for (let i = 0; i < 100; i++) bounded.fail("k" + i);
+  assertEquals(bounded.blocked("k0"), 0, "old keys are dropped beyond maxKeys");
+  assert(bounded.blocked("k99") > 0);
+});
+
+Deno.test("security: timingSafeEqual compares whole strings, whatever their lengths", () => {
+  assertEquals(timingSafeEqual("secret", "secret"), true);
+  assertEquals(timingSafeEqual("", ""), true);
+  for (const other of ["", "s", "secre", "secrets", "Secret", "secreT", "secret\u0000", "ſecret"]) {
+    assertEquals(timingSafeEqual("secret", other), false, other);
+    assertEquals(timingSafeEqual(other, "secret"), false, other);
+  }
+  // Same length, every position differing in one bit: still unequal.
+  for (let i = 0; i < 6; i++) {
+    const x = [..."secret"];
+    x[i] = String.fromCharCode(x[i].charCodeAt(0) ^ 1);
+    assertEquals(timingSafeEqual("secret", x.join("")), false);
+  }
+});
