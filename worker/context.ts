@@ -30,21 +30,38 @@ export function outboxDir(dataDir: string): string {
   return join(isAbsolute(dataDir) ? dataDir : join(PROJECT_ROOT, dataDir), "outbox");
 }
 
+/** Folders already created by this thread (skips a mkdir per file). */
+const madeDirs = new Set<string>();
+
 /**
  * Writes a file atomically: a temporary file in the same folder, then a
  * rename over the target, so readers see the old file or the whole new one
- * and a re-run replaces rather than duplicates.
+ * and a re-run replaces rather than duplicates. The calls are synchronous on
+ * purpose: a runner's thread does one job at a time, and small writes cost
+ * less than a trip through the async I/O pool on a busy machine.
  */
-export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf("/"));
-  await Deno.mkdir(dir, { recursive: true });
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
+    if (!madeDirs.has(dir)) {
+      Deno.mkdirSync(dir, { recursive: true });
+      madeDirs.add(dir);
+    }
+    try {
+      Deno.writeFileSync(tmp, bytes);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      Deno.mkdirSync(dir, { recursive: true }); // removed since we made it
+      Deno.writeFileSync(tmp, bytes);
+    }
+    Deno.renameSync(tmp, path);
+    return Promise.resolve();
   } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* never written */ }
+    return Promise.reject(err);
   }
 }
 

@@ -2,7 +2,6 @@
  * The `report` handler: a CSV or PDF of the jobs in a date range, stored as
  * the job's artifact (downloaded from `/api/jobs/<id>/artifact`).
  */
-import PDFDocument from "pdfkit";
 import { report, type ReportPayload, reportSchema } from "../../lib/jobs/report.ts";
 import type { Handler, ReportSet } from "../types.ts";
 import { parsePayload } from "./common.ts";
@@ -92,6 +91,8 @@ export async function toPdf(
   data: ReportSet,
   meta: { jobId: string; generatedAt: Date },
 ): Promise<Uint8Array> {
+  // Loaded on first use: a pool that never builds a PDF never pays for pdfkit's memory.
+  const { default: PDFDocument } = await import("pdfkit");
   const doc = new PDFDocument({
     size: "A4",
     margin: 40,
