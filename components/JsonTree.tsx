@@ -63,7 +63,7 @@ export function JsonNode(
       <summary class="-ml-4 flex cursor-pointer list-none items-baseline rounded-sm focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring [&::-webkit-details-marker]:hidden">
         <span
           aria-hidden="true"
-          class="inline-block w-4 shrink-0 text-center text-muted-foreground transition-transform [[open]>summary>&]:rotate-90"
+          class="inline-block w-4 shrink-0 text-center text-muted-foreground transition-transform [[open]>summary>&]:[transform:rotate(90deg)]"
         >
           ▸
         </span>
@@ -87,9 +87,7 @@ export function JsonNode(
 export function JsonTree({ value }: { value: unknown }) {
   return (
     <div class="overflow-x-auto font-mono text-xs leading-relaxed" data-json-tree>
-      <div class="-ml-4">
-        <JsonNode value={value} />
-      </div>
+      <JsonNode value={value} />
     </div>
   );
 }

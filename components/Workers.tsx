@@ -98,3 +98,53 @@ export function RunningJobs({ jobs, now }: { jobs: Job[]; now: Date }) {
     </ul>
   );
 }
+
+/**
+ * One row per Web Worker of a process (names from the worker's reported
+ * `info.runners`, else `<id>/<n>`), with the job it runs now.
+ */
+export function SlotList(
+  { worker, running, now }: { worker: WorkerRow; running: Job[]; now: Date },
+) {
+  const reported = (worker.info as { runners?: unknown })?.runners;
+  const slots = Array.isArray(reported) && reported.every((r) => typeof r === "string")
+    ? reported as string[]
+    : Array.from({ length: worker.concurrency }, (_, i) => `${worker.id}/${i}`);
+  return (
+    <ul class="divide-y divide-border rounded-md border border-border text-sm">
+      {slots.map((slot) => {
+        const job = running.find((j) => j.locked_by === slot);
+        return (
+          <li key={slot} class="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-1.5">
+            <span
+              class={`h-2 w-2 rounded-full ${
+                job ? "bg-sky-500 animate-pulse" : "bg-zinc-300 dark:bg-zinc-600"
+              }`}
+              aria-hidden="true"
+            />
+            <span class="w-28 truncate font-mono text-xs text-muted-foreground" title={slot}>
+              {slot.slice(worker.id.length) || slot}
+            </span>
+            {job
+              ? (
+                <>
+                  <a href={`/jobs/${job.id}`} class={`${LINK} font-mono text-xs`}>
+                    {shortId(job.id)}
+                  </a>
+                  <span class="font-medium">{job.type}</span>
+                  <span class="min-w-0 flex-1 truncate text-muted-foreground">
+                    {payloadSummary(job.type, job.payload, 60)}
+                  </span>
+                  <span class="text-xs text-muted-foreground">
+                    attempt {job.attempts} · started{" "}
+                    {job.started_at ? <RelativeTime date={job.started_at} now={now} /> : "—"}
+                  </span>
+                </>
+              )
+              : <span class="text-muted-foreground">idle</span>}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

@@ -5,7 +5,13 @@ import { jobs, workers } from "@/lib/queue/mod.ts";
 import { Card, PageHeader, RelativeTime } from "@/components/ui.tsx";
 import { exactTime } from "@/components/format.ts";
 import { JsonTree } from "@/components/JsonTree.tsx";
-import { jobsOf, LATE_AFTER_SECONDS, RunningJobs, SlotBar } from "@/components/Workers.tsx";
+import {
+  jobsOf,
+  LATE_AFTER_SECONDS,
+  RunningJobs,
+  SlotBar,
+  SlotList,
+} from "@/components/Workers.tsx";
 import { Empty } from "@/components/ui.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
 
@@ -88,19 +94,16 @@ export default define.page<typeof handler>(({ data }) => {
                   </div>
                 </dl>
               </div>
-              <div class="grid grid-cols-1 gap-4 px-4 py-3 md:grid-cols-3">
-                <div>
-                  <h3 class="mb-1.5 text-xs font-medium text-muted-foreground">
+              <div class="space-y-3 px-4 py-3">
+                <div class="flex items-center gap-3">
+                  <h3 class="text-xs font-medium text-muted-foreground">
                     Web Workers · {mine.length}/{w.concurrency} busy
                   </h3>
                   <SlotBar busy={mine.length} total={w.concurrency} />
                 </div>
-                <div class="md:col-span-2">
-                  <h3 class="mb-1.5 text-xs font-medium text-muted-foreground">Running now</h3>
-                  <RunningJobs jobs={mine} now={now} />
-                </div>
+                <SlotList worker={w} running={mine} now={now} />
                 {Object.keys(w.info ?? {}).length > 0 && (
-                  <details class="md:col-span-3">
+                  <details>
                     <summary class="cursor-pointer text-xs text-muted-foreground">
                       Reported details
                     </summary>
