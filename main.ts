@@ -9,6 +9,7 @@ import { migrate } from "./lib/migrate.ts";
 import { createApp } from "./lib/app.ts";
 import { log } from "./lib/log.ts";
 import { closeLiveStreams } from "./lib/live.ts";
+import { prepareIslands } from "./lib/web/build.ts";
 
 const config = loadConfig();
 const db = await resolveDatabase({
@@ -19,6 +20,8 @@ const db = await resolveDatabase({
 const sql = openPool(db.url, { max: 20, name: "jobq-web" });
 await migrate(sql);
 const app = await createApp({ sql, config });
+// Island bundles: rebuilt now when missing or out of date (else on the first page request).
+await prepareIslands();
 
 let stopWorker: (() => Promise<void>) | undefined;
 if (Deno.args.includes("--with-worker")) {
