@@ -99,7 +99,10 @@ export async function claim(sql: Sql, opts: {
   // Locks: the chosen rows (FOR UPDATE SKIP LOCKED: rows another claimer holds
   // are passed over, never waited for). Index: job_claim_idx (partial on
   // pending, ordered priority DESC, created_at, id), read in order, so the
-  // LIMIT stops the scan early.
+  // LIMIT stops the scan early. The update finds the rows by primary key
+  // through `id = ANY(ARRAY(…))`: statements are prepared, and a generic plan
+  // guesses a parameter LIMIT at hundreds of rows and, with a join to `next`,
+  // hashes the whole table — a sequential scan of `job` per claim.
   return await sql<Job[]>`
     WITH next AS (
       SELECT id FROM job
@@ -110,7 +113,7 @@ export async function claim(sql: Sql, opts: {
     ), claimed AS (
       UPDATE job j SET status = 'processing', attempts = j.attempts + 1, locked_by = ${opts.worker},
         locked_until = ${t} + make_interval(secs => ${opts.leaseSeconds}), started_at = ${t}, updated_at = ${t}
-      FROM next WHERE j.id = next.id
+      WHERE j.id = ANY(ARRAY(SELECT id FROM next))
       RETURNING j.*
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker)
@@ -155,8 +158,11 @@ export async function completeMany(sql: Sql, opts: {
 }): Promise<Job[]> {
   if (opts.items.length === 0) return [];
   const t = at(sql, opts.now);
-  // Locks: each matched row (primary key lookups). Rows no longer held by the
+  // Locks: each matched row (primary key lookups: `id = ANY(ids)` keeps them
+  // index scans whatever the row estimate of the JSON input, which would
+  // otherwise let a small table be hashed whole). Rows no longer held by the
   // caller do not match and are left alone.
+  const ids = opts.items.map((i) => i.id);
   return await sql<Job[]>`
     WITH input AS (
       SELECT (e->>'id')::uuid AS id, (e->>'attempt')::int AS attempt, e->'result' AS result
@@ -167,8 +173,8 @@ export async function completeMany(sql: Sql, opts: {
       UPDATE job j SET status = 'completed', result = input.result, error = NULL, completed_at = ${t},
         updated_at = ${t}, locked_by = NULL, locked_until = NULL
       FROM input
-      WHERE j.id = input.id AND j.status = 'processing' AND j.attempts = input.attempt
-        AND j.locked_by = ${opts.worker}
+      WHERE j.id = ANY(${ids}::uuid[]) AND j.id = input.id AND j.status = 'processing'
+        AND j.attempts = input.attempt AND j.locked_by = ${opts.worker}
       RETURNING j.*
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker)
