@@ -264,20 +264,26 @@ Deno.test({
       await t.step("workers page, phone width and dark mode render without errors", async () => {
         const page = await open("/workers");
         await screenshot(page, "workers");
-        await page.close();
-        for (
-          const [path, name] of [["/", "dashboard"], ["/jobs", "jobs"], [
-            `/jobs/${ids.completed}`,
-            "job",
-          ], ["/jobs/new?type=report", "new-job"]]
-        ) {
-          const dark = await open(path, { colorScheme: "dark" });
-          await screenshot(dark, `${name}-dark`);
-          await dark.close();
-          const phone = await open(path, { width: 390, height: 844 });
-          await screenshot(phone, `${name}-phone`);
-          await phone.close();
+        const pages: [string, string][] = [
+          ["/", "dashboard"],
+          ["/jobs", "jobs"],
+          [`/jobs/${ids.completed}`, "job"],
+          ["/jobs/new?type=report", "new-job"],
+          ["/workers", "workers"],
+        ];
+        for (const [path, name] of pages) {
+          await page.emulateMedia({ colorScheme: "dark" });
+          await page.setViewportSize({ width: 1280, height: 860 });
+          await page.goto(server.url + path);
+          await islandsReady(page);
+          await screenshot(page, `${name}-dark`);
+          await page.emulateMedia({ colorScheme: "light" });
+          await page.setViewportSize({ width: 390, height: 844 });
+          await page.reload();
+          await islandsReady(page);
+          await screenshot(page, `${name}-phone`);
         }
+        await page.close();
       });
 
       await t.step(
