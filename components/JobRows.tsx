@@ -28,19 +28,19 @@ export function JobRows(
         <tbody class="divide-y divide-border">
           {jobs.map((j) => (
             <tr class="hover:bg-muted">
-              <td class="whitespace-nowrap py-2 pl-4 pr-2 font-mono text-xs">
+              <td class="hidden whitespace-nowrap py-2 pl-4 pr-2 font-mono text-xs sm:table-cell">
                 <a href={`/jobs/${j.id}`} class={LINK} aria-label={`Job ${j.id}`}>
                   {shortId(j.id)}
                 </a>
               </td>
-              <td class="px-2 py-2">
+              <td class="py-2 pl-4 pr-2 sm:pl-2">
                 <StatusBadge status={j.status} />
               </td>
               <td class="max-w-0 w-full truncate px-2 py-2">
-                <span class="mr-2 font-medium">{j.type}</span>
+                <a href={`/jobs/${j.id}`} class={`${LINK} mr-2 font-medium`}>{j.type}</a>
                 <span class="text-muted-foreground">{payloadSummary(j.type, j.payload)}</span>
               </td>
-              <td class="px-2 py-2">
+              <td class="hidden px-2 py-2 sm:table-cell">
                 <PriorityLabel priority={j.priority} />
               </td>
               <td class="whitespace-nowrap py-2 pl-2 pr-4 text-right text-xs text-muted-foreground">

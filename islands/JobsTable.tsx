@@ -242,7 +242,7 @@ export default function JobsTable({ rows, total, query, now }: JobsTableProps) {
                       <a href={`/jobs/${r.id}`} class={`${LINK} mr-2 font-medium`}>{r.type}</a>
                       <span class="text-muted-foreground">{r.summary}</span>
                     </td>
-                    <td class="px-2 py-1.5">
+                    <td class="hidden px-2 py-1.5 sm:table-cell">
                       <PriorityLabel priority={r.priority} />
                     </td>
                     <td class="hidden px-2 py-1.5 tabular-nums text-muted-foreground sm:table-cell">
