@@ -46,7 +46,15 @@ try {
   console.log(`claims alone:        ${summary(before)}`);
   let done = false;
   const started = performance.now();
-  const pruning = prune(sql, { olderThanMs }).finally(() => done = true);
+  let lastLog = started;
+  const pruning = prune(sql, {
+    olderThanMs,
+    onBatch: (t) => {
+      if (performance.now() - lastLog < 10_000) return;
+      lastLog = performance.now();
+      console.log(`  … ${t.jobs} jobs pruned, ${((lastLog - started) / 1000).toFixed(0)} s`);
+    },
+  }).finally(() => done = true);
   const during = await claimLoop(() => done);
   const r = await pruning;
   const secs = ((performance.now() - started) / 1000).toFixed(1);
