@@ -76,6 +76,22 @@ export default function JobFilters({ query, types }: JobFiltersProps) {
     if (isFiltered(query) || filtersOnly) localStorage.setItem(FILTERS_KEY, filtersOnly);
     else setSaved(localStorage.getItem(FILTERS_KEY));
   }, []);
+  useEffect(() => {
+    // A click or Escape outside an open filter dropdown closes it, as a menu would.
+    const close = (e: Event) => {
+      for (const d of form.current?.querySelectorAll<HTMLDetailsElement>("details[open]") ?? []) {
+        if (e instanceof KeyboardEvent ? e.key === "Escape" : !d.contains(e.target as Node)) {
+          d.open = false;
+        }
+      }
+    };
+    document.addEventListener("click", close);
+    document.addEventListener("keydown", close);
+    return () => {
+      document.removeEventListener("click", close);
+      document.removeEventListener("keydown", close);
+    };
+  }, []);
   const submit = () => form.current?.requestSubmit();
   return (
     <form
