@@ -177,7 +177,7 @@ export default define.page<typeof handler>(({ data }) => {
       </Card>
       {job.error && (
         <div
-          class="mb-3 rounded-lg border border-red-300 bg-red-50 px-4 py-3 dark:border-red-900 dark:bg-red-950"
+          class="mb-3 rounded-lg border border-red-300 bg-red-50 px-4 py-3 dark:border-red-800 dark:bg-red-900/40"
           role="note"
           aria-label="Last error"
         >
