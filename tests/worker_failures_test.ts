@@ -14,7 +14,7 @@ Deno.test("worker: failing handlers fail their attempt with a clear message and 
   /** Runs one job to its end and returns the stored row. */
   const runToEnd = async (type: string, payload: unknown = {}, maxAttempts = 1) => {
     const job = await enqueue(db.sql, type, payload, { max_attempts: maxAttempts });
-    const done = settled(sup, job.id, 20_000);
+    const done = settled(sup, job.id, 60_000);
     await wake();
     await done;
     return (await jobs.getWithEvents(db.sql, { id: job.id }))!;
@@ -41,7 +41,7 @@ Deno.test("worker: failing handlers fail their attempt with a clear message and 
     await t.step(
       "a handler that ignores the abort is failed and its Web Worker replaced",
       async () => {
-        const replaced = sup.waitFor("replaced", (e) => e.reason === "timeout", 20_000);
+        const replaced = sup.waitFor("replaced", (e) => e.reason === "timeout", 60_000);
         const row = await runToEnd("hang");
         assertEquals(row.status, "failed");
         assertStringIncludes(row.error!, "timed out after 1 s");
@@ -56,7 +56,7 @@ Deno.test("worker: failing handlers fail their attempt with a clear message and 
     await t.step(
       "a handler that blocks its thread is terminated, failed and replaced",
       async () => {
-        const replaced = sup.waitFor("replaced", (e) => e.reason === "timeout", 20_000);
+        const replaced = sup.waitFor("replaced", (e) => e.reason === "timeout", 60_000);
         const row = await runToEnd("block");
         assertEquals(row.status, "failed");
         assertStringIncludes(row.error!, "timed out after 1 s");
@@ -101,7 +101,7 @@ Deno.test("worker: failing handlers fail their attempt with a clear message and 
     await t.step(
       "a Web Worker that crashes fails its job, is replaced, and the pool goes on",
       async () => {
-        const replaced = sup.waitFor("replaced", (e) => e.reason === "crashed", 20_000);
+        const replaced = sup.waitFor("replaced", (e) => e.reason === "crashed", 60_000);
         const row = await runToEnd("crash", {}, 2);
         // The crash counts as an attempt: a job that kills its runner cannot loop forever.
         assertEquals([row.status, row.attempts], ["failed", 2]);

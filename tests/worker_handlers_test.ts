@@ -21,7 +21,7 @@ import { settled, testSupervisor } from "./_helpers/worker_sup.ts";
 
 async function runJob(db: TestDb, sup: Supervisor, type: string, payload: unknown) {
   const job = await jobs.enqueue(db.sql, { job: { type, payload, max_attempts: 1 } });
-  const done = settled(sup, job.id, 20_000);
+  const done = settled(sup, job.id, 60_000);
   await db.sql`SELECT pg_notify('jobq_new', '')`;
   await done;
   return (await jobs.get(db.sql, { id: job.id }))! as Job & { result: Record<string, unknown> };

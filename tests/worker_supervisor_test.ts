@@ -34,7 +34,7 @@ Deno.test("supervisor: registers, serves /healthz and /metrics, and unregisters 
     ]);
 
     const job = await jobs.enqueue(db.sql, { job: { type: "noop", payload: { n: 1 } } });
-    const done = settled(sup, job.id, 20_000);
+    const done = settled(sup, job.id, 60_000);
     await db.sql`SELECT pg_notify('jobq_new', '')`;
     await done;
     const metrics = await (await fetch(`${sup.metricsUrl}/metrics`)).text();
@@ -66,7 +66,7 @@ Deno.test("supervisor: a NOTIFY wakes idle runners at once (the poll is minutes 
   try {
     for (let i = 0; i < 3; i++) {
       const job = await jobs.enqueue(db.sql, { job: { type: "noop", payload: { n: i } } });
-      const done = settled(sup, job.id, 15_000);
+      const done = settled(sup, job.id, 60_000);
       await db.sql`SELECT pg_notify('jobq_new', '')`;
       await done;
     }
@@ -119,8 +119,8 @@ Deno.test("supervisor: the rescuer returns a dead process's expired jobs and rem
   });
   const { sup, dataDir } = await testSupervisor(db.url, { handlersModule: TEST_HANDLERS });
   try {
-    const rescued = sup.waitFor("rescued", (e) => e.jobs.some((j) => j.id === orphan.id), 20_000);
-    const done = settled(sup, orphan.id, 20_000);
+    const rescued = sup.waitFor("rescued", (e) => e.jobs.some((j) => j.id === orphan.id), 60_000);
+    const done = settled(sup, orphan.id, 60_000);
     await rescued;
     await done;
     const row = (await jobs.getWithEvents(db.sql, { id: orphan.id }))!;

@@ -46,6 +46,8 @@ export type FromRunner =
   | { kind: "fatal"; error: string }
   | { kind: "claimed"; jobs: JobRef[] }
   | { kind: "started"; job: JobRef; timeoutMs: number }
+  /** The handler has returned or thrown; its outcome may still be on its way to the database. */
+  | { kind: "ran"; job: JobRef }
   | {
     kind: "finished";
     job: JobRef;

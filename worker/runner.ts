@@ -273,6 +273,7 @@ async function runHandler(
   const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeoutMs));
   const first = await Promise.race([settled, timeout]);
   clearTimeout(timer);
+  if (first !== "timeout") ran(ref);
   if (first === "timeout") {
     const msg = `timed out after ${timeoutMs / 1000} s`;
     ac.abort(new DOMException(msg, "TimeoutError"));
@@ -282,6 +283,7 @@ async function runHandler(
     );
     const after = await Promise.race([settled, grace]);
     clearTimeout(graceTimer);
+    if (after !== "stuck") ran(ref);
     if (after === "stuck") {
       await recordFailure(
         ref,
@@ -323,6 +325,15 @@ async function runHandler(
       flush();
     }, s.completeFlushMs);
   }
+}
+
+/**
+ * Tells the supervisor the handler is done, before its outcome is written:
+ * from here on the hard timeout no longer applies (a write waiting out a
+ * database outage is not a hung handler).
+ */
+function ran(ref: JobRef): void {
+  post({ kind: "ran", job: ref });
 }
 
 /** Writes a failed attempt (retrying through an outage); reports how it ended. */

@@ -363,6 +363,14 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
         slot.current = { job: m.job, hardTimer };
         break;
       }
+      case "ran":
+        // The handler is done; its outcome may wait in the runner (batched,
+        // or retried through an outage). No hard timeout for that wait.
+        if (slot.current?.job.id === m.job.id) {
+          clearTimeout(slot.current.hardTimer);
+          slot.current = null;
+        }
+        break;
       case "finished":
         onFinished(slot, m.job, m.outcome, m.ms, m.error, m.final);
         break;

@@ -32,6 +32,14 @@ export const handlers: HandlerMap = {
       return await ctx.sendMail({ to: "slow@example.com", subject: "slow", text: ctx.job.id });
     },
   },
+  /** Waits `ms` (default 20) under a 1 s timeout: an outage longer than that must not look like a hang. */
+  brief: {
+    timeoutSeconds: 1,
+    async run(p, ctx) {
+      await sleep((p as { ms?: number }).ms ?? 20, ctx.signal);
+      return { ok: true };
+    },
+  },
   /** Waits forever but stops when aborted (cooperative timeout). */
   patient: { timeoutSeconds: 1, run: (_p, ctx) => sleep(1e9, ctx.signal) },
   /** Never settles and ignores the abort signal. */
