@@ -1,7 +1,8 @@
 /**
  * Middleware of every `/api` route, outermost first:
- * 1. timing: HTTP request durations for `/metrics`; `nosniff` and `X-Request-Id`
- *    (the id a 500's body and log line carry) on every answer;
+ * 1. timing: HTTP request durations for `/metrics`; `nosniff`, `X-Request-Id`
+ *    (the id a 500's body and log line carry), `Referrer-Policy: no-referrer`,
+ *    `X-Frame-Options: DENY` and a CSP allowing nothing on every answer;
  * 2. auth: with API_TOKEN set, `Authorization: Bearer <token>` (any of the
  *    comma-separated tokens, constant-time) — or a valid dashboard session
  *    cookie, for which unsafe methods must come from the same origin — on
@@ -67,6 +68,12 @@ const timing = define.middleware(async (ctx) => {
   try {
     res.headers.set("x-content-type-options", "nosniff");
     res.headers.set("x-request-id", ctx.state.requestId);
+    // JSON is never a document: nothing may load from it, frame it or learn its URL.
+    res.headers.set("referrer-policy", "no-referrer");
+    res.headers.set("x-frame-options", "DENY");
+    if (!res.headers.has("content-security-policy")) {
+      res.headers.set("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
+    }
   } catch {
     // immutable headers (a proxied response): leave them
   }
