@@ -306,7 +306,7 @@ const HOSTILE = [
   "NaN",
   "99999999999999999999999",
   "0x10",
-  "a".repeat(20_000),
+  "a".repeat(8_000),
   '{"$gt":""}',
   "[]",
   "null",
@@ -358,6 +358,7 @@ Deno.test({
       for (const v of HOSTILE) {
         const qs = params.map((p) => `${p}=${encodeURIComponent(v)}`).join("&");
         await check(`GET ${page}?…=${v.slice(0, 30)}`, await s.call(`${page}?${qs}`, { headers }));
+        if (v.length > 100) continue; // the long values once per page are enough
         const dup = params.map((p) => `${p}=${encodeURIComponent(v)}&${p}=x`).join("&");
         await check(`GET ${page} (repeated)`, await s.call(`${page}?${dup}`, { headers }));
       }

@@ -154,7 +154,7 @@ export async function spawnWorker(
     ? repoPath("tests/_helpers/skewed_worker.ts")
     : repoPath("worker/main.ts");
   const p = spawnProc(entry, env, [`--handlers=${FAULT_HANDLERS}`]);
-  const line = await p.waitForLog((l) => l.msg === "worker.started", 90_000, "worker.started");
+  const line = await p.waitForLog((l) => l.msg === "worker.started", 180_000, "worker.started");
   return Object.assign(p, { id: String(line.worker) });
 }
 
@@ -169,7 +169,7 @@ export async function spawnWeb(
     HOST: "127.0.0.1",
     ...env,
   });
-  const line = await p.waitForLog((l) => l.msg === "web.listening", 90_000, "web.listening");
+  const line = await p.waitForLog((l) => l.msg === "web.listening", 180_000, "web.listening");
   return Object.assign(p, { url: String(line.url).replace(/\/$/, "") });
 }
 
