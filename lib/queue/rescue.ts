@@ -7,7 +7,7 @@ import { type Rescued, rescueExpired } from "./jobs.ts";
 import { cleanupStale } from "./workers.ts";
 
 /** The advisory lock key that makes the rescuer a singleton (any constant works). */
-export const RESCUER_LOCK_KEY = 7_245_003;
+export const RESCUER_LOCK_KEY = 7_245_004; // 7_245_003 is the status-count compaction (migration 0002)
 
 /** What one rescue pass did; `ran: false` when another process held the turn. */
 export interface RescuePass {
