@@ -381,6 +381,7 @@ export async function sigtermScenario(name: string, opts: { command: string }): 
       const inFlight = await waitFor(async () => {
         const rows = await db.sql<{ id: string }[]>`
           SELECT id FROM job WHERE status = 'processing' AND locked_by LIKE ${w.id + "/%"}
+            AND (payload->>'ms')::int = ${ms}
             AND started_at < now() - interval '100 ms'`;
         return rows.length >= 4 ? rows.map((r) => r.id) : null;
       }, { timeoutMs: 60_000, what: "4 jobs in flight" });
