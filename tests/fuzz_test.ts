@@ -5,7 +5,7 @@
  * No answer may be a 5xx, and the stored rows must not change (the database
  * holds only jobs that no id-only request may change: completed and leased).
  *
- * `FUZZ_SECONDS` (default 20) bounds the run; `FUZZ_SEED` replays one.
+ * `FUZZ_SECONDS` (default 15) bounds the run; `FUZZ_SEED` replays one.
  */
 import { join } from "node:path";
 import { createApp } from "../lib/app.ts";
@@ -29,7 +29,7 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   setLogLevel("error");
-  const seconds = Number(Deno.env.get("FUZZ_SECONDS") ?? "20");
+  const seconds = Number(Deno.env.get("FUZZ_SECONDS") ?? "15");
   const seed = Number(Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
   const rnd = seededRandom(seed);
   const db = await createTestDb();

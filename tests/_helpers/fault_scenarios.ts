@@ -53,7 +53,7 @@ export async function killNineScenario(
   try {
     for (let i = 0; i < (opts.workers ?? 3); i++) await start();
     const t0 = performance.now();
-    await enqueueWork(db.sql, { count: opts.jobs, ms: opts.ms ?? 40 });
+    await enqueueWork(db.sql, { count: opts.jobs, ms: opts.ms ?? 20 });
     const killed: { pid: number; id: string; held: number }[] = [];
     const recoveries: Promise<number>[] = [];
     for (let k = 0; k < opts.kills; k++) {

@@ -36,11 +36,11 @@ Deno.test("faults: worker processes 10 minutes ahead and behind neither steal li
     assertEquals(skews, [10, -10], "log clocks of the skewed processes (minutes)");
     const t0 = performance.now();
     // Jobs longer than the 3 s lease: they live only by renewal.
-    await enqueueWork(db.sql, { count: 24, ms: 4000 });
-    await enqueueWork(db.sql, { count: 600, ms: 10 });
-    await waitFor(async () => (await statusCounts(db.sql)).completed === 624, {
+    await enqueueWork(db.sql, { count: 12, ms: 4000 });
+    await enqueueWork(db.sql, { count: 300, ms: 10 });
+    await waitFor(async () => (await statusCounts(db.sql)).completed === 312, {
       timeoutMs: 120_000,
-      what: "all 624 jobs completed",
+      what: "all 312 jobs completed",
     });
     const seconds = (performance.now() - t0) / 1000;
     const a = await audit(db.sql);
@@ -54,7 +54,7 @@ Deno.test("faults: worker processes 10 minutes ahead and behind neither steal li
     ).filter((l) => l.msg === "job.lease_lost").length;
     await report("clock skew", {
       command: "deno test -A tests/faults/clock_skew_test.ts",
-      jobs: 624,
+      jobs: 312,
       faults: "2 of 3 worker processes at +10 min / −10 min",
       lost: a.notCompleted,
       duplicated: a.duplicateCompletions,

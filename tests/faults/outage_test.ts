@@ -11,7 +11,7 @@ import { outageScenario } from "../_helpers/fault_scenarios.ts";
 Deno.test("faults: pg_terminate_backend of every connection 3 times during a run: all reconnect, nothing lost", async () => {
   await outageScenario("pg_terminate_backend (CI)", {
     outage: "terminate",
-    jobs: 1500,
+    jobs: 1000,
     times: 3,
     command: "deno test -A tests/faults/outage_test.ts",
   });
@@ -20,7 +20,7 @@ Deno.test("faults: pg_terminate_backend of every connection 3 times during a run
 Deno.test("faults: database unreachable for 4 s during a run: web answers 503, all reconnect, nothing lost", async () => {
   await outageScenario("database unreachable (CI)", {
     outage: "proxy",
-    jobs: 1500,
+    jobs: 1000,
     times: 1,
     downMs: 4000,
     command: "deno test -A tests/faults/outage_test.ts",
