@@ -39,6 +39,11 @@ export const ENV_SCHEMA = z.object({
   DATA_DIR: z.string().min(1).default(".data"),
   EMBEDDED_PG_PORT: int(1, 65535).optional(),
   WORKER_METRICS_PORT: int(1, 65535).optional(),
+  PRUNE_OLDER_THAN: z.string().regex(/^[1-9]\d*[dhm]$/, "expected an age like 30d, 12h or 90m")
+    .transform((v) =>
+      Number(v.slice(0, -1)) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[v.slice(-1) as "d"]
+    )
+    .optional(),
   BODY_LIMIT_BYTES: int(1024, 1 << 30).default(1 << 20),
   BATCH_BODY_LIMIT_BYTES: int(1024, 1 << 30).default(8 << 20),
 });

@@ -44,3 +44,11 @@ Deno.test("config: empty strings count as unset", () => {
   assertEquals(parseConfig({ PORT: "", API_TOKEN: "" }).PORT, 8000);
   assertEquals(ENV_NAMES.includes("DATABASE_URL"), true);
 });
+
+Deno.test("config: PRUNE_OLDER_THAN is an age in d, h or m", () => {
+  assertEquals(parseConfig({ PRUNE_OLDER_THAN: "30d" }).PRUNE_OLDER_THAN, 30 * 86_400_000);
+  assertEquals(parseConfig({ PRUNE_OLDER_THAN: "90m" }).PRUNE_OLDER_THAN, 90 * 60_000);
+  assertEquals(parseConfig({}).PRUNE_OLDER_THAN, undefined);
+  assertMatch(configError({ PRUNE_OLDER_THAN: "0d" }), /^PRUNE_OLDER_THAN: expected an age/);
+  assertMatch(configError({ PRUNE_OLDER_THAN: "1 week" }), /^PRUNE_OLDER_THAN: /);
+});

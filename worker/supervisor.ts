@@ -16,6 +16,7 @@ import { log, setLogLevel } from "../lib/log.ts";
 import * as jobs from "../lib/queue/jobs.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "../lib/queue/notify.ts";
 import { rescuePass } from "../lib/queue/rescue.ts";
+import { type Pruner, startPruner } from "../lib/queue/prune.ts";
 import type { Rescued } from "../lib/queue/jobs.ts";
 import * as workers from "../lib/queue/workers.ts";
 import type { FromRunner, JobRef, RunnerSettings, ToRunner } from "./protocol.ts";
@@ -746,6 +747,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
 
   // ---- stop
   let stopPromise: Promise<void> | null = null;
+  let pruner: Pruner | null = null;
   async function stopNow(): Promise<void> {
     stopping = true;
     const running = slots.filter((s) => s.current).length;
@@ -791,6 +793,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     closed = true;
     for (const t of timers.values()) clearTimeout(t);
     closing.abort();
+    await pruner?.stop();
     await listener.end({ timeout: 1 }).catch(() => {});
     try {
       await Promise.race([
@@ -862,6 +865,10 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   every("heartbeat", heartbeatMs, heartbeat, true);
   every("rescue", rescueMs, rescue, true);
   rescue();
+  // Optional retention: finished jobs older than PRUNE_OLDER_THAN, in batches, one process at a time.
+  if (config.PRUNE_OLDER_THAN) {
+    pruner = startPruner(pool, { olderThanMs: config.PRUNE_OLDER_THAN, worker: id });
+  }
   log("info", "worker.started", {
     worker: id,
     concurrency,
