@@ -3,7 +3,6 @@
  * notification webhook, report data and artifact storage. One instance per
  * attempt; transports are cached per runner.
  */
-import nodemailer from "nodemailer";
 import { isAbsolute, join } from "node:path";
 import type { Config } from "../lib/config.ts";
 import type { Sql } from "../lib/db.ts";
@@ -65,11 +64,21 @@ export function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
+// nodemailer is loaded on the first email: a runner that never sends one
+// (most of them, in a busy pool of many job types) does not pay for it.
+type Nodemailer = typeof import("nodemailer").default;
+let mailer: Promise<Nodemailer> | undefined;
+function loadMailer(): Promise<Nodemailer> {
+  mailer ??= import("nodemailer").then((m) => m.default);
+  return mailer;
+}
+
 // deno-lint-ignore no-explicit-any
 let smtpTransport: { url: string; transport: any } | undefined;
 
 // deno-lint-ignore no-explicit-any
-function smtp(url: string): any {
+async function smtp(url: string): Promise<any> {
+  const nodemailer = await loadMailer();
   if (smtpTransport?.url !== url) {
     smtpTransport?.transport.close();
     smtpTransport = {
@@ -86,11 +95,17 @@ function smtp(url: string): any {
   return smtpTransport.transport;
 }
 
-const outboxTransport = nodemailer.createTransport({
-  streamTransport: true,
-  buffer: true,
-  newline: "\r\n",
-});
+// deno-lint-ignore no-explicit-any
+let outboxTransport: any;
+// deno-lint-ignore no-explicit-any
+async function outbox(): Promise<any> {
+  outboxTransport ??= (await loadMailer()).createTransport({
+    streamTransport: true,
+    buffer: true,
+    newline: "\r\n",
+  });
+  return outboxTransport;
+}
 
 /** Closes cached transports (runner shutdown). */
 export function closeTransports(): void {
@@ -101,7 +116,7 @@ export function closeTransports(): void {
 /** The context of one attempt of `job`. `signal` aborts on timeout, lease loss or forced stop. */
 export function createContext(deps: ContextDeps, job: Job, signal: AbortSignal): WorkerContext {
   const { sql, config } = deps;
-  const outbox = outboxDir(config.DATA_DIR);
+  const outboxFolder = outboxDir(config.DATA_DIR);
   const range = (q: { from: string; to: string }) => ({ from: q.from, to: q.to });
   return {
     job: {
@@ -126,11 +141,11 @@ export function createContext(deps: ContextDeps, job: Job, signal: AbortSignal):
         headers: { "X-Jobq-Job-Id": job.id, "X-Jobq-Attempt": String(job.attempts) },
       };
       if (config.SMTP_URL) {
-        const info = await smtp(config.SMTP_URL).sendMail(mail);
+        const info = await (await smtp(config.SMTP_URL)).sendMail(mail);
         return { message_id: String(info.messageId), transport: "smtp" };
       }
-      const info = await outboxTransport.sendMail(mail);
-      const path = join(outbox, `${job.id}.eml`);
+      const info = await (await outbox()).sendMail(mail);
+      const path = join(outboxFolder, `${job.id}.eml`);
       await writeAtomic(path, info.message as Uint8Array);
       return { message_id: String(info.messageId), transport: "outbox", path };
     },
@@ -164,7 +179,7 @@ export function createContext(deps: ContextDeps, job: Job, signal: AbortSignal):
         }
         return { transport: "webhook", status: res.status };
       }
-      const path = join(outbox, `${job.id}.json`);
+      const path = join(outboxFolder, `${job.id}.json`);
       await writeAtomic(path, new TextEncoder().encode(json + "\n"));
       return { transport: "outbox", path };
     },
