@@ -100,3 +100,38 @@ export function withDatabase(url: string, database: string): string {
   u.pathname = "/" + database;
   return u.toString();
 }
+
+/**
+ * Error codes of a database that is down, restarting, or dropped the
+ * connection: socket errors of the client, postgres.js connection states,
+ * SQLSTATE class 08 (connection exception), 57P01–57P03 (shutdown, crash,
+ * starting up) and 53300 (too many connections).
+ */
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "57P01",
+  "57P02",
+  "57P03",
+  "53300",
+]);
+
+/** True when `err` says the database is unreachable or dropped the connection. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (err instanceof Deno.errors.ConnectionRefused || err instanceof Deno.errors.ConnectionReset) {
+    return true;
+  }
+  if (err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.TimedOut) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"));
+}

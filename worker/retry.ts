@@ -3,38 +3,13 @@
  * An outage (server restarting, connection dropped or refused) is worth
  * waiting out; anything else (a constraint, a bad value) is not.
  */
+import { isDatabaseUnavailable } from "../lib/db.ts";
 import { log } from "../lib/log.ts";
 
-const TRANSIENT_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "CONNECT_TIMEOUT",
-  "57P01", // admin_shutdown (pg_terminate_backend, fast shutdown)
-  "57P02", // crash_shutdown
-  "57P03", // cannot_connect_now (starting up, shutting down)
-  "53300", // too_many_connections
-  "40001", // serialization_failure
-  "40P01", // deadlock_detected
-]);
-
-/** True when `err` looks like a lost or refused database connection (worth retrying). */
+/** True when `err` looks like a lost or refused database connection, a deadlock or a serialisation failure (worth retrying). */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof Deno.errors.ConnectionRefused || err instanceof Deno.errors.ConnectionReset) {
-    return true;
-  }
-  if (err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.TimedOut) return true;
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== "string") return false;
-  return TRANSIENT_CODES.has(code) || code.startsWith("08");
+  return isDatabaseUnavailable(err) || code === "40001" || code === "40P01";
 }
 
 /** A short description of an error for logs: code and message. */
