@@ -23,6 +23,11 @@ import JobActions from "@/islands/JobActions.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** `table[key]` for the table's own keys only (never `constructor`, `__proto__`, …). */
+function own(table: Record<string, string>, key: string | null): string | null {
+  return key !== null && Object.hasOwn(table, key) ? table[key] : null;
+}
+
 const DONE: Record<string, string> = {
   cancelled: "Job cancelled.",
   retried: "Job queued again with a fresh set of attempts.",
@@ -42,7 +47,7 @@ export const handler = define.handlers({
     return page({
       job,
       title: `${job.type} ${job.id.slice(0, 8)}`,
-      done: DONE[ctx.url.searchParams.get("done") ?? ""] ?? null,
+      done: own(DONE, ctx.url.searchParams.get("done")),
       now: ctx.state.now() ?? new Date(),
     });
   },

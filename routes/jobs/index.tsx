@@ -34,7 +34,7 @@ export const handler = define.handlers({
       offset: (query.page - 1) * query.size,
     });
     const sp = ctx.url.searchParams;
-    const flash = sp.get("bulk") && VERBS[sp.get("bulk")!]
+    const flash = sp.get("bulk") && Object.hasOwn(VERBS, sp.get("bulk")!)
       ? {
         action: sp.get("bulk")!,
         done: Number(sp.get("done")) || 0,

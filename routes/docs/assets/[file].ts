@@ -8,13 +8,13 @@ import { dirname, join } from "node:path";
 import { define } from "../../../utils.ts";
 import { HttpError } from "../../../lib/web/errors.ts";
 
-const FILES: Record<string, string> = {
+const FILES = new Map<string, string>(Object.entries({
   "swagger-ui.css": "text/css; charset=utf-8",
   "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
   "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
   "favicon-32x32.png": "image/png",
   "favicon-16x16.png": "image/png",
-};
+}));
 
 const INIT_JS = `window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
@@ -49,7 +49,7 @@ async function load(name: string) {
 export const handler = define.handlers({
   async GET(ctx) {
     const name = ctx.params.file;
-    const type = name === "init.js" ? "text/javascript; charset=utf-8" : FILES[name];
+    const type = name === "init.js" ? "text/javascript; charset=utf-8" : FILES.get(name);
     if (!type) throw new HttpError(404, "not_found", `no asset ${name}`);
     let entry = cache.get(name);
     if (!entry) {
