@@ -38,8 +38,21 @@ const lost = new Set<string>();
 let current: { ref: JobRef; ac: AbortController } | null = null;
 /** Moving average of this runner's job run time (ms). */
 let avgMs = 0;
-/** Above this average run time a runner claims one job at a time. */
-const SLOW_JOB_MS = 100;
+/**
+ * A runner claims about this much work at once, judged by its average job
+ * time: many short jobs per statement, one at a time when jobs are slow (so
+ * idle runners get the rest instead of waiting behind a runner's backlog).
+ */
+const BATCH_TARGET_MS = 50;
+
+/** Claim size before this runner has timed a job (its jobs may be slow). */
+const FIRST_CLAIM = 4;
+
+/** How many jobs to claim next: enough for ~BATCH_TARGET_MS of work, 1..claimBatch. */
+function claimLimit(): number {
+  if (avgMs <= 0) return Math.min(FIRST_CLAIM, s.claimBatch);
+  return Math.max(1, Math.min(s.claimBatch, Math.floor(BATCH_TARGET_MS / avgMs)));
+}
 
 interface Done {
   ref: JobRef;
@@ -160,9 +173,7 @@ async function loop(): Promise<void> {
         () =>
           jobs.claim(sql, {
             worker: s.lockedBy,
-            // Batches pay off for short jobs; a runner busy with slow jobs
-            // claims one at a time so idle runners get the rest.
-            limit: avgMs > SLOW_JOB_MS ? 1 : s.claimBatch,
+            limit: claimLimit(),
             leaseSeconds: s.leaseSeconds,
             types,
           }),

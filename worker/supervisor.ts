@@ -34,9 +34,9 @@ export interface SupervisorOptions {
   handlersModule?: string | URL;
   /** Claim only these job types (default: every type the handlers module has). */
   types?: string[];
-  /** Jobs one runner claims per statement. Default 4. */
+  /** Most jobs one runner claims per statement (fewer when its jobs are slow). Default 32. */
   claimBatch?: number;
-  /** Completions one runner writes per statement, at most. Default 16. */
+  /** Completions one runner writes per statement, at most. Default 64. */
   completeBatch?: number;
   /** Longest a completion waits in a runner's buffer (ms). Default 25. */
   completeFlushMs?: number;
@@ -146,8 +146,8 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     databaseUrl: opts.databaseUrl,
     handlersModule,
     types: opts.types ?? null,
-    claimBatch: opts.claimBatch ?? 4,
-    completeBatch: opts.completeBatch ?? 16,
+    claimBatch: opts.claimBatch ?? 32,
+    completeBatch: opts.completeBatch ?? 64,
     completeFlushMs: opts.completeFlushMs ?? 25,
     leaseSeconds,
     pollMs: opts.pollMs ?? 2000,
