@@ -35,7 +35,8 @@ export function openPool(url: string, opts: PoolOptions = {}): Sql {
     connect_timeout: 10,
     prepare: true,
     onnotice: () => {},
-    connection: { application_name: opts.name ?? "jobq" },
+    // JIT compiles plans in 100+ ms; queue statements are short OLTP queries it never pays off for.
+    connection: { application_name: opts.name ?? "jobq", jit: "off" },
     types: {
       // int8 (COUNT(*)) as a JS number: counts here stay far below 2^53.
       bigint: {
