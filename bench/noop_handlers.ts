@@ -20,7 +20,7 @@ const encoder = new TextEncoder();
 
 let conn: Promise<Deno.Conn> | null = null;
 let buffer = "";
-let timer: number | null = null;
+let timer: ReturnType<typeof setTimeout> | null = null;
 let writing: Promise<void> = Promise.resolve();
 
 function send(text: string): void {
