@@ -111,8 +111,8 @@ export async function walBytesSince(sql: Sql, lsn: string): Promise<number> {
  */
 export async function resetTables(sql: Sql): Promise<void> {
   const tables = await sql<{ name: string }[]>`
-    SELECT quote_ident(tablename) AS name FROM pg_tables
+    SELECT tablename AS name FROM pg_tables
     WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY tablename`;
   if (tables.length === 0) return;
-  await sql.unsafe(`TRUNCATE ${tables.map((t) => t.name).join(", ")} RESTART IDENTITY`);
+  await sql`TRUNCATE ${sql(tables.map((t) => t.name))} RESTART IDENTITY`;
 }
