@@ -18,6 +18,8 @@ export interface Proc {
   lines: LogLine[];
   /** Resolves with the first line (seen or future) that passes `pred`; rejects on timeout or exit. */
   waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number, what?: string): Promise<LogLine>;
+  /** Resolves once `pred` holds over all lines seen so far (checked on every new line). */
+  waitUntil(pred: (lines: LogLine[]) => boolean, timeoutMs?: number, what?: string): Promise<void>;
   /** Exit status, once it ends. */
   status: Promise<Deno.CommandStatus>;
   /** True once the process has ended. */
@@ -73,6 +75,33 @@ export function spawnProc(entry: string, env: Record<string, string>, args: stri
     exited = true;
     for (const c of [...checks]) c();
   });
+  function waitUntil(
+    pred: (ls: LogLine[]) => boolean,
+    timeoutMs = 60_000,
+    what = "a condition",
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (pred(lines)) {
+          done();
+          resolve();
+        } else if (exited) {
+          done();
+          reject(new Error(`process ${child.pid} exited while waiting for ${what}\n${tail()}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${tail()}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        checks.delete(check);
+      };
+      checks.add(check);
+      check();
+    });
+  }
   const tail = () => lines.slice(-15).map((l) => JSON.stringify(l)).join("\n");
   return {
     child,
@@ -80,29 +109,10 @@ export function spawnProc(entry: string, env: Record<string, string>, args: stri
     lines,
     status,
     exited: () => exited,
-    waitForLog(pred, timeoutMs = 60_000, what = "a log line") {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const hit = lines.find(pred);
-          if (hit) {
-            done();
-            resolve(hit);
-          } else if (exited) {
-            done();
-            reject(new Error(`process ${child.pid} exited while waiting for ${what}\n${tail()}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${tail()}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          checks.delete(check);
-        };
-        checks.add(check);
-        check();
-      });
+    waitUntil,
+    async waitForLog(pred, timeoutMs = 60_000, what = "a log line") {
+      await waitUntil((ls) => ls.some(pred), timeoutMs, what);
+      return lines.find(pred)!;
     },
     async rss() {
       try {

@@ -1,11 +1,4 @@
 /** Path helpers for worker tests. */
-import { fileURLToPath } from "node:url";
-
-/** A file URL as a path. */
-export function fromFileUrl(url: URL | string): string {
-  return fileURLToPath(url);
-}
-
 /** Names of the files in `dir` (`[]` when it does not exist). */
 export async function listNames(dir: string): Promise<string[]> {
   const names: string[] = [];
