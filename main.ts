@@ -4,7 +4,7 @@
  * pool in this process, so one command runs everything.
  */
 import { loadConfig } from "./lib/config.ts";
-import { openPool, resolveDatabase } from "./lib/db.ts";
+import { configuredDatabase, openPool } from "./lib/db.ts";
 import { migrate } from "./lib/migrate.ts";
 import { createApp } from "./lib/app.ts";
 import { log } from "./lib/log.ts";
@@ -12,11 +12,7 @@ import { closeLiveStreams } from "./lib/live.ts";
 import { prepareIslands } from "./lib/web/build.ts";
 
 const config = loadConfig();
-const db = await resolveDatabase({
-  databaseUrl: config.DATABASE_URL,
-  dataDir: config.DATA_DIR,
-  embeddedPort: config.EMBEDDED_PG_PORT,
-});
+const db = await configuredDatabase(config);
 const sql = openPool(db.url, { max: 20, name: "jobq-web" });
 await migrate(sql);
 const app = await createApp({ sql, config });

@@ -84,6 +84,22 @@ export async function resolveDatabase(opts: {
   return { url: info.url, kind: "embedded" };
 }
 
+/**
+ * {@link resolveDatabase} for a loaded configuration: `DATABASE_URL`, else
+ * the embedded server under `DATA_DIR` (on `EMBEDDED_PG_PORT` when set).
+ */
+export function configuredDatabase(
+  config: { DATABASE_URL?: string; DATA_DIR: string; EMBEDDED_PG_PORT?: number },
+  opts: { quiet?: boolean } = {},
+): Promise<DatabaseChoice> {
+  return resolveDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    embeddedPort: config.EMBEDDED_PG_PORT,
+    quiet: opts.quiet,
+  });
+}
+
 /** The URL with any password replaced by `***`. */
 export function redactUrl(url: string): string {
   try {

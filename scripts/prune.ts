@@ -7,7 +7,7 @@
  * first, like every entry point.
  */
 import { loadConfig } from "../lib/config.ts";
-import { openPool, redactUrl, resolveDatabase } from "../lib/db.ts";
+import { configuredDatabase, openPool, redactUrl } from "../lib/db.ts";
 import { migrate } from "../lib/migrate.ts";
 import { prune, PRUNE_BATCH_SIZE } from "../lib/queue/prune.ts";
 import { formatDuration, parseCount, parseDuration, parseFlags, UsageError } from "./args.ts";
@@ -46,12 +46,7 @@ try {
 }
 
 const config = loadConfig();
-const db = await resolveDatabase({
-  databaseUrl: config.DATABASE_URL,
-  dataDir: config.DATA_DIR,
-  embeddedPort: config.EMBEDDED_PG_PORT,
-  quiet: true,
-});
+const db = await configuredDatabase(config, { quiet: true });
 const sql = openPool(db.url, { max: 1, name: "jobq-prune" });
 const controller = new AbortController();
 const onSignal = () => controller.abort();

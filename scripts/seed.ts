@@ -6,7 +6,7 @@
  * Applies pending migrations first, like every entry point.
  */
 import { loadConfig } from "../lib/config.ts";
-import { openPool, redactUrl, resolveDatabase } from "../lib/db.ts";
+import { configuredDatabase, openPool, redactUrl } from "../lib/db.ts";
 import { migrate } from "../lib/migrate.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "../lib/queue/notify.ts";
 import { seed, SEED_MAX_COUNT } from "../lib/queue/seed.ts";
@@ -33,12 +33,7 @@ try {
 }
 
 const config = loadConfig();
-const db = await resolveDatabase({
-  databaseUrl: config.DATABASE_URL,
-  dataDir: config.DATA_DIR,
-  embeddedPort: config.EMBEDDED_PG_PORT,
-  quiet: true,
-});
+const db = await configuredDatabase(config, { quiet: true });
 const sql = openPool(db.url, { max: 1, name: "jobq-seed" });
 try {
   await migrate(sql, { quiet: true });

@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { loadConfig } from "../lib/config.ts";
-import { openPool, resolveDatabase } from "../lib/db.ts";
+import { configuredDatabase, openPool } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import { migrate } from "../lib/migrate.ts";
 import { startSupervisor } from "./supervisor.ts";
@@ -50,11 +50,7 @@ const tuning = {
 };
 const config = loadConfig();
 setLogLevel(config.LOG_LEVEL);
-const db = await resolveDatabase({
-  databaseUrl: config.DATABASE_URL,
-  dataDir: config.DATA_DIR,
-  embeddedPort: config.EMBEDDED_PG_PORT,
-});
+const db = await configuredDatabase(config);
 const sql = openPool(db.url, { max: 1, name: "jobq-worker-migrate" });
 try {
   await migrate(sql);
