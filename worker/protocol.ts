@@ -21,6 +21,8 @@ export interface RunnerSettings {
   abortGraceMs: number;
   retry: { baseMs: number; maxMs: number };
   config: Config;
+  /** The runner's {@link RunnerStatus} memory, shared with the supervisor. */
+  status: SharedArrayBuffer;
 }
 
 /** A job as the supervisor tracks it. */
@@ -40,22 +42,74 @@ export type ToRunner =
 /** How one attempt ended, once recorded in the database. */
 export type Outcome = "completed" | "failed" | "lost" | "released";
 
+/** One attempt's recorded end. */
+export interface Finished {
+  job: JobRef;
+  outcome: Outcome;
+  ms: number;
+  error?: string;
+  final?: boolean;
+}
+
 /** Runner → supervisor. */
 export type FromRunner =
   | { kind: "ready"; types: Record<string, number> }
   | { kind: "fatal"; error: string }
-  | { kind: "claimed"; jobs: JobRef[] }
-  | { kind: "started"; job: JobRef; timeoutMs: number }
-  /** The handler has returned or thrown; its outcome may still be on its way to the database. */
-  | { kind: "ran"; job: JobRef }
-  | {
-    kind: "finished";
-    job: JobRef;
-    outcome: Outcome;
-    ms: number;
-    error?: string;
-    final?: boolean;
-  }
+  /** Jobs claimed by one statement; the n-th has the sequence number `firstSeq + n`. */
+  | { kind: "claimed"; firstSeq: number; jobs: JobRef[] }
+  /** Attempts whose outcome is now in the database (a completion batch sends many at once). */
+  | { kind: "finished"; items: Finished[] }
   | { kind: "stuck"; job: JobRef; timeoutMs: number }
   | { kind: "db"; up: boolean; error?: string }
   | { kind: "stopped" };
+
+/**
+ * What a runner is doing right now, in memory it shares with the supervisor
+ * (a `SharedArrayBuffer`), so starting and ending a handler costs no message:
+ * the job's sequence number (from its `claimed` message; −1 while no handler
+ * runs), when its handler started (wall clock, ms) and its timeout (ms). The
+ * supervisor reads it to enforce the hard timeout, to know which job a
+ * crashed runner was running, and for `/healthz`. Readers retry when the
+ * sequence number changed while they read.
+ */
+export class RunnerStatus {
+  /** Bytes of memory one status needs. */
+  static readonly BYTES = 24;
+  readonly #seq: Int32Array;
+  readonly #times: Float64Array;
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.#seq = new Int32Array(buffer, 0, 2);
+    this.#times = new Float64Array(buffer, 8, 2);
+  }
+
+  static create(): RunnerStatus {
+    const status = new RunnerStatus(new SharedArrayBuffer(RunnerStatus.BYTES));
+    status.clear();
+    return status;
+  }
+
+  /** A handler starts (runner side). */
+  start(seq: number, startedAt: number, timeoutMs: number): void {
+    Atomics.store(this.#seq, 0, -1);
+    this.#times[0] = startedAt;
+    this.#times[1] = timeoutMs;
+    Atomics.store(this.#seq, 0, seq);
+  }
+
+  /** The handler returned or threw (runner side). */
+  clear(): void {
+    Atomics.store(this.#seq, 0, -1);
+  }
+
+  /** The running handler, or null (supervisor side). */
+  read(): { seq: number; startedAt: number; timeoutMs: number } | null {
+    for (;;) {
+      const seq = Atomics.load(this.#seq, 0);
+      if (seq < 0) return null;
+      const startedAt = this.#times[0];
+      const timeoutMs = this.#times[1];
+      if (Atomics.load(this.#seq, 0) === seq) return { seq, startedAt, timeoutMs };
+    }
+  }
+}

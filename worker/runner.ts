@@ -18,7 +18,14 @@ import * as jobs from "../lib/queue/jobs.ts";
 import type { Job } from "../lib/queue/types.ts";
 import { closeTransports, type ContextDeps, createContext } from "./context.ts";
 import { NotSerialisableError, toJsonResult } from "./json.ts";
-import type { FromRunner, JobRef, RunnerSettings, ToRunner } from "./protocol.ts";
+import {
+  type Finished,
+  type FromRunner,
+  type JobRef,
+  type RunnerSettings,
+  RunnerStatus,
+  type ToRunner,
+} from "./protocol.ts";
 import { delay, describe, isTransient, withRetry } from "./retry.ts";
 import type { HandlerMap } from "./types.ts";
 
@@ -27,6 +34,9 @@ let sql: Sql;
 let handlers: HandlerMap;
 let types: string[];
 let deps: ContextDeps;
+let status: RunnerStatus;
+/** Sequence number of the next claimed job (see the `claimed` message). */
+let nextSeq = 0;
 
 let stopping = false;
 /** Set after a handler ignored its abort: this runner does no more work and waits to be terminated. */
@@ -35,7 +45,13 @@ let dbUp = true;
 let wakePending = false;
 let wakeIdle: (() => void) | null = null;
 const lost = new Set<string>();
-let current: { ref: JobRef; ac: AbortController } | null = null;
+/** The attempt whose handler runs now: its abort, its deadline and how to end its wait early. */
+let current: {
+  ref: JobRef;
+  ac: AbortController;
+  deadline: number;
+  timedOut: () => void;
+} | null = null;
 /** Moving average of this runner's job run time (ms). */
 let avgMs = 0;
 /**
@@ -65,6 +81,28 @@ let flushTimer: ReturnType<typeof setTimeout> | undefined;
 
 function post(m: FromRunner): void {
   self.postMessage(m);
+}
+
+function finished(items: Finished[]): void {
+  if (items.length) post({ kind: "finished", items });
+}
+
+/**
+ * One timer watches the running handler's timeout, instead of a timer per
+ * job: it is armed for the earliest deadline it knows and, when it fires
+ * before the current job's deadline (an earlier job's), re-arms for that.
+ */
+let watchdog: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
+function watch(deadline: number): void {
+  if (watchdog && watchdog.at <= deadline) return;
+  if (watchdog) clearTimeout(watchdog.timer);
+  const timer = setTimeout(() => {
+    watchdog = null;
+    if (!current) return;
+    if (performance.now() >= current.deadline) current.timedOut();
+    else watch(current.deadline);
+  }, Math.max(0, deadline - performance.now()));
+  watchdog = { at: deadline, timer };
 }
 
 function refOf(job: Job): JobRef {
@@ -135,6 +173,7 @@ async function init(settings: RunnerSettings): Promise<void> {
   }
   handlers = mod.handlers as HandlerMap;
   types = (s.types ?? Object.keys(handlers)).filter((t) => handlers[t]);
+  status = new RunnerStatus(s.status);
   sql = openPool(s.databaseUrl, { max: 2, name: `jobq-runner ${s.lockedBy}`.slice(0, 63) });
   deps = { sql, config: s.config, worker: s.lockedBy };
   post({
@@ -176,6 +215,7 @@ async function loop(): Promise<void> {
             limit: claimLimit(),
             leaseSeconds: s.leaseSeconds,
             types,
+            lean: true,
           }),
         retryHooks("claim", () => stopping),
       );
@@ -189,24 +229,25 @@ async function loop(): Promise<void> {
       await idle();
       continue;
     }
-    post({ kind: "claimed", jobs: batch.map(refOf) });
+    const firstSeq = nextSeq;
+    nextSeq += batch.length;
+    post({ kind: "claimed", firstSeq, jobs: batch.map(refOf) });
     log("info", "jobs.claimed", {
       worker: s.lockedBy,
       count: batch.length,
       job_ids: batch.map((j) => j.id),
     });
-    const queue = [...batch];
-    while (queue.length > 0 && !halted) {
+    for (let i = 0; i < batch.length && !halted; i++) {
       if (stopping) {
-        await giveBack(queue.splice(0));
+        await giveBack(batch.slice(i));
         break;
       }
-      const job = queue.shift()!;
+      const job = batch[i];
       if (lost.delete(job.id)) {
-        post({ kind: "finished", job: refOf(job), outcome: "lost", ms: 0 });
+        finished([{ job: refOf(job), outcome: "lost", ms: 0 }]);
         continue;
       }
-      await runOne(job);
+      await runOne(job, firstSeq + i);
     }
   }
   if (halted) return;
@@ -233,14 +274,11 @@ async function giveBack(queue: Job[]): Promise<void> {
       ),
     );
     log("info", "jobs.released", { worker: s.lockedBy, count: ids.size, job_ids: [...ids] });
-    for (const j of queue) {
-      post({
-        kind: "finished",
-        job: refOf(j),
-        outcome: ids.has(j.id) ? "released" : "lost",
-        ms: 0,
-      });
-    }
+    finished(queue.map((j) => ({
+      job: refOf(j),
+      outcome: ids.has(j.id) ? "released" : "lost",
+      ms: 0,
+    })));
   } catch (err) {
     log("error", "jobs.release_failed", { worker: s.lockedBy, error: describe(err) });
   }
@@ -250,17 +288,19 @@ function isPermanent(err: unknown): boolean {
   return err instanceof PermanentError || (err as Error | null)?.name === "PermanentError";
 }
 
-async function runOne(job: Job): Promise<void> {
+async function runOne(job: Job, seq: number): Promise<void> {
   const ref = refOf(job);
   const handler = handlers[job.type];
   const timeoutMs = Math.max(1, Math.round(handler.timeoutSeconds * 1000));
-  post({ kind: "started", job: ref, timeoutMs });
   const ac = new AbortController();
-  current = { ref, ac };
   const t0 = performance.now();
+  const timeout = Promise.withResolvers<"timeout">();
+  current = { ref, ac, deadline: t0 + timeoutMs, timedOut: () => timeout.resolve("timeout") };
+  status.start(seq, performance.timeOrigin + t0, timeoutMs);
+  watch(t0 + timeoutMs);
   const ms = () => Math.round(performance.now() - t0);
   try {
-    await runHandler(job, ref, handler, timeoutMs, ac, ms);
+    await runHandler(job, ref, handler, timeoutMs, ac, timeout.promise, ms);
   } finally {
     avgMs = avgMs * 0.7 + (performance.now() - t0) * 0.3;
     current = null;
@@ -273,6 +313,7 @@ async function runHandler(
   handler: HandlerMap[string],
   timeoutMs: number,
   ac: AbortController,
+  timeout: Promise<"timeout">,
   ms: () => number,
 ): Promise<void> {
   const ctx = createContext(deps, job, ac.signal);
@@ -280,11 +321,8 @@ async function runHandler(
     (value) => ({ ok: true as const, value }),
     (error) => ({ ok: false as const, error }),
   );
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeoutMs));
   const first = await Promise.race([settled, timeout]);
-  clearTimeout(timer);
-  if (first !== "timeout") ran(ref);
+  if (first !== "timeout") ran();
   if (first === "timeout") {
     const msg = `timed out after ${timeoutMs / 1000} s`;
     ac.abort(new DOMException(msg, "TimeoutError"));
@@ -294,7 +332,7 @@ async function runHandler(
     );
     const after = await Promise.race([settled, grace]);
     clearTimeout(graceTimer);
-    if (after !== "stuck") ran(ref);
+    if (after !== "stuck") ran();
     if (after === "stuck") {
       await recordFailure(
         ref,
@@ -343,8 +381,8 @@ async function runHandler(
  * from here on the hard timeout no longer applies (a write waiting out a
  * database outage is not a hung handler).
  */
-function ran(ref: JobRef): void {
-  post({ kind: "ran", job: ref });
+function ran(): void {
+  status.clear();
 }
 
 /** Writes a failed attempt (retrying through an outage); reports how it ended. */
@@ -370,7 +408,7 @@ async function recordFailure(
         ms,
         reason: "lease no longer held; failure not recorded",
       });
-      post({ kind: "finished", job: ref, outcome: "lost", ms, error: errorMsg });
+      finished([{ job: ref, outcome: "lost", ms, error: errorMsg }]);
       return;
     }
     const final = row.status === "failed";
@@ -385,7 +423,7 @@ async function recordFailure(
       retry_at: final ? undefined : row.scheduled_for,
       error: errorMsg.slice(0, 500),
     });
-    post({ kind: "finished", job: ref, outcome: "failed", ms, error: errorMsg, final });
+    finished([{ job: ref, outcome: "failed", ms, error: errorMsg, final }]);
   } catch (err) {
     log("error", "job.fail_not_recorded", {
       job_id: ref.id,
@@ -393,7 +431,7 @@ async function recordFailure(
       worker: s.lockedBy,
       error: describe(err),
     });
-    post({ kind: "finished", job: ref, outcome: "lost", ms, error: errorMsg });
+    finished([{ job: ref, outcome: "lost", ms, error: errorMsg }]);
   }
 }
 
@@ -412,21 +450,23 @@ async function flushNow(): Promise<void> {
     const batch = completions.slice(0, s.completeBatch);
     let done: Set<string>;
     try {
-      const rows = await withRetry(
-        () =>
-          jobs.completeMany(sql, {
-            worker: s.lockedBy,
-            items: batch.map((d) => ({ id: d.ref.id, attempt: d.ref.attempt, result: d.result })),
-          }),
-        retryHooks("complete"),
+      done = new Set(
+        await withRetry(
+          () =>
+            jobs.completeIds(sql, {
+              worker: s.lockedBy,
+              items: batch.map((d) => ({ id: d.ref.id, attempt: d.ref.attempt, result: d.result })),
+            }),
+          retryHooks("complete"),
+        ),
       );
-      done = new Set(rows.map((r) => r.id));
     } catch (err) {
       // Not an outage: one item poisons the batch. Write them one by one.
       log("warn", "jobs.complete_batch_failed", { worker: s.lockedBy, error: describe(err) });
       done = await completeOneByOne(batch);
     }
     completions.splice(0, batch.length);
+    const items: Finished[] = [];
     for (const d of batch) {
       const fields = {
         job_id: d.ref.id,
@@ -437,12 +477,13 @@ async function flushNow(): Promise<void> {
       };
       if (done.has(d.ref.id)) {
         log("info", "job.completed", fields);
-        post({ kind: "finished", job: d.ref, outcome: "completed", ms: d.ms });
+        items.push({ job: d.ref, outcome: "completed", ms: d.ms });
       } else if (d.result !== undefined) {
         log("warn", "job.lost", { ...fields, reason: "lease no longer held; result discarded" });
-        post({ kind: "finished", job: d.ref, outcome: "lost", ms: d.ms });
+        items.push({ job: d.ref, outcome: "lost", ms: d.ms });
       }
     }
+    finished(items);
   }
 }
 

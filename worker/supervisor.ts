@@ -19,7 +19,14 @@ import { rescuePass } from "../lib/queue/rescue.ts";
 import { type Pruner, startPruner } from "../lib/queue/prune.ts";
 import type { Rescued } from "../lib/queue/jobs.ts";
 import * as workers from "../lib/queue/workers.ts";
-import type { FromRunner, JobRef, RunnerSettings, ToRunner } from "./protocol.ts";
+import {
+  type Finished,
+  type FromRunner,
+  type JobRef,
+  type RunnerSettings,
+  RunnerStatus,
+  type ToRunner,
+} from "./protocol.ts";
 import { delay, describe, isTransient, withRetry } from "./retry.ts";
 
 /** Options of {@link startSupervisor}; every knob defaults from `config`. */
@@ -101,18 +108,34 @@ export interface Supervisor {
 const HARD_MARGIN_MS = 1000;
 /** How long a crashed runner's last messages get to arrive before its jobs are settled (ms). */
 const CRASH_SETTLE_MS = 100;
+/** How often the hard timeouts of running handlers are checked (ms). */
+const WATCHDOG_MS = 100;
 
 interface Slot {
   index: number;
   lockedBy: string;
   worker: Worker;
   state: "starting" | "running" | "stopping" | "stopped" | "dead";
+  /** Jobs the runner holds, by id, with their sequence numbers. */
   held: Map<string, JobRef>;
+  /** Sequence number (see the `claimed` message) → job id, for the jobs held. */
+  bySeq: Map<number, string>;
+  seqOf: Map<string, number>;
   /** Ids missing from the last lease renewal (lost if missing twice). */
   suspect: Set<string>;
-  current: { job: JobRef; hardTimer: ReturnType<typeof setTimeout> } | null;
+  /** What the runner is running, shared with it. */
+  status: RunnerStatus;
   ready: PromiseWithResolvers<void>;
   stopped: PromiseWithResolvers<void>;
+}
+
+/** The job a runner's handler is running now, with when it started (wall ms) and its timeout. */
+function running(slot: Slot): { job: JobRef; startedAt: number; timeoutMs: number } | null {
+  const now = slot.status.read();
+  if (!now) return null;
+  const id = slot.bySeq.get(now.seq);
+  const job = id === undefined ? undefined : slot.held.get(id);
+  return job ? { job, startedAt: now.startedAt, timeoutMs: now.timeoutMs } : null;
 }
 
 /** A worker id for this process: `<host>:<pid>:<6 random hex>`. */
@@ -141,7 +164,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   const handlersModule = String(
     opts.handlersModule ?? new URL("./handlers/mod.ts", import.meta.url),
   );
-  const settingsFor = (lockedBy: string): RunnerSettings => ({
+  const settingsFor = (lockedBy: string, status: RunnerStatus): RunnerSettings => ({
     lockedBy,
     databaseUrl: opts.databaseUrl,
     handlersModule,
@@ -154,6 +177,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     abortGraceMs,
     retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
     config: { ...config },
+    status: status.buffer,
   });
 
   const pool: Sql = openPool(opts.databaseUrl, { max: 3, name: "jobq-worker" });
@@ -201,7 +225,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     help: "Web Workers running a job now",
     registers: [registry],
     collect() {
-      this.set(slots.filter((s) => s.current).length);
+      this.set(slots.filter((s) => s.state !== "dead" && running(s)).length);
     },
   });
   new Gauge({
@@ -297,8 +321,10 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
       worker,
       state: "starting",
       held: new Map(),
+      bySeq: new Map(),
+      seqOf: new Map(),
       suspect: new Set(),
-      current: null,
+      status: RunnerStatus.create(),
       ready: Promise.withResolvers<void>(),
       stopped: Promise.withResolvers<void>(),
     };
@@ -320,7 +346,9 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     worker.onmessageerror = () => {
       replace(slot, "crashed", "Web Worker sent an unreadable message", "messageerror");
     };
-    worker.postMessage({ kind: "init", settings: settingsFor(lockedBy) } satisfies ToRunner);
+    worker.postMessage(
+      { kind: "init", settings: settingsFor(lockedBy, slot.status) } satisfies ToRunner,
+    );
     return slot;
   }
 
@@ -337,43 +365,17 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
         replace(slot, "crashed", `Web Worker failed: ${m.error}`, m.error);
         break;
       case "claimed":
-        for (const j of m.jobs) slot.held.set(j.id, j);
+        m.jobs.forEach((j, i) => {
+          slot.held.set(j.id, j);
+          slot.bySeq.set(m.firstSeq + i, j.id);
+          slot.seqOf.set(j.id, m.firstSeq + i);
+        });
         emit({ kind: "claimed", worker: slot.lockedBy, jobs: m.jobs });
         // There may be more: let the next idle runner look too.
         wakeOne();
         break;
-      case "started": {
-        const hardMs = m.timeoutMs + abortGraceMs + HARD_MARGIN_MS;
-        const hardTimer = setTimeout(() => {
-          if (slot.current?.job.id !== m.job.id) return;
-          const secs = m.timeoutMs / 1000;
-          log("error", "job.timeout_terminate", {
-            job_id: m.job.id,
-            type: m.job.type,
-            attempt: m.job.attempt,
-            worker: slot.lockedBy,
-            ms: hardMs,
-          });
-          replace(
-            slot,
-            "timeout",
-            `timed out after ${secs} s; the handler blocked its Web Worker, which was terminated and replaced`,
-            `job ${m.job.id} ran past its ${secs} s timeout and did not stop`,
-          );
-        }, hardMs);
-        slot.current = { job: m.job, hardTimer };
-        break;
-      }
-      case "ran":
-        // The handler is done; its outcome may wait in the runner (batched,
-        // or retried through an outage). No hard timeout for that wait.
-        if (slot.current?.job.id === m.job.id) {
-          clearTimeout(slot.current.hardTimer);
-          slot.current = null;
-        }
-        break;
       case "finished":
-        onFinished(slot, m.job, m.outcome, m.ms, m.error, m.final);
+        onFinished(slot, m.items);
         break;
       case "stuck":
         replace(
@@ -400,37 +402,78 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     }
   }
 
-  function onFinished(
-    slot: Slot,
-    job: JobRef,
-    outcome: string,
-    ms: number,
-    error?: string,
-    final?: boolean,
-  ): void {
-    slot.held.delete(job.id);
-    slot.suspect.delete(job.id);
-    if (slot.current?.job.id === job.id) {
-      clearTimeout(slot.current.hardTimer);
-      slot.current = null;
+  /** Forgets a job a runner no longer holds. */
+  function drop(slot: Slot, id: string): void {
+    slot.held.delete(id);
+    slot.suspect.delete(id);
+    const seq = slot.seqOf.get(id);
+    if (seq !== undefined) {
+      slot.seqOf.delete(id);
+      slot.bySeq.delete(seq);
     }
-    mJobs.inc({ type: job.type, outcome });
-    if (outcome === "completed" || outcome === "failed") {
-      mDuration.observe({ type: job.type }, ms / 1000);
-      changed.poke();
+  }
+
+  function onFinished(slot: Slot, items: Finished[]): void {
+    let recorded = false;
+    for (const { job, outcome, ms, error, final } of items) {
+      drop(slot, job.id);
+      mJobs.inc({ type: job.type, outcome });
+      if (outcome === "completed" || outcome === "failed") {
+        mDuration.observe({ type: job.type }, ms / 1000);
+        recorded = true;
+      }
+      if (outcome === "completed") {
+        counts.completed++;
+        emit({ kind: "completed", worker: slot.lockedBy, job, ms });
+      } else if (outcome === "failed") {
+        counts.failed++;
+        emit({
+          kind: "failed",
+          worker: slot.lockedBy,
+          job,
+          ms,
+          error: error ?? "",
+          final: !!final,
+        });
+      } else if (outcome === "released") {
+        counts.released++;
+        emit({ kind: "released", worker: slot.lockedBy, job });
+      } else {
+        counts.lost++;
+        emit({ kind: "lost", worker: slot.lockedBy, job });
+      }
     }
-    if (outcome === "completed") {
-      counts.completed++;
-      emit({ kind: "completed", worker: slot.lockedBy, job, ms });
-    } else if (outcome === "failed") {
-      counts.failed++;
-      emit({ kind: "failed", worker: slot.lockedBy, job, ms, error: error ?? "", final: !!final });
-    } else if (outcome === "released") {
-      counts.released++;
-      emit({ kind: "released", worker: slot.lockedBy, job });
-    } else {
-      counts.lost++;
-      emit({ kind: "lost", worker: slot.lockedBy, job });
+    if (recorded) changed.poke();
+  }
+
+  /**
+   * The hard timeout: a handler still running past its timeout, the abort
+   * grace and a margin has blocked its Web Worker (a runner that regains
+   * control ends the attempt itself and says "stuck"), so the runner is
+   * terminated and replaced.
+   */
+  function enforceTimeouts(): void {
+    const now = performance.timeOrigin + performance.now();
+    for (const slot of slots) {
+      if (!slot || slot.state === "dead" || slot.state === "stopped") continue;
+      const run = running(slot);
+      if (!run) continue;
+      const hardMs = run.timeoutMs + abortGraceMs + HARD_MARGIN_MS;
+      if (now - run.startedAt < hardMs) continue;
+      const secs = run.timeoutMs / 1000;
+      log("error", "job.timeout_terminate", {
+        job_id: run.job.id,
+        type: run.job.type,
+        attempt: run.job.attempt,
+        worker: slot.lockedBy,
+        ms: hardMs,
+      });
+      replace(
+        slot,
+        "timeout",
+        `timed out after ${secs} s; the handler blocked its Web Worker, which was terminated and replaced`,
+        `job ${run.job.id} ran past its ${secs} s timeout and did not stop`,
+      );
     }
   }
 
@@ -448,24 +491,25 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   ): void {
     if (slot.state === "dead" || slot.state === "stopped") return;
     const wasStarting = slot.state === "starting";
+    const run = running(slot)?.job ?? null;
     slot.state = "dead";
     slot.worker.terminate();
-    const running = slot.current?.job ?? null;
-    if (slot.current) clearTimeout(slot.current.hardTimer);
-    slot.current = null;
-    const rest = [...slot.held.values()].filter((j) => j.id !== running?.id);
+    slot.status.clear();
+    const rest = [...slot.held.values()].filter((j) => j.id !== run?.id);
     slot.held.clear();
+    slot.bySeq.clear();
+    slot.seqOf.clear();
     mReplaced.inc({ reason });
     log("error", "runner.replaced", {
       worker: slot.lockedBy,
       reason,
       error: detail,
-      job_id: running?.id,
-      type: running?.type,
-      attempt: running?.attempt,
+      job_id: run?.id,
+      type: run?.type,
+      attempt: run?.attempt,
       released: rest.length,
     });
-    if (running && failMessage) failFor(slot.lockedBy, running, failMessage);
+    if (run && failMessage) failFor(slot.lockedBy, run, failMessage);
     if (rest.length) releaseFor(slot.lockedBy, rest, `given back: Web Worker ${reason}`);
     slot.stopped.resolve();
     if (stopping || closed || wasStarting) return;
@@ -548,6 +592,9 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   // ---- periodic work
   /** The pending timer of each periodic task (one entry per task, replaced at each tick). */
   const timers = new Map<string, ReturnType<typeof setTimeout>>();
+  const watchdog = setInterval(() => {
+    if (!closed) enforceTimeouts();
+  }, WATCHDOG_MS);
   let renewing = false;
   async function renewLeases(): Promise<void> {
     if (renewing) return;
@@ -592,7 +639,11 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
 
   async function heartbeat(): Promise<void> {
     const info = {
-      runners: slots.map((s) => ({ worker: s.lockedBy, state: s.state, job: s.current?.job.id })),
+      runners: slots.map((s) => ({
+        worker: s.lockedBy,
+        state: s.state,
+        job: s.state === "dead" ? undefined : running(s)?.job.id,
+      })),
       completed: counts.completed,
       failed: counts.failed,
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
@@ -750,8 +801,8 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   let pruner: Pruner | null = null;
   async function stopNow(): Promise<void> {
     stopping = true;
-    const running = slots.filter((s) => s.current).length;
-    log("info", "worker.stopping", { worker: id, running, grace_s: graceMs / 1000 });
+    const busy = slots.filter((s) => s.state !== "dead" && running(s)).length;
+    log("info", "worker.stopping", { worker: id, running: busy, grace_s: graceMs / 1000 });
     workers.heartbeat(pool, { id, stopping: true }).catch(() => {});
     for (const slot of slots) {
       if (slot.state === "running" || slot.state === "starting") {
@@ -772,10 +823,11 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
       for (const slot of late) {
         slot.state = "dead";
         slot.worker.terminate();
-        if (slot.current) clearTimeout(slot.current.hardTimer);
-        slot.current = null;
+        slot.status.clear();
         const held = [...slot.held.values()];
         slot.held.clear();
+        slot.bySeq.clear();
+        slot.seqOf.clear();
         if (held.length) {
           giveBack.push(
             releaseFor(
@@ -792,6 +844,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     }
     closed = true;
     for (const t of timers.values()) clearTimeout(t);
+    clearInterval(watchdog);
     closing.abort();
     await pruner?.stop();
     await listener.end({ timeout: 1 }).catch(() => {});
@@ -854,6 +907,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     await relisten();
   } catch (err) {
     closed = true;
+    clearInterval(watchdog);
     for (const s of slots) s.worker.terminate();
     closing.abort();
     await listener.end({ timeout: 1 }).catch(() => {});
@@ -910,7 +964,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     runners() {
       return slots.map((s) => ({
         worker: s.lockedBy,
-        running: s.current?.job ?? null,
+        running: s.state === "dead" ? null : running(s)?.job ?? null,
         held: s.held.size,
       }));
     },

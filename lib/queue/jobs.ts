@@ -85,13 +85,16 @@ export async function enqueueBatch(
  * Claims up to `limit` due pending jobs for `worker`: priority 5 first, then
  * oldest. Sets them processing, attempts+1, lease until now + `leaseSeconds`,
  * and writes a `claimed` event each. Returns them in claim order; `[]` when
- * nothing is due.
+ * nothing is due. With `lean`, the rows carry only what a handler needs (id,
+ * type, payload, priority, attempts, max_attempts, created_at): less to send
+ * and parse per job in the worker's hot path.
  */
 export async function claim(sql: Sql, opts: {
   worker: string;
   limit?: number;
   leaseSeconds: number;
   types?: string[] | null;
+  lean?: boolean;
   now?: Date | null;
 }): Promise<Job[]> {
   const t = at(sql, opts.now);
@@ -103,6 +106,9 @@ export async function claim(sql: Sql, opts: {
   // through `id = ANY(ARRAY(…))`: statements are prepared, and a generic plan
   // guesses a parameter LIMIT at hundreds of rows and, with a join to `next`,
   // hashes the whole table — a sequential scan of `job` per claim.
+  const columns = opts.lean
+    ? sql`id, type, payload, priority, attempts, max_attempts, created_at`
+    : sql`*`;
   return await sql<Job[]>`
     WITH next AS (
       SELECT id FROM job
@@ -119,7 +125,7 @@ export async function claim(sql: Sql, opts: {
       INSERT INTO job_event (job_id, at, kind, attempt, worker)
       SELECT id, updated_at, 'claimed', attempts, locked_by FROM claimed
     )
-    SELECT * FROM claimed ORDER BY priority DESC, created_at, id`;
+    SELECT ${columns} FROM claimed ORDER BY priority DESC, created_at, id`;
 }
 
 /** A lease holder's proof: the job, the attempt it claimed, and who claimed it. */
@@ -151,19 +157,37 @@ export async function complete(
  * {@link complete}. Returns the rows that were completed; ids missing from
  * the result were not held by `worker` at that attempt.
  */
-export async function completeMany(sql: Sql, opts: {
+export async function completeMany(sql: Sql, opts: CompleteManyOptions): Promise<Job[]> {
+  if (opts.items.length === 0) return [];
+  return await sql<Job[]>`${completeStatement(sql, opts)} SELECT * FROM done`;
+}
+
+/**
+ * {@link completeMany}, returning only the ids completed: the worker's hot
+ * path, which needs no more than that and so parses no rows.
+ */
+export async function completeIds(sql: Sql, opts: CompleteManyOptions): Promise<string[]> {
+  if (opts.items.length === 0) return [];
+  const rows = await sql<{ id: string }[]>`${completeStatement(sql, opts)} SELECT id FROM done`;
+  return rows.map((r) => r.id);
+}
+
+/** What {@link completeMany} and {@link completeIds} take. */
+export interface CompleteManyOptions {
   worker: string;
   items: { id: string; attempt: number; result: unknown }[];
   now?: Date | null;
-}): Promise<Job[]> {
-  if (opts.items.length === 0) return [];
+}
+
+/** The CTEs that complete `opts.items`; the caller selects from `done`. */
+function completeStatement(sql: Sql, opts: CompleteManyOptions) {
   const t = at(sql, opts.now);
   // Locks: each matched row (primary key lookups: `id = ANY(ids)` keeps them
   // index scans whatever the row estimate of the JSON input, which would
   // otherwise let a small table be hashed whole). Rows no longer held by the
   // caller do not match and are left alone.
   const ids = opts.items.map((i) => i.id);
-  return await sql<Job[]>`
+  return sql`
     WITH input AS (
       SELECT (e->>'id')::uuid AS id, (e->>'attempt')::int AS attempt, e->'result' AS result
       FROM jsonb_array_elements(${
@@ -179,8 +203,7 @@ export async function completeMany(sql: Sql, opts: {
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker)
       SELECT id, ${t}, 'completed', attempts, ${opts.worker} FROM done
-    )
-    SELECT * FROM done`;
+    )`;
 }
 
 /** Retry policy for {@link fail}. */
