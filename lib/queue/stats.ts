@@ -38,7 +38,14 @@ export interface TrendPoint {
 
 /**
  * Created / completed / failed (final) jobs per bucket over the last `hours`,
- * oldest first, empty buckets as zeros. `bucket` is `minute` or `hour`.
+ * oldest first, empty buckets as zeros. `bucket` is `minute` or `hour`, in
+ * the session's time zone. A job counts in the bucket of its `created_at`;
+ * if completed, in that of its `completed_at`; if failed (its attempts used
+ * up, or a permanent error), in that of its `updated_at`. Jobs that were
+ * deleted or retried by hand no longer count, as in a count over the rows.
+ * Read from the incrementally maintained per-minute and per-hour counts
+ * (migration 0004), so the cost depends on the number of buckets, not on
+ * the number of jobs in the window.
  */
 export async function trend(sql: Sql, opts: {
   hours: number;
@@ -51,29 +58,39 @@ export async function trend(sql: Sql, opts: {
   const lo =
     sql`date_trunc(${unit}, ${t} - make_interval(hours => ${opts.hours})) + ${step}::interval`;
   const end = sql`date_trunc(${unit}, ${t}) + ${step}::interval`;
-  // Indexes: job_created_idx, job_completed_at_idx, job_failed_at_idx
-  // (index-only range scans). Each range has both bounds: statements are
-  // prepared, and a generic plan estimates a one-sided range on a parameter
-  // at a third of the table (a sequential scan at a million rows), a
-  // two-sided one at 0.5%.
+  // Indexes: primary keys (bucket, kind) of job_trend_hour_count and
+  // job_trend_count (range scans over the window's buckets); job_trend_delta
+  // is small and read whole. The per-UTC-hour rows serve hour buckets when
+  // every bucket of the window starts on a UTC hour (time zones with
+  // whole-hour offsets); otherwise the minute rows are summed into the
+  // session's hours. Only one of the two scans runs (`hourly` is an
+  // init plan). Both ranges are bounded on both sides so that generic plans
+  // of the prepared statement keep the index range scans.
   return await sql<TrendPoint[]>`
     WITH buckets AS (
       SELECT generate_series(${lo}, date_trunc(${unit}, ${t}), ${step}::interval) AS bucket
+    ), hourly AS (
+      SELECT ${unit}::text = 'hour' AND bool_and(date_trunc('hour', bucket, 'UTC') = bucket) AS ok
+      FROM buckets
+    ), counted AS (
+      SELECT bucket, kind, n FROM job_trend_hour_count
+      WHERE (SELECT ok FROM hourly) AND bucket >= ${lo} AND bucket < ${end}
+      UNION ALL
+      SELECT date_trunc(${unit}, bucket), kind, n FROM job_trend_count
+      WHERE NOT (SELECT ok FROM hourly) AND bucket >= ${lo} AND bucket < ${end}
+      UNION ALL
+      SELECT date_trunc(${unit}, bucket), kind, n FROM job_trend_delta
+      WHERE bucket >= ${lo} AND bucket < ${end}
     ), c AS (
-      SELECT date_trunc(${unit}, created_at) AS bucket, count(*)::int AS n FROM job
-      WHERE created_at >= ${lo} AND created_at < ${end} GROUP BY 1
-    ), d AS (
-      SELECT date_trunc(${unit}, completed_at) AS bucket, count(*)::int AS n FROM job
-      WHERE completed_at >= ${lo} AND completed_at < ${end} GROUP BY 1
-    ), f AS (
-      SELECT date_trunc(${unit}, updated_at) AS bucket, count(*)::int AS n FROM job
-      WHERE status = 'failed' AND updated_at >= ${lo} AND updated_at < ${end} GROUP BY 1
+      SELECT bucket,
+             sum(n) FILTER (WHERE kind = 'created') AS created,
+             sum(n) FILTER (WHERE kind = 'completed') AS completed,
+             sum(n) FILTER (WHERE kind = 'failed') AS failed
+      FROM counted GROUP BY bucket
     )
-    SELECT b.bucket, coalesce(c.n, 0) AS created, coalesce(d.n, 0) AS completed, coalesce(f.n, 0) AS failed
-    FROM buckets b
-    LEFT JOIN c ON c.bucket = b.bucket
-    LEFT JOIN d ON d.bucket = b.bucket
-    LEFT JOIN f ON f.bucket = b.bucket
+    SELECT b.bucket, coalesce(c.created, 0)::int AS created,
+           coalesce(c.completed, 0)::int AS completed, coalesce(c.failed, 0)::int AS failed
+    FROM buckets b LEFT JOIN c ON c.bucket = b.bucket
     ORDER BY b.bucket`;
 }
 
