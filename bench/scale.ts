@@ -1,17 +1,23 @@
 /**
  * Scale phase: claim latency and the dashboard's queries with 10 thousand,
  * 100 thousand and 1 million jobs in the table, most of them finished.
+ * Measured: every query that `/`, `/jobs`, `/workers` and `/api/stats*` run,
+ * one by one, the six queries of `/` together as the route runs them, and
+ * the whole `/` page (routing, queries and server render) in process.
  *
  * The table is grown in place (10k, then +90k, then +900k) with one
  * `INSERT … SELECT generate_series` per step: 96% completed, 2% pending,
  * 1% failed, 1% cancelled, created over the last 30 days, three job types.
  * Events are not seeded (none of the measured queries reads `job_event`
- * except the claim's insert). After each step the table is
+ * except the claim's insert). After each step the database is
  * `VACUUM ANALYZE`d, as autovacuum would have done by then.
  */
 import type { Sql } from "../lib/db.ts";
+import { type App, createApp } from "../lib/app.ts";
+import { loadConfig } from "../lib/config.ts";
 import * as jobs from "../lib/queue/jobs.ts";
 import * as stats from "../lib/queue/stats.ts";
+import * as workers from "../lib/queue/workers.ts";
 import { median, now, percentile, round, say } from "./util.ts";
 
 /** One measured query at one table size. */
@@ -23,6 +29,23 @@ export interface ScaleResult {
   iterations: number;
 }
 
+/**
+ * The queries of the dashboard page `/` with its default range (24 h), in
+ * parallel as `routes/index.tsx` runs them: status cards, the last hour per
+ * minute (the cards' "in 1 h" figures), the trend chart, recent jobs, the
+ * workers and their running jobs.
+ */
+function dashboardQueries(sql: Sql, hours = 24): Promise<unknown> {
+  return Promise.all([
+    stats.counts(sql),
+    stats.trend(sql, { hours: 1, bucket: "minute" }),
+    stats.trend(sql, { hours, bucket: "hour" }),
+    jobs.list(sql, { limit: 10, sort: "created_at", order: "desc" }),
+    workers.list(sql),
+    jobs.list(sql, { status: ["processing"], limit: 100 }),
+  ]);
+}
+
 /** The measured operations; each takes the pool and runs one call. */
 const QUERIES: Record<string, (sql: Sql) => Promise<unknown>> = {
   // Dashboard status cards and /api/stats.
@@ -32,8 +55,20 @@ const QUERIES: Record<string, (sql: Sql) => Promise<unknown>> = {
   // /jobs?status=pending and ?status=failed (the filters people click).
   list_pending: (sql) => jobs.list(sql, { status: ["pending"], limit: 20 }),
   list_failed: (sql) => jobs.list(sql, { status: ["failed"], limit: 20 }),
-  // Trend chart, last 24 hours by hour.
+  // Trend chart, last 24 hours by hour (/api/stats/trend's default, `/`).
   trend_24h: (sql) => stats.trend(sql, { hours: 24, bucket: "hour" }),
+  // Trend chart, 7 days by hour (`/?range=7d`, /api/stats/trend?hours=168).
+  trend_7d: (sql) => stats.trend(sql, { hours: 168, bucket: "hour" }),
+  // Last hour by minute (`/` cards, `/?range=1h`).
+  trend_1h_minute: (sql) => stats.trend(sql, { hours: 1, bucket: "minute" }),
+  // `/` recent jobs.
+  recent_10: (sql) => jobs.list(sql, { limit: 10, sort: "created_at", order: "desc" }),
+  // `/` and `/workers`: running jobs.
+  processing_100: (sql) => jobs.list(sql, { status: ["processing"], limit: 100 }),
+  workers_list: (sql) => workers.list(sql),
+  // Everything `/` asks the database, together.
+  dashboard_queries: (sql) => dashboardQueries(sql),
+  dashboard_7d_queries: (sql) => dashboardQueries(sql, 168),
 };
 
 /** Adds jobs number [from, to) to the table in one statement. */
@@ -58,6 +93,13 @@ async function seed(sql: Sql, from: number, to: number): Promise<void> {
            CASE WHEN k >= 2 AND k <> 3 THEN t + interval '1 second' END,
            CASE WHEN k >= 4 THEN t + interval '2 seconds' END
     FROM s`;
+}
+
+/** `GET /` served in process by the real app (routing, queries, render). */
+async function dashboardPage(app: App): Promise<void> {
+  const res = await app.fetch(new Request("http://127.0.0.1/"));
+  await res.text();
+  if (res.status !== 200) throw new Error(`scale: GET / answered ${res.status}`);
 }
 
 async function timeIt(
@@ -101,6 +143,21 @@ export async function runScale(sql: Sql, opts: {
   iterations: number;
 }): Promise<ScaleResult[]> {
   const results: ScaleResult[] = [];
+  const app = await createApp({ sql, config: loadConfig() });
+  try {
+    await measureSizes(sql, app, opts, results);
+  } finally {
+    await app.close();
+  }
+  return results;
+}
+
+async function measureSizes(
+  sql: Sql,
+  app: App,
+  opts: { sizes: number[]; iterations: number },
+  results: ScaleResult[],
+): Promise<void> {
   let have = 0;
   for (const size of opts.sizes) {
     if (size < have) throw new Error("scale: sizes must grow");
@@ -109,7 +166,7 @@ export async function runScale(sql: Sql, opts: {
     for (let from = have; from < size; from += 100_000) {
       await seed(sql, from, Math.min(size, from + 100_000));
     }
-    await sql`VACUUM ANALYZE job`;
+    await sql`VACUUM ANALYZE`;
     say(`  scale: ${size} jobs in the table (seeded in ${Math.round(now() - t0)} ms)`);
     have = size;
     const measure = (query: string, times: number[]) => {
@@ -122,12 +179,12 @@ export async function runScale(sql: Sql, opts: {
         iterations: times.length,
       };
       results.push(r);
-      say(`    ${query.padEnd(14)} p50 ${r.p50_ms} ms  p95 ${r.p95_ms} ms`);
+      say(`    ${query.padEnd(20)} p50 ${r.p50_ms} ms  p95 ${r.p95_ms} ms`);
     };
     measure("claim", await claimTimes(sql, opts.iterations));
     for (const [name, fn] of Object.entries(QUERIES)) {
       measure(name, await timeIt(sql, fn, opts.iterations));
     }
+    measure("dashboard_page", await timeIt(sql, () => dashboardPage(app), opts.iterations));
   }
-  return results;
 }
