@@ -25,7 +25,9 @@
 -- job_trend_hour_count (per UTC hour) and deletes buckets that fell to zero;
 -- it runs under a transaction-scoped advisory try-lock, so at most one runs
 -- at a time and nobody waits for it. The triggers call it for about one
--- statement in 64. The exact count of a bucket is always base + deltas in
+-- statement in 64, and after every statement that appended more than 256
+-- delta rows (a batch spread over hours, a prune batch), so the delta table
+-- stays small. The exact count of a bucket is always base + deltas in
 -- one snapshot. Readers (stats.trend) use the hourly rows when every hour
 -- bucket of their session's time zone starts on a UTC hour, else they sum
 -- the minute rows.
@@ -104,6 +106,8 @@ END $$;
 -- The triggers and the backfill at the end derive a row's (minute, kind)
 -- pairs with the same three-branch expression; keep them in step.
 CREATE FUNCTION job_trend_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  appended bigint;
 BEGIN
   INSERT INTO job_trend_delta (bucket, kind, n)
   SELECT bucket, kind, count(*) FROM (
@@ -116,13 +120,16 @@ BEGIN
     WHERE status = 'failed'
   ) AS c
   GROUP BY bucket, kind;
-  IF random() < 1.0 / 64 THEN
+  GET DIAGNOSTICS appended = ROW_COUNT;
+  IF appended > 256 OR random() < 1.0 / 64 THEN
     PERFORM job_trend_compact();
   END IF;
   RETURN NULL;
 END $$;
 
 CREATE FUNCTION job_trend_count_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  appended bigint;
 BEGIN
   INSERT INTO job_trend_delta (bucket, kind, n)
   SELECT bucket, kind, sum(d) FROM (
@@ -144,13 +151,16 @@ BEGIN
     WHERE status = 'failed'
   ) AS c
   GROUP BY bucket, kind HAVING sum(d) <> 0;
-  IF random() < 1.0 / 64 THEN
+  GET DIAGNOSTICS appended = ROW_COUNT;
+  IF appended > 256 OR random() < 1.0 / 64 THEN
     PERFORM job_trend_compact();
   END IF;
   RETURN NULL;
 END $$;
 
 CREATE FUNCTION job_trend_count_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  appended bigint;
 BEGIN
   INSERT INTO job_trend_delta (bucket, kind, n)
   SELECT bucket, kind, -count(*) FROM (
@@ -163,7 +173,8 @@ BEGIN
     WHERE status = 'failed'
   ) AS c
   GROUP BY bucket, kind;
-  IF random() < 1.0 / 64 THEN
+  GET DIAGNOSTICS appended = ROW_COUNT;
+  IF appended > 256 OR random() < 1.0 / 64 THEN
     PERFORM job_trend_compact();
   END IF;
   RETURN NULL;

@@ -382,6 +382,28 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "trend: a statement spanning many minutes folds its deltas at once",
+        async () => {
+          const sql = db.sql;
+          await sql`TRUNCATE job, job_event, job_artifact`;
+          const now = new Date("2026-01-15T12:00:00.000Z");
+          await sql`
+          INSERT INTO job (type, status, completed_at, created_at, updated_at)
+          SELECT 'email', 'completed', t, t, t
+          FROM generate_series(${now}::timestamptz - interval '299 minutes', ${now}::timestamptz,
+                               interval '1 minute') AS t`;
+          const [{ n }] = await sql<
+            { n: number }[]
+          >`SELECT count(*)::int AS n FROM job_trend_delta`;
+          assertEquals(n, 0);
+          await assertExact(sql, now, "after a statement over 300 minutes");
+          await sql`DELETE FROM job WHERE created_at < ${now}::timestamptz - interval '1 hour'`;
+          await assertExact(sql, now, "after deleting most of them");
+          assertEquals(await totals(sql, now), { created: 61, completed: 61, failed: 0 });
+        },
+      );
+
       await t.step("trend: hour buckets of a time zone with a half-hour offset", async () => {
         const sql = db.sql;
         await sql`TRUNCATE job, job_event, job_artifact`;
