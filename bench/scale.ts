@@ -1,9 +1,10 @@
 /**
  * Scale phase: claim latency and the dashboard's queries with 10 thousand,
  * 100 thousand and 1 million jobs in the table, most of them finished.
- * Measured: every query that `/`, `/jobs`, `/workers` and `/api/stats*` run,
+ * Measured: every query that `/`, `/jobs`, `/workers`, `/metrics` and `/api/stats*` run,
  * one by one, the six queries of `/` together as the route runs them, and
- * the whole `/` page (routing, queries and server render) in process.
+ * the pages `/`, `/jobs` and `/workers` whole (routing, queries and server
+ * render) in process.
  *
  * The table is grown in place (10k, then +90k, then +900k) with one
  * `INSERT … SELECT generate_series` per step: 96% completed, 2% pending,
@@ -18,7 +19,7 @@ import { loadConfig } from "../lib/config.ts";
 import * as jobs from "../lib/queue/jobs.ts";
 import * as stats from "../lib/queue/stats.ts";
 import * as workers from "../lib/queue/workers.ts";
-import { median, now, percentile, round, say } from "./util.ts";
+import { median, now, percentile, round, say, settle } from "./util.ts";
 
 /** One measured query at one table size. */
 export interface ScaleResult {
@@ -66,6 +67,11 @@ const QUERIES: Record<string, (sql: Sql) => Promise<unknown>> = {
   // `/` and `/workers`: running jobs.
   processing_100: (sql) => jobs.list(sql, { status: ["processing"], limit: 100 }),
   workers_list: (sql) => workers.list(sql),
+  // `/workers`: running jobs, most recently changed first.
+  workers_running: (sql) =>
+    jobs.list(sql, { status: ["processing"], limit: 100, sort: "updated_at" }),
+  // `/metrics`: jobs per status and type.
+  metrics_counts: (sql) => stats.countsByStatusAndType(sql),
   // Everything `/` asks the database, together.
   dashboard_queries: (sql) => dashboardQueries(sql),
   dashboard_7d_queries: (sql) => dashboardQueries(sql, 168),
@@ -95,12 +101,19 @@ async function seed(sql: Sql, from: number, to: number): Promise<void> {
     FROM s`;
 }
 
-/** `GET /` served in process by the real app (routing, queries, render). */
-async function dashboardPage(app: App): Promise<void> {
-  const res = await app.fetch(new Request("http://127.0.0.1/"));
+/** A page served in process by the real app (routing, queries, render). */
+async function getPage(app: App, path: string): Promise<void> {
+  const res = await app.fetch(new Request(`http://127.0.0.1${path}`));
   await res.text();
-  if (res.status !== 200) throw new Error(`scale: GET / answered ${res.status}`);
+  if (res.status !== 200) throw new Error(`scale: GET ${path} answered ${res.status}`);
 }
+
+/** The pages measured whole, by result name. */
+const PAGES: Record<string, string> = {
+  dashboard_page: "/",
+  jobs_page: "/jobs",
+  workers_page: "/workers",
+};
 
 async function timeIt(
   sql: Sql,
@@ -167,6 +180,8 @@ async function measureSizes(
       await seed(sql, from, Math.min(size, from + 100_000));
     }
     await sql`VACUUM ANALYZE`;
+    // The seeding's dirty pages written out now, not during the measurements.
+    await settle(sql);
     say(`  scale: ${size} jobs in the table (seeded in ${Math.round(now() - t0)} ms)`);
     have = size;
     const measure = (query: string, times: number[]) => {
@@ -185,6 +200,8 @@ async function measureSizes(
     for (const [name, fn] of Object.entries(QUERIES)) {
       measure(name, await timeIt(sql, fn, opts.iterations));
     }
-    measure("dashboard_page", await timeIt(sql, () => dashboardPage(app), opts.iterations));
+    for (const [name, path] of Object.entries(PAGES)) {
+      measure(name, await timeIt(sql, () => getPage(app, path), opts.iterations));
+    }
   }
 }
