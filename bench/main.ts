@@ -197,14 +197,20 @@ async function enqueuePhase(db: Scratch, mode: "seq" | "inflight" | "batch") {
 
 // ---------------------------------------------------------------- scale
 
-async function scalePhase(db: Scratch) {
-  await resetTables(db.admin);
-  // As many connections as `/` runs queries at once (the web pool allows 20).
-  const sql = openPool(db.url, { max: 6, name: "jobq-bench-scale" });
+async function scalePhase(_db: Scratch) {
+  // One scratch database per size (see bench/scale.ts), dropped at the end.
+  const extra: Scratch[] = [];
   try {
-    const results = await runScale(sql, {
+    const results = await runScale({
       sizes: scaleSizes,
       iterations: Number(args["scale-iterations"]),
+      database: async (label) => {
+        const s = await createScratch(serverUrl, label);
+        extra.push(s);
+        return s;
+      },
+      // As many connections as `/` runs queries at once (the web pool allows 20).
+      pool: (url) => openPool(url, { max: 6, name: "jobq-bench-scale" }),
     });
     for (const r of results) {
       emit(`scale_${r.query}_ms`, r.p50_ms, {
@@ -232,7 +238,7 @@ async function scalePhase(db: Scratch) {
       );
     }
   } finally {
-    await sql.end({ timeout: 5 });
+    for (const s of extra) await s.drop();
   }
 }
 

@@ -6,12 +6,14 @@
  * the pages `/`, `/jobs` and `/workers` whole (routing, queries and server
  * render) in process.
  *
- * The table is grown in place (10k, then +90k, then +900k) with one
- * `INSERT … SELECT generate_series` per step: 96% completed, 2% pending,
+ * Each size has a scratch database of its own, filled with
+ * `INSERT … SELECT generate_series` (100k rows per statement): 96% completed, 2% pending,
  * 1% failed, 1% cancelled, created over the last 30 days, three job types.
  * Events are not seeded (none of the measured queries reads `job_event`
- * except the claim's insert). After each step the database is
- * `VACUUM ANALYZE`d, as autovacuum would have done by then.
+ * except the claim's insert). Each database is `VACUUM ANALYZE`d, as
+ * autovacuum would have done by then. Calls alternate between the sizes
+ * (10k, 100k, 1M, 10k, …), so that the load of a shared machine weighs on
+ * every size alike and the ratios compare like with like.
  */
 import type { Sql } from "../lib/db.ts";
 import { type App, createApp } from "../lib/app.ts";
@@ -115,93 +117,118 @@ const PAGES: Record<string, string> = {
   workers_page: "/workers",
 };
 
-async function timeIt(
-  sql: Sql,
-  fn: (sql: Sql) => Promise<unknown>,
+/** One table size under measurement: its database, pool and in-process app. */
+interface Sized {
+  size: number;
+  sql: Sql;
+  app: App;
+}
+
+/**
+ * Times `fn` on every size, alternating between them call by call, so that
+ * the machine's load at any moment weighs on every size alike. The first
+ * call on each size only warms (plan cache, buffers). Returns the times of
+ * each size, in `sizes` order.
+ */
+async function interleaved(
+  sizes: Sized[],
+  fn: (s: Sized) => Promise<unknown>,
   iterations: number,
-): Promise<number[]> {
-  const out: number[] = [];
-  await fn(sql); // warm: plan cache, buffers
-  for (let i = 0; i < iterations; i++) {
-    const t0 = now();
-    await fn(sql);
-    out.push(now() - t0);
+): Promise<number[][]> {
+  const out = sizes.map(() => [] as number[]);
+  for (let i = 0; i <= iterations; i++) {
+    for (const [k, s] of sizes.entries()) {
+      const t0 = now();
+      await fn(s);
+      if (i > 0) out[k].push(now() - t0);
+    }
   }
   return out;
 }
 
 /**
- * Claim latency: `iterations` claims of one job each (the worker's claim
- * statement), each followed by its completion, timed around the claim only.
+ * One claim of one job (the worker's claim statement), timed, then its
+ * completion, untimed.
  */
-async function claimTimes(sql: Sql, iterations: number): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i <= iterations; i++) {
-    const t0 = now();
-    const [job] = await jobs.claim(sql, { worker: "bench-scale", limit: 1, leaseSeconds: 30 });
-    const ms = now() - t0;
-    if (!job) throw new Error("scale: no pending job left to claim");
-    if (i > 0) out.push(ms); // the first one warms the plan
-    await jobs.completeMany(sql, {
-      worker: "bench-scale",
-      items: [{ id: job.id, attempt: job.attempts, result: null }],
-    });
-  }
-  return out;
+async function claimOnce(sql: Sql): Promise<number> {
+  const t0 = now();
+  const [job] = await jobs.claim(sql, { worker: "bench-scale", limit: 1, leaseSeconds: 30 });
+  const ms = now() - t0;
+  if (!job) throw new Error("scale: no pending job left to claim");
+  await jobs.completeMany(sql, {
+    worker: "bench-scale",
+    items: [{ id: job.id, attempt: job.attempts, result: null }],
+  });
+  return ms;
 }
 
-/** Runs the scale phase; returns one result per query per size. */
-export async function runScale(sql: Sql, opts: {
+/**
+ * Runs the scale phase: one scratch database per size (made by `database`,
+ * dropped by the caller), seeded, vacuumed and settled; then every query
+ * timed on all sizes alternately. Returns one result per query per size.
+ */
+export async function runScale(opts: {
   sizes: number[];
   iterations: number;
+  database: (label: string) => Promise<{ url: string }>;
+  pool: (url: string) => Sql;
 }): Promise<ScaleResult[]> {
-  const results: ScaleResult[] = [];
-  const app = await createApp({ sql, config: loadConfig() });
+  const sized: Sized[] = [];
   try {
-    await measureSizes(sql, app, opts, results);
+    for (const size of opts.sizes) {
+      const { url } = await opts.database(`s${size}`);
+      const sql = opts.pool(url);
+      const t0 = now();
+      // Chunks of 100k keep each statement's memory and WAL burst bounded.
+      for (let from = 0; from < size; from += 100_000) {
+        await seed(sql, from, Math.min(size, from + 100_000));
+      }
+      await sql`VACUUM ANALYZE`;
+      sized.push({ size, sql, app: await createApp({ sql, config: loadConfig() }) });
+      say(`  scale: ${size} jobs in the table (seeded in ${Math.round(now() - t0)} ms)`);
+    }
+    // The seeding's dirty pages written out now, not during the measurements.
+    await settle(sized[0].sql);
+    return await measureAll(sized, opts.iterations);
   } finally {
-    await app.close();
+    for (const s of sized) {
+      await s.app.close();
+      await s.sql.end({ timeout: 5 });
+    }
   }
-  return results;
 }
 
-async function measureSizes(
-  sql: Sql,
-  app: App,
-  opts: { sizes: number[]; iterations: number },
-  results: ScaleResult[],
-): Promise<void> {
-  let have = 0;
-  for (const size of opts.sizes) {
-    if (size < have) throw new Error("scale: sizes must grow");
-    const t0 = now();
-    // Chunks of 100k keep each statement's memory and WAL burst bounded.
-    for (let from = have; from < size; from += 100_000) {
-      await seed(sql, from, Math.min(size, from + 100_000));
-    }
-    await sql`VACUUM ANALYZE`;
-    // The seeding's dirty pages written out now, not during the measurements.
-    await settle(sql);
-    say(`  scale: ${size} jobs in the table (seeded in ${Math.round(now() - t0)} ms)`);
-    have = size;
-    const measure = (query: string, times: number[]) => {
-      times.sort((a, b) => a - b);
+async function measureAll(sized: Sized[], iterations: number): Promise<ScaleResult[]> {
+  const results: ScaleResult[] = [];
+  const measure = (query: string, times: number[][]) => {
+    const line = [`    ${query.padEnd(20)}`];
+    for (const [k, s] of sized.entries()) {
+      const t = times[k].sort((a, b) => a - b);
       const r = {
         query,
-        rows: size,
-        p50_ms: round(median(times), 3)!,
-        p95_ms: round(percentile(times, 95), 3)!,
-        iterations: times.length,
+        rows: s.size,
+        p50_ms: round(median(t), 3)!,
+        p95_ms: round(percentile(t, 95), 3)!,
+        iterations: t.length,
       };
       results.push(r);
-      say(`    ${query.padEnd(20)} p50 ${r.p50_ms} ms  p95 ${r.p95_ms} ms`);
-    };
-    measure("claim", await claimTimes(sql, opts.iterations));
-    for (const [name, fn] of Object.entries(QUERIES)) {
-      measure(name, await timeIt(sql, fn, opts.iterations));
+      line.push(`${s.size}: p50 ${r.p50_ms} p95 ${r.p95_ms} ms`);
     }
-    for (const [name, path] of Object.entries(PAGES)) {
-      measure(name, await timeIt(sql, () => getPage(app, path), opts.iterations));
+    say(line.join("  "));
+  };
+  const claims = sized.map(() => [] as number[]);
+  for (let i = 0; i <= iterations; i++) {
+    for (const [k, s] of sized.entries()) {
+      const ms = await claimOnce(s.sql);
+      if (i > 0) claims[k].push(ms); // the first one warms the plan
     }
   }
+  measure("claim", claims);
+  for (const [name, fn] of Object.entries(QUERIES)) {
+    measure(name, await interleaved(sized, (s) => fn(s.sql), iterations));
+  }
+  for (const [name, path] of Object.entries(PAGES)) {
+    measure(name, await interleaved(sized, (s) => getPage(s.app, path), iterations));
+  }
+  return results;
 }

@@ -1,8 +1,9 @@
 /**
  * The benchmark's own database: `jobq_bench_<pid>` on the given server,
- * created and migrated at start, dropped at the end. No other database is
- * ever written to; the server's maintenance database is only used to issue
- * CREATE/DROP DATABASE for that one name.
+ * created and migrated at start, dropped at the end (and, for the scale
+ * phase, `jobq_bench_<pid>_<label>` per table size, dropped when the phase
+ * ends). No other database is ever written to; the server's maintenance
+ * database is only used to issue CREATE/DROP DATABASE for those names.
  */
 import { openPool, type Sql, withDatabase } from "../lib/db.ts";
 import { migrate } from "../lib/migrate.ts";
@@ -16,14 +17,17 @@ export interface Scratch {
   drop(): Promise<void>;
 }
 
-/** The scratch database's name for this process. */
-export function scratchName(pid = Deno.pid): string {
-  return `jobq_bench_${pid}`;
+/** The scratch database's name for this process (and `label`, when given). */
+export function scratchName(pid = Deno.pid, label?: string): string {
+  return label ? `jobq_bench_${pid}_${label}` : `jobq_bench_${pid}`;
 }
 
-/** Creates (after dropping a leftover of the same name) and migrates the scratch database. */
-export async function createScratch(serverUrl: string): Promise<Scratch> {
-  const name = scratchName();
+/**
+ * Creates (after dropping a leftover of the same name) and migrates the
+ * scratch database; `label` makes an additional one of this process.
+ */
+export async function createScratch(serverUrl: string, label?: string): Promise<Scratch> {
+  const name = scratchName(Deno.pid, label);
   const maintenance = openPool(withDatabase(serverUrl, "postgres"), {
     max: 1,
     name: "jobq-bench-admin",
