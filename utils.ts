@@ -2,6 +2,7 @@
 import type { Config } from "./lib/config.ts";
 import type { Sql } from "./lib/db.ts";
 import type { Notifier } from "./lib/queue/notify.ts";
+import type { EnqueueCoalescer } from "./lib/queue/enqueue_coalescer.ts";
 import { createDefine } from "./lib/web/define.ts";
 
 /** Per-request state, set before any middleware runs. */
@@ -11,6 +12,8 @@ export interface State {
   config: Config;
   /** The clock for queue functions: `null` means the database clock (tests pass a fixed one). */
   now: () => Date | null;
+  /** Writes single enqueues, concurrent ones in shared statements (group commit). */
+  enqueuer: EnqueueCoalescer;
   /** Pokes idle workers after new jobs commit (coalesced). */
   newJobs: Notifier;
   /** Tells live dashboards that jobs changed (coalesced). */

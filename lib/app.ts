@@ -1,13 +1,15 @@
 /**
- * The application: the pool, the clock and the notifiers on every request's
- * state, and the file-system routes mounted on Hono. Tests call
- * `(await createApp({ sql, config })).fetch(new Request(...))` in-process.
+ * The application: the pool, the clock, the enqueue coalescer and the
+ * notifiers on every request's state, and the file-system routes mounted on
+ * Hono. Tests call `(await createApp({ sql, config })).fetch(new Request(...))`
+ * in-process.
  */
 import { Hono } from "hono";
 import { join } from "node:path";
 import type { Config } from "./config.ts";
 import type { Sql } from "./db.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "./queue/notify.ts";
+import { EnqueueCoalescer } from "./queue/enqueue_coalescer.ts";
 import { mountRoutes } from "./web/app.ts";
 import { ROOT } from "./web/paths.ts";
 import type { State } from "../utils.ts";
@@ -28,15 +30,21 @@ export interface App {
   /** Serves a request; `info` (from Deno.serve) gives routes the client address as `env.remoteAddr`. */
   fetch: (req: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
   hono: Hono;
+  /** Writes concurrent `POST /api/jobs` enqueues in shared statements. */
+  enqueuer: EnqueueCoalescer;
   newJobs: Notifier;
   changed: Notifier;
-  /** Flushes the notifiers (does not close the pool, which the caller owns). */
+  /**
+   * Waits for accepted enqueues to be written, then flushes the notifiers
+   * (does not close the pool, which the caller owns).
+   */
   close(): Promise<void>;
 }
 
 /** Builds the web application on an open pool. */
 export async function createApp(opts: AppOptions): Promise<App> {
   const hono = new Hono();
+  const enqueuer = new EnqueueCoalescer(opts.sql);
   const newJobs = new Notifier(opts.sql, CHANNEL_NEW_JOBS);
   const changed = new Notifier(opts.sql, CHANNEL_CHANGED, { minGapMs: 100 });
   const now = opts.now ?? (() => null);
@@ -47,6 +55,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       sql: opts.sql,
       config: opts.config,
       now,
+      enqueuer,
       newJobs,
       changed,
       requestId: crypto.randomUUID(),
@@ -56,9 +65,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
   return {
     fetch: (req, info) => hono.fetch(req, info ? { remoteAddr: info.remoteAddr } : undefined),
     hono,
+    enqueuer,
     newJobs,
     changed,
     async close() {
+      await enqueuer.close();
       await newJobs.close();
       await changed.close();
     },

@@ -1,4 +1,8 @@
-/** `POST /api/jobs` creates one job (201 + Location); `GET /api/jobs` lists jobs. */
+/**
+ * `POST /api/jobs` creates one job (201 + Location, once its row is committed;
+ * concurrent requests share statements through the app's enqueue coalescer);
+ * `GET /api/jobs` lists jobs.
+ */
 import { define } from "../../../utils.ts";
 import { createJobBody, listQuery } from "../../../lib/api_schemas.ts";
 import { jobs } from "../../../lib/queue/mod.ts";
@@ -9,7 +13,7 @@ import { bodyOf, queryOf } from "../_helpers.ts";
 export const handler = define.handlers({
   async POST(ctx) {
     const input = await bodyOf(ctx, createJobBody);
-    const job = await jobs.enqueue(ctx.state.sql, { job: input, now: ctx.state.now() });
+    const job = await ctx.state.enqueuer.enqueue(input, { now: ctx.state.now() });
     ctx.state.newJobs.poke();
     ctx.state.changed.poke();
     recordEnqueued(job.type);

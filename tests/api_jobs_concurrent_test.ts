@@ -1,0 +1,180 @@
+/**
+ * `POST /api/jobs` under concurrency: requests that arrive together are
+ * written in shared statements, yet each gets its own committed row and
+ * Location, bad input among them is a 422 that changes nothing, and a
+ * database error caused by one row fails that request alone. A statement is
+ * held in flight by a transaction that locks `job` against inserts, so the
+ * requests provably share one; the tests wait for conditions, never for time.
+ */
+import { assert, assertEquals } from "./_helpers/assert.ts";
+import { bodyJson } from "./_helpers/api_server.ts";
+import { createTestDb, type TestDb } from "./_helpers/db.ts";
+import { waitFor } from "./_helpers/faults.ts";
+import { type App, createApp } from "../lib/app.ts";
+import { parseConfig } from "../lib/config.ts";
+import type { Sql } from "../lib/db.ts";
+import { setLogLevel } from "../lib/log.ts";
+
+type Json = Record<string, unknown>;
+
+const body = (message: string) => ({
+  type: "notification",
+  payload: { user_id: "u1", channel: "push", message },
+});
+
+function post(app: App, value: unknown): Promise<Response> {
+  return Promise.resolve(app.fetch(
+    new Request("http://jobq.test/api/jobs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(value),
+    }),
+  ));
+}
+
+/** Runs `during` while `job` is locked against inserts (a started insert waits for the lock). */
+async function withInsertsBlocked(db: TestDb, during: () => Promise<void>): Promise<void> {
+  const conn = await db.sql.reserve();
+  try {
+    await conn`BEGIN`;
+    await conn`LOCK TABLE job IN SHARE ROW EXCLUSIVE MODE`;
+    try {
+      await during();
+    } finally {
+      await conn`COMMIT`;
+    }
+  } finally {
+    conn.release();
+  }
+}
+
+async function lockWaiters(sql: Sql): Promise<number> {
+  const [{ n }] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM pg_stat_activity
+    WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+  return n;
+}
+
+/**
+ * Sends `first`, waits until its statement waits for the lock, then sends
+ * `rest` and waits until the good ones (`queued` of them) wait in the
+ * coalescer. Returns every response, in order (`first` first).
+ */
+async function postTogether(
+  db: TestDb,
+  app: App,
+  first: unknown,
+  rest: unknown[],
+  queued: number,
+): Promise<Response[]> {
+  let all: Promise<Response>[] = [];
+  await withInsertsBlocked(db, async () => {
+    all.push(post(app, first));
+    await waitFor(async () => (await lockWaiters(db.sql)) >= 1, {
+      timeoutMs: 10_000,
+      what: "the first request's statement to wait for the lock",
+    });
+    all = all.concat(rest.map((b) => post(app, b)));
+    await waitFor(() => app.enqueuer.waiting === queued, {
+      timeoutMs: 10_000,
+      what: `${queued} requests waiting in the coalescer (now ${app.enqueuer.waiting})`,
+    });
+  });
+  return await Promise.all(all);
+}
+
+async function storedRows(sql: Sql): Promise<{ message: string; id: string; events: number }[]> {
+  return await sql<{ message: string; id: string; events: number }[]>`
+    SELECT j.payload->>'message' AS message, j.id,
+           (SELECT count(*)::int FROM job_event e WHERE e.job_id = j.id AND e.kind = 'created') AS events
+    FROM job j ORDER BY message`;
+}
+
+Deno.test({
+  name: "api: concurrent POST /api/jobs share statements, each with its own outcome",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  setLogLevel("error");
+  const db = await createTestDb({ max: 20 });
+  const app = await createApp({
+    sql: db.sql,
+    config: parseConfig({ DATABASE_URL: db.url, LOG_LEVEL: "error" }),
+  });
+  try {
+    await t.step(
+      "each request gets its own committed row and Location; bad input among them is a 422",
+      async () => {
+        const messages = Array.from({ length: 20 }, (_, i) => `c-${String(i).padStart(2, "0")}`);
+        const bad = { type: "notification", payload: { user_id: "u1", channel: "fax" } };
+        const before = app.enqueuer.stats;
+        const rest = [...messages.slice(0, 10).map(body), bad, ...messages.slice(10).map(body)];
+        const responses = await postTogether(db, app, body("c-first"), rest, messages.length);
+        const statuses = responses.map((r) => r.status);
+        assertEquals(statuses.filter((s) => s === 201).length, 21, JSON.stringify(statuses));
+        const badRes = responses[11];
+        assertEquals(badRes.status, 422);
+        const err = (await bodyJson<{ error: Json }>(badRes)).error;
+        assertEquals(err.code, "validation_failed");
+        const sent = ["c-first", ...messages.slice(0, 10), ...messages.slice(10)];
+        const goods = responses.filter((r) => r !== badRes);
+        const ids = new Set<string>();
+        for (const [i, res] of goods.entries()) {
+          const job = await bodyJson(res);
+          assertEquals(res.headers.get("location"), `/api/jobs/${job.id}`);
+          assertEquals((job.payload as Json).message, sent[i], "each request gets its own row");
+          assertEquals(job.status, "pending");
+          ids.add(job.id as string);
+        }
+        assertEquals(ids.size, 21);
+        const rows = await storedRows(db.sql);
+        assertEquals(rows.map((r) => r.message), [...sent].sort());
+        assert(rows.every((r) => ids.has(r.id) && r.events === 1), "one created event per row");
+        // The 20 that waited were written by one statement.
+        const after = app.enqueuer.stats;
+        assertEquals(after.statements - before.statements, 2);
+        assertEquals(after.largestBatch, 20);
+      },
+    );
+
+    await t.step(
+      "a database error caused by one row fails that request alone; no row lost or doubled",
+      async () => {
+        await db.sql`DELETE FROM job`;
+        await db.sql.unsafe(`
+          CREATE FUNCTION test_refuse_job() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF NEW.payload->>'message' = 'poison' THEN
+              RAISE EXCEPTION 'refused by test trigger';
+            END IF;
+            RETURN NEW;
+          END $$`);
+        await db.sql`CREATE TRIGGER test_refuse_job BEFORE INSERT ON job
+          FOR EACH ROW EXECUTE FUNCTION test_refuse_job()`;
+        try {
+          const messages = Array.from({ length: 8 }, (_, i) => `p-${i}`);
+          const rest = [...messages.slice(0, 4), "poison", ...messages.slice(4)].map(body);
+          const responses = await postTogether(db, app, body("p-first"), rest, rest.length);
+          const poisoned = responses[5];
+          assertEquals(poisoned.status, 500);
+          assertEquals((await bodyJson<{ error: Json }>(poisoned)).error.code, "internal_error");
+          const sent = ["p-first", ...messages];
+          const goods = responses.filter((r) => r !== poisoned);
+          for (const [i, res] of goods.entries()) {
+            const job = await bodyJson(res);
+            assertEquals(res.status, 201, JSON.stringify(job));
+            assertEquals((job.payload as Json).message, sent[i]);
+          }
+          const rows = await storedRows(db.sql);
+          assertEquals(rows.map((r) => r.message), [...sent].sort());
+          assert(rows.every((r) => r.events === 1), "one created event per row");
+        } finally {
+          await db.sql`DROP TRIGGER IF EXISTS test_refuse_job ON job`;
+        }
+      },
+    );
+  } finally {
+    await app.close();
+    await db.drop();
+  }
+});
