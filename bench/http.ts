@@ -18,6 +18,45 @@ function freePort(): number {
   return port;
 }
 
+/** CPU seconds (user + system) of one process, from /proc; null when unreadable. */
+async function cpuSeconds(pid: number): Promise<number | null> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of the backends connected to the scratch database now (the web pool's, the admin's). */
+async function backendCpuSeconds(db: Scratch): Promise<number> {
+  const pids = await db.admin<{ pid: number }[]>`
+    SELECT pid FROM pg_stat_activity WHERE datname = current_database()`;
+  let total = 0;
+  for (const { pid } of pids) total += (await cpuSeconds(pid)) ?? 0;
+  return total;
+}
+
+/** Committed transactions of the scratch database so far (pg_stat_database). */
+async function commits(db: Scratch): Promise<number> {
+  const [{ n }] = await db.admin<{ n: number }[]>`
+    SELECT xact_commit::int8 AS n FROM pg_stat_database WHERE datname = current_database()`;
+  return n;
+}
+
+/** Busy and total jiffies of the whole machine (/proc/stat), for the share of CPU in use. */
+async function machineJiffies(): Promise<{ busy: number; total: number } | null> {
+  try {
+    const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0];
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    return { busy: total - v[3] - (v[4] ?? 0), total };
+  } catch {
+    return null;
+  }
+}
+
 /** Milliseconds from a wrk duration such as `1.23ms`, `850.00us` or `1.02s`. */
 export function wrkDurationMs(text: string): number | null {
   const m = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
@@ -124,6 +163,10 @@ export async function runHttp(db: Scratch, opts: {
     );
     await resetTables(db.admin);
     await settle(db.admin);
+    const web0 = await cpuSeconds(server.pid);
+    const pg0 = await backendCpuSeconds(db);
+    const commits0 = await commits(db);
+    const machine0 = await machineJiffies();
     let out: Deno.CommandOutput;
     try {
       out = await new Deno.Command("wrk", {
@@ -145,12 +188,18 @@ export async function runHttp(db: Scratch, opts: {
       }
       throw err;
     }
+    const web1 = await cpuSeconds(server.pid);
+    const pg1 = await backendCpuSeconds(db);
+    // Less the bench's own three queries since commits0 (its own, the backend list, this one).
+    const commitCount = (await commits(db)) - commits0 - 3;
+    const machine1 = await machineJiffies();
     const text = new TextDecoder().decode(out.stdout);
     if (!out.success) throw new Error(`wrk failed: ${new TextDecoder().decode(out.stderr)}`);
     const w = parseWrk(text);
     const [{ stored }] = await db.admin<{ stored: number }[]>`
       SELECT count(*)::int AS stored FROM job`;
     const rps = jobsPerSecond(w.requests, w.seconds * 1000);
+    const perReq = (x: number | null) => w.requests && x !== null ? (x * 1000) / w.requests : null;
     const extra = {
       connections: opts.connections,
       seconds: round(w.seconds, 2),
@@ -162,6 +211,12 @@ export async function runHttp(db: Scratch, opts: {
       p75_ms: w.p75,
       p90_ms: w.p90,
       p99_ms: w.p99,
+      web_cpu_ms_per_req: round(perReq(web0 !== null && web1 !== null ? web1 - web0 : null), 3),
+      postgres_cpu_ms_per_req: round(perReq(pg1 - pg0), 3),
+      commits_per_req: w.requests ? round(commitCount / w.requests, 3) : null,
+      machine_busy_pct: machine0 && machine1
+        ? round((100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total))
+        : null,
       goal: "≥ 5000 req/s, p99 ≤ 20 ms",
     };
     emit("http_post_jobs_req_per_s", rps, extra);
@@ -169,7 +224,9 @@ export async function runHttp(db: Scratch, opts: {
     emit("http_post_jobs_p99_ms", w.p99, extra);
     say(
       `  http: POST /api/jobs ${Math.round(rps)} req/s at ${opts.connections} connections, ` +
-        `p50 ${w.p50} ms, p99 ${w.p99} ms, non-2xx ${w.non2xx}, stored ${stored}`,
+        `p50 ${w.p50} ms, p99 ${w.p99} ms, non-2xx ${w.non2xx}, stored ${stored}; ` +
+        `CPU per request: web ${extra.web_cpu_ms_per_req} ms, postgres ${extra.postgres_cpu_ms_per_req} ms; ` +
+        `${extra.commits_per_req} commits/request; machine ${extra.machine_busy_pct}% busy`,
     );
   } finally {
     try {
