@@ -60,6 +60,8 @@ export type FromRunner =
   /** Attempts whose outcome is now in the database (a completion batch sends many at once). */
   | { kind: "finished"; items: Finished[] }
   | { kind: "stuck"; job: JobRef; timeoutMs: number }
+  /** A claim found nothing: the runner waits for a wake-up (or its poll). */
+  | { kind: "idle" }
   | { kind: "db"; up: boolean; error?: string }
   | { kind: "stopped" };
 

@@ -202,41 +202,83 @@ async function idle(): Promise<void> {
   wakePending = false;
 }
 
-async function loop(): Promise<void> {
-  while (!stopping && !halted) {
-    await flush();
-    if (stopping) break;
-    let batch: Job[];
-    try {
-      batch = await withRetry(
-        () =>
-          jobs.claim(sql, {
-            worker: s.lockedBy,
-            limit: claimLimit(),
-            leaseSeconds: s.leaseSeconds,
-            types,
-            lean: true,
-          }),
-        retryHooks("claim", () => stopping),
-      );
-    } catch (err) {
-      if (stopping) break;
+/** A claim's jobs with the sequence number of the first (see the `claimed` message). */
+interface Claimed {
+  jobs: Job[];
+  firstSeq: number;
+}
+
+/**
+ * Claims the next jobs and tells the supervisor at once (it renews their
+ * leases from then on). Resolves `null` when the claim failed for good or
+ * the runner is stopping.
+ */
+async function claimNext(): Promise<Claimed | null> {
+  let batch: Job[];
+  try {
+    batch = await withRetry(
+      () =>
+        jobs.claim(sql, {
+          worker: s.lockedBy,
+          limit: claimLimit(),
+          leaseSeconds: s.leaseSeconds,
+          types,
+          lean: true,
+        }),
+      retryHooks("claim", () => stopping),
+    );
+  } catch (err) {
+    if (!stopping) {
       log("error", "runner.claim_failed", { worker: s.lockedBy, error: describe(err) });
-      await delay(1000);
-      continue;
     }
-    if (batch.length === 0) {
-      await idle();
-      continue;
-    }
-    const firstSeq = nextSeq;
-    nextSeq += batch.length;
+    return null;
+  }
+  const firstSeq = nextSeq;
+  nextSeq += batch.length;
+  if (batch.length) {
     post({ kind: "claimed", firstSeq, jobs: batch.map(refOf) });
     log("info", "jobs.claimed", {
       worker: s.lockedBy,
       count: batch.length,
       job_ids: batch.map((j) => j.id),
     });
+  }
+  return { jobs: batch, firstSeq };
+}
+
+/**
+ * Claim → run → complete, with the database work overlapped with the
+ * handlers: when a claim comes back full (a backlog), the next claim is sent
+ * at once and its jobs wait in this runner while the current ones run, and
+ * completions are written while the next claim is in flight. A runner waits
+ * for its completion writes only when more than two batches of them are
+ * pending.
+ */
+async function loop(): Promise<void> {
+  let prefetched: Promise<Claimed | null> | null = null;
+  while (!stopping && !halted) {
+    if (completions.length >= 2 * s.completeBatch) await flush();
+    else if (completions.length) flush();
+    if (stopping) break;
+    const wasPrefetched = prefetched !== null;
+    const limit = claimLimit();
+    const claimed = await (prefetched ?? claimNext());
+    prefetched = null;
+    if (!claimed) {
+      if (stopping) break;
+      await delay(1000);
+      continue;
+    }
+    const batch = claimed.jobs;
+    if (batch.length === 0) {
+      // An empty claim sent while busy says nothing about now: look again.
+      if (wasPrefetched) continue;
+      await flush();
+      post({ kind: "idle" });
+      await idle();
+      continue;
+    }
+    if (batch.length >= limit && !stopping) prefetched = claimNext();
     for (let i = 0; i < batch.length && !halted; i++) {
       if (stopping) {
         await giveBack(batch.slice(i));
@@ -247,8 +289,12 @@ async function loop(): Promise<void> {
         finished([{ job: refOf(job), outcome: "lost", ms: 0 }]);
         continue;
       }
-      await runOne(job, firstSeq + i);
+      await runOne(job, claimed.firstSeq + i);
     }
+  }
+  if (prefetched && !halted) {
+    const rest = await prefetched;
+    if (rest?.jobs.length) await giveBack(rest.jobs);
   }
   if (halted) return;
   await flush();

@@ -125,6 +125,10 @@ interface Slot {
   suspect: Set<string>;
   /** What the runner is running, shared with it. */
   status: RunnerStatus;
+  /** Woken by {@link wakeOne} and not yet back with a claim or an empty look. */
+  awake: boolean;
+  /** Order of the runner's last claim (higher: more recent). */
+  lastClaim: number;
   ready: PromiseWithResolvers<void>;
   stopped: PromiseWithResolvers<void>;
 }
@@ -290,23 +294,26 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     for (const slot of slots) if (slot.state === "running") send(slot, { kind: "wake" });
   }
   /**
-   * Wakes one idle runner (holding no jobs), taking turns. New-job
-   * notifications use this instead of {@link wakeAll}: waking every runner for
-   * each new job made all of them claim at once (one finds the job, the rest
-   * run an empty claim each). A runner that claims something wakes the next
-   * idle one (see "claimed"), so a backlog still fans out to every runner;
-   * busy runners claim again by themselves when their batch is done.
+   * Wakes one idle runner (holding no jobs, not already woken): the one that
+   * claimed most recently. New-job notifications use this instead of
+   * {@link wakeAll}: waking every runner for each new job made all of them
+   * claim at once (one finds the job, the rest run an empty claim each).
+   * Preferring the runner used last keeps a trickle of jobs on warm runners
+   * (compiled code, open connections) instead of spreading it over cold ones.
+   * A runner that claims something wakes the next idle one (see "claimed"),
+   * so a backlog still fans out to every runner; busy runners claim again by
+   * themselves when their batch is done.
    */
-  let wakeTurn = 0;
+  let claims = 0;
   function wakeOne(): void {
-    for (let k = 0; k < slots.length; k++) {
-      const slot = slots[(wakeTurn + k) % slots.length];
-      if (slot && slot.state === "running" && slot.held.size === 0) {
-        wakeTurn = (slot.index + 1) % slots.length;
-        send(slot, { kind: "wake" });
-        return;
-      }
+    let best: Slot | null = null;
+    for (const slot of slots) {
+      if (!slot || slot.state !== "running" || slot.held.size > 0 || slot.awake) continue;
+      if (!best || slot.lastClaim > best.lastClaim) best = slot;
     }
+    if (!best) return;
+    best.awake = true;
+    send(best, { kind: "wake" });
   }
 
   function spawn(index: number): Slot {
@@ -325,6 +332,8 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
       seqOf: new Map(),
       suspect: new Set(),
       status: RunnerStatus.create(),
+      awake: false,
+      lastClaim: 0,
       ready: Promise.withResolvers<void>(),
       stopped: Promise.withResolvers<void>(),
     };
@@ -365,6 +374,8 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
         replace(slot, "crashed", `Web Worker failed: ${m.error}`, m.error);
         break;
       case "claimed":
+        slot.awake = false;
+        slot.lastClaim = ++claims;
         m.jobs.forEach((j, i) => {
           slot.held.set(j.id, j);
           slot.bySeq.set(m.firstSeq + i, j.id);
@@ -376,6 +387,9 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
         break;
       case "finished":
         onFinished(slot, m.items);
+        break;
+      case "idle":
+        slot.awake = false;
         break;
       case "stuck":
         replace(
