@@ -1,12 +1,13 @@
 /**
  * Enqueue phases, defined as in the peers' harness: N jobs with payload
  * `{i}`, default priority, through the product's producer path
- * (`jobs.enqueue` / `jobs.enqueueBatch`, then a coalesced `Notifier.poke()`
- * after the commit, as the API does).
+ * (`jobs.enqueue` with its NOTIFY inline when nothing else is in flight, else
+ * a coalesced `Notifier.poke()` after the commit; `jobs.enqueueBatch`, then a
+ * poke).
  */
 import { openPool, type Sql } from "../lib/db.ts";
 import * as jobs from "../lib/queue/jobs.ts";
-import { CHANNEL_NEW_JOBS, Notifier } from "../lib/queue/notify.ts";
+import { CHANNEL_NEW_JOBS, InlineNotify, Notifier } from "../lib/queue/notify.ts";
 
 /** The job type every benchmark job uses (a real type, so the worker accepts it). */
 export const BENCH_TYPE = "notification";
@@ -39,11 +40,13 @@ export function openProducer(url: string, poolSize: number): Producer {
   const sql = openPool(url, { max: poolSize, name: "jobq-bench-producer" });
   const notifySql = openPool(url, { max: 1, name: "jobq-bench-notify" });
   const notifier = new Notifier(notifySql, CHANNEL_NEW_JOBS);
+  const wake = new InlineNotify(notifier);
   return {
     sql,
     async addOne(i) {
-      await jobs.enqueue(sql, { job: { type: BENCH_TYPE, payload: benchPayload(i) } });
-      notifier.poke();
+      await wake.run((notify) =>
+        jobs.enqueue(sql, { job: { type: BENCH_TYPE, payload: benchPayload(i) }, notify })
+      );
     },
     async addBatch(first, count) {
       const list = [];

@@ -24,10 +24,25 @@ export interface NewJob {
 }
 
 /**
- * Inserts one pending job and its `created` event in one statement.
- * Returns the stored row.
+ * `NOTIFY channel` inside the enqueue's own statement, for a producer with
+ * nothing else in flight: workers wake as the row commits, one round trip
+ * sooner than a NOTIFY sent after the commit. A notifying commit takes a
+ * cluster-wide lock, so busy producers leave it out and poke a coalescing
+ * {@link Notifier} instead (see {@link InlineNotify}).
  */
-export async function enqueue(sql: Sql, opts: { job: NewJob; now?: Date | null }): Promise<Job> {
+function notifying(sql: Sql, channel: string | null | undefined) {
+  return channel ? sql`CROSS JOIN LATERAL (SELECT pg_notify(${channel}, '')) AS n` : sql``;
+}
+
+/**
+ * Inserts one pending job and its `created` event in one statement.
+ * Returns the stored row. With `notify`, the statement also sends
+ * `NOTIFY <notify>` (see {@link InlineNotify}).
+ */
+export async function enqueue(
+  sql: Sql,
+  opts: { job: NewJob; now?: Date | null; notify?: string | null },
+): Promise<Job> {
   const j = opts.job;
   const t = at(sql, opts.now);
   // Locks nothing beyond the new row; serves no index lookups.
@@ -42,7 +57,7 @@ export async function enqueue(sql: Sql, opts: { job: NewJob; now?: Date | null }
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
     )
-    SELECT * FROM ins`;
+    SELECT ins.* FROM ins ${notifying(sql, opts.notify)}`;
   return row;
 }
 
@@ -52,7 +67,7 @@ export async function enqueue(sql: Sql, opts: { job: NewJob; now?: Date | null }
  */
 export async function enqueueBatch(
   sql: Sql,
-  opts: { jobs: NewJob[]; now?: Date | null },
+  opts: { jobs: NewJob[]; now?: Date | null; notify?: string | null },
 ): Promise<Job[]> {
   if (opts.jobs.length === 0) return [];
   const t = at(sql, opts.now);
@@ -77,7 +92,7 @@ export async function enqueueBatch(
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
     )
-    SELECT * FROM ins`;
+    SELECT ins.* FROM ins ${notifying(sql, opts.notify)}`;
   return rows;
 }
 
