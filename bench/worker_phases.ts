@@ -384,6 +384,23 @@ export async function runMemory(db: Scratch, opts: BenchOptions, emit: Emit, o: 
   );
 }
 
+/** Waits until a session of the scratch database LISTENs (the worker's supervisor). */
+async function waitForListener(db: Scratch, timeoutMs: number, worker: WorkerProcess) {
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    const [{ n }] = await db.admin<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND state = 'idle' AND query ILIKE 'LISTEN %'`;
+    if (n > 0) return;
+    if (now() > deadline) {
+      throw new Error(
+        `the worker did not LISTEN within ${timeoutMs} ms: ${worker.log().slice(-2000)}`,
+      );
+    }
+    await sleep(20);
+  }
+}
+
 /** The latency phase (harness metrics `pickup_latency_p50/p95/p99_ms`). */
 export async function runLatency(db: Scratch, opts: BenchOptions, emit: Emit): Promise<void> {
   await resetTables(db.admin);
@@ -401,6 +418,11 @@ export async function runLatency(db: Scratch, opts: BenchOptions, emit: Emit): P
   const sentAt: number[] = new Array(count);
   const enqueueMs: number[] = [];
   try {
+    // Started means listening, as the peers' `start` calls resolve once they
+    // listen: runners claim as soon as each one is up, but the supervisor
+    // LISTENs after all of them are, and notifications sent before that are
+    // not delivered (the jobs wait for a poll).
+    await waitForListener(db, 60_000, worker);
     await producer.addOne(-1);
     const warmDeadline = now() + 30_000;
     while (!reports.starts.has(-1) && now() < warmDeadline) await sleep(5);

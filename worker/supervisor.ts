@@ -916,9 +916,11 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   // ---- start
   try {
     await register();
+    // Listen before the runners load (a second or more for many Web Workers):
+    // jobs enqueued meanwhile wake the first runners that are up.
+    await relisten();
     for (let i = 0; i < concurrency; i++) spawn(i);
     await Promise.all(slots.map((s) => s.ready.promise));
-    await relisten();
   } catch (err) {
     closed = true;
     clearInterval(watchdog);
