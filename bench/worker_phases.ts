@@ -384,17 +384,30 @@ export async function runMemory(db: Scratch, opts: BenchOptions, emit: Emit, o: 
   );
 }
 
-/** Waits until a session of the scratch database LISTENs (the worker's supervisor). */
-async function waitForListener(db: Scratch, timeoutMs: number, worker: WorkerProcess) {
+/**
+ * Waits until the worker is started: it LISTENs, and its row in `worker`
+ * shows all `runners` Web Workers running (the heartbeat it writes once they
+ * are all up).
+ */
+async function waitForStart(
+  db: Scratch,
+  runners: number,
+  timeoutMs: number,
+  worker: WorkerProcess,
+) {
   const deadline = now() + timeoutMs;
   for (;;) {
-    const [{ n }] = await db.admin<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND state = 'idle' AND query ILIKE 'LISTEN %'`;
-    if (n > 0) return;
+    const [{ listening, running }] = await db.admin<{ listening: number; running: number }[]>`
+      SELECT
+        (SELECT count(*)::int FROM pg_stat_activity
+         WHERE datname = current_database() AND state = 'idle' AND query ILIKE 'LISTEN %') AS listening,
+        (SELECT coalesce(max(n), 0)::int FROM (
+           SELECT count(*) FILTER (WHERE r->>'state' = 'running') AS n
+           FROM worker, jsonb_array_elements(info->'runners') AS r GROUP BY worker.id) AS w) AS running`;
+    if (listening > 0 && running >= runners) return;
     if (now() > deadline) {
       throw new Error(
-        `the worker did not LISTEN within ${timeoutMs} ms: ${worker.log().slice(-2000)}`,
+        `the worker did not start within ${timeoutMs} ms: ${worker.log().slice(-2000)}`,
       );
     }
     await sleep(20);
@@ -418,11 +431,10 @@ export async function runLatency(db: Scratch, opts: BenchOptions, emit: Emit): P
   const sentAt: number[] = new Array(count);
   const enqueueMs: number[] = [];
   try {
-    // Started means listening, as the peers' `start` calls resolve once they
-    // listen: runners claim as soon as each one is up, but the supervisor
-    // LISTENs after all of them are, and notifications sent before that are
-    // not delivered (the jobs wait for a poll).
-    await waitForListener(db, 60_000, worker);
+    // As the peers' `start` calls, which resolve once their workers are up
+    // and listening: measuring while Web Workers still load would measure
+    // their start-up, not pickup.
+    await waitForStart(db, opts.concurrency, 60_000, worker);
     await producer.addOne(-1);
     const warmDeadline = now() + 30_000;
     while (!reports.starts.has(-1) && now() < warmDeadline) await sleep(5);

@@ -224,6 +224,7 @@ async function claimNext(): Promise<Claimed | null> {
           leaseSeconds: s.leaseSeconds,
           types,
           lean: true,
+          asyncCommit: true,
         }),
       retryHooks("claim", () => stopping),
     );

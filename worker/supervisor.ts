@@ -933,6 +933,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   }
   every("lease", Math.max(500, Math.floor((leaseSeconds * 1000) / 3)), renewLeases, false);
   every("heartbeat", heartbeatMs, heartbeat, true);
+  heartbeat(); // the worker row shows every runner up now, not a period later
   every("rescue", rescueMs, rescue, true);
   rescue();
   // Optional retention: finished jobs older than PRUNE_OLDER_THAN, in batches, one process at a time.

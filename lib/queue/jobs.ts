@@ -103,6 +103,13 @@ export async function enqueueBatch(
  * nothing is due. With `lean`, the rows carry only what a handler needs (id,
  * type, payload, priority, attempts, max_attempts, created_at): less to send
  * and parse per job in the worker's hot path.
+ *
+ * With `asyncCommit`, the claim's transaction commits without waiting for
+ * its WAL flush (`synchronous_commit = off` for that transaction only): the
+ * jobs reach the caller sooner. A database crash can then forget the claim,
+ * which leaves the jobs pending, to be claimed again — at-least-once delivery
+ * holds, and the fence refuses the forgotten claim's completion. Outcomes
+ * (complete, fail) always wait for their flush.
  */
 export async function claim(sql: Sql, opts: {
   worker: string;
@@ -110,6 +117,7 @@ export async function claim(sql: Sql, opts: {
   leaseSeconds: number;
   types?: string[] | null;
   lean?: boolean;
+  asyncCommit?: boolean;
   now?: Date | null;
 }): Promise<Job[]> {
   const t = at(sql, opts.now);
@@ -124,10 +132,15 @@ export async function claim(sql: Sql, opts: {
   const columns = opts.lean
     ? sql`id, type, payload, priority, attempts, max_attempts, created_at`
     : sql`*`;
+  // Evaluated once (an InitPlan), before any row is read.
+  const asyncCommit = opts.asyncCommit
+    ? sql`AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'`
+    : sql``;
   return await sql<Job[]>`
     WITH next AS (
       SELECT id FROM job
       WHERE status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts ${typeFilter}
+        ${asyncCommit}
       ORDER BY priority DESC, created_at, id
       LIMIT ${opts.limit ?? 1}
       FOR UPDATE SKIP LOCKED
