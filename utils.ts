@@ -12,7 +12,7 @@ export interface State {
   config: Config;
   /** The clock for queue functions: `null` means the database clock (tests pass a fixed one). */
   now: () => Date | null;
-  /** Writes single enqueues, concurrent ones in shared statements (group commit). */
+  /** Writes single enqueues, concurrent ones in shared statements (group commit); notifies workers. */
   enqueuer: EnqueueCoalescer;
   /** Pokes idle workers after new jobs commit (coalesced). */
   newJobs: Notifier;

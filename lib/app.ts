@@ -30,7 +30,7 @@ export interface App {
   /** Serves a request; `info` (from Deno.serve) gives routes the client address as `env.remoteAddr`. */
   fetch: (req: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
   hono: Hono;
-  /** Writes concurrent `POST /api/jobs` enqueues in shared statements. */
+  /** Writes concurrent `POST /api/jobs` enqueues in shared statements, each notifying workers. */
   enqueuer: EnqueueCoalescer;
   newJobs: Notifier;
   changed: Notifier;
@@ -44,7 +44,8 @@ export interface App {
 /** Builds the web application on an open pool. */
 export async function createApp(opts: AppOptions): Promise<App> {
   const hono = new Hono();
-  const enqueuer = new EnqueueCoalescer(opts.sql);
+  // Its statements notify CHANNEL_NEW_JOBS as they commit: one at a time, so nothing serialises.
+  const enqueuer = new EnqueueCoalescer(opts.sql, { notify: CHANNEL_NEW_JOBS });
   const newJobs = new Notifier(opts.sql, CHANNEL_NEW_JOBS);
   const changed = new Notifier(opts.sql, CHANNEL_CHANGED, { minGapMs: 100 });
   const now = opts.now ?? (() => null);

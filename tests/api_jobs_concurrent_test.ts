@@ -1,8 +1,9 @@
 /**
  * `POST /api/jobs` under concurrency: requests that arrive together are
  * written in shared statements, yet each gets its own committed row and
- * Location, bad input among them is a 422 that changes nothing, and a
- * database error caused by one row fails that request alone. A statement is
+ * Location, idle workers are notified, bad input among them is a 422 that
+ * changes nothing, and a database error caused by one row fails that request
+ * alone. A statement is
  * held in flight by a transaction that locks `job` against inserts, so the
  * requests provably share one; the tests wait for conditions, never for time.
  */
@@ -14,6 +15,7 @@ import { type App, createApp } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
 import type { Sql } from "../lib/db.ts";
 import { setLogLevel } from "../lib/log.ts";
+import { CHANNEL_NEW_JOBS } from "../lib/queue/notify.ts";
 
 type Json = Record<string, unknown>;
 
@@ -108,6 +110,8 @@ Deno.test({
         const messages = Array.from({ length: 20 }, (_, i) => `c-${String(i).padStart(2, "0")}`);
         const bad = { type: "notification", payload: { user_id: "u1", channel: "fax" } };
         const before = app.enqueuer.stats;
+        let heard = 0;
+        const listener = await db.sql.listen(CHANNEL_NEW_JOBS, () => heard++);
         const rest = [...messages.slice(0, 10).map(body), bad, ...messages.slice(10).map(body)];
         const responses = await postTogether(db, app, body("c-first"), rest, messages.length);
         const statuses = responses.map((r) => r.status);
@@ -134,6 +138,9 @@ Deno.test({
         const after = app.enqueuer.stats;
         assertEquals(after.statements - before.statements, 2);
         assertEquals(after.largestBatch, 20);
+        // Idle workers are woken: each statement notified as it committed.
+        await waitFor(() => heard >= 2, { timeoutMs: 10_000, what: "NOTIFY of the new jobs" });
+        await listener.unlisten();
       },
     );
 

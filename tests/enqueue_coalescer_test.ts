@@ -254,6 +254,29 @@ Deno.test({
       },
     );
 
+    await t.step("with notify, every statement notifies the channel as it commits", async () => {
+      const heard: string[] = [];
+      const listener = await db.sql.listen("test_new_jobs", (p) => heard.push(p));
+      try {
+        const c = new EnqueueCoalescer(db.sql, { notify: "test_new_jobs" });
+        let pending: Promise<Job>[] = [];
+        await withInsertsBlocked(db, async () => {
+          pending.push((await startBlocked(db, () => c.enqueue(job("notify-first")))).done);
+          pending = pending.concat([c.enqueue(job("notify-a")), c.enqueue(job("notify-b"))]);
+          assertEquals(heard.length, 0, "nothing is announced before it commits");
+        });
+        await Promise.all(pending);
+        assertEquals(c.stats.statements, 2);
+        await waitFor(() => heard.length === 2, {
+          timeoutMs: 10_000,
+          what: `one notification per statement (heard ${heard.length})`,
+        });
+        await c.close();
+      } finally {
+        await listener.unlisten();
+      }
+    });
+
     await t.step("close waits for accepted jobs, then refuses new ones", async () => {
       const c = new EnqueueCoalescer(db.sql);
       const accepted = [c.enqueue(job("closing-0")), c.enqueue(job("closing-1"))];

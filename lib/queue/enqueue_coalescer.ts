@@ -9,6 +9,11 @@
  * that row is committed. A job that arrives while a slot is free is written at
  * once: an idle server adds no delay.
  *
+ * Wake-up: with `notify`, each statement also sends `NOTIFY <notify>` as it
+ * commits (idle workers wake with the rows, no separate notifying commit).
+ * A notifying commit takes a cluster-wide lock; with one statement in flight
+ * (the default) there is never a second one to serialise with.
+ *
  * Failure isolation: jobs are validated by the caller before they get here. If
  * a statement of several jobs fails with an error that says the database is
  * unreachable, nothing was written (or, as for any single INSERT whose
@@ -27,6 +32,8 @@ export interface EnqueueCoalescerOptions {
   maxBatch?: number;
   /** Statements running at once (default {@link DEFAULT_MAX_IN_FLIGHT}). */
   maxInFlight?: number;
+  /** Channel each statement notifies as it commits (default: none). */
+  notify?: string | null;
 }
 
 /** Counters of what the coalescer did, since it was made. */
@@ -70,6 +77,7 @@ export class EnqueueCoalescer {
   #sql: Sql;
   #maxBatch: number;
   #maxInFlight: number;
+  #notify: string | null;
   #queue: Waiting[] = [];
   #inFlight = 0;
   #closed = false;
@@ -80,6 +88,7 @@ export class EnqueueCoalescer {
     this.#sql = sql;
     this.#maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH);
     this.#maxInFlight = Math.max(1, opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+    this.#notify = opts.notify ?? null;
   }
 
   /**
@@ -153,7 +162,11 @@ export class EnqueueCoalescer {
     if (batch.length > this.#stats.largestBatch) this.#stats.largestBatch = batch.length;
     let rows: Job[];
     try {
-      rows = await enqueueBatch(this.#sql, { jobs: batch.map((w) => w.job), now: batch[0].now });
+      rows = await enqueueBatch(this.#sql, {
+        jobs: batch.map((w) => w.job),
+        now: batch[0].now,
+        notify: this.#notify,
+      });
     } catch (err) {
       if (batch.length === 1 || isDatabaseUnavailable(err)) {
         for (const w of batch) w.reject(err);
@@ -174,7 +187,11 @@ export class EnqueueCoalescer {
 
   async #writeAlone(w: Waiting): Promise<void> {
     try {
-      const [row] = await enqueueBatch(this.#sql, { jobs: [w.job], now: w.now });
+      const [row] = await enqueueBatch(this.#sql, {
+        jobs: [w.job],
+        now: w.now,
+        notify: this.#notify,
+      });
       w.resolve(row);
     } catch (err) {
       w.reject(err);

@@ -13,8 +13,8 @@ import { bodyOf, queryOf } from "../_helpers.ts";
 export const handler = define.handlers({
   async POST(ctx) {
     const input = await bodyOf(ctx, createJobBody);
+    // The enqueuer's statement notified idle workers as it committed.
     const job = await ctx.state.enqueuer.enqueue(input, { now: ctx.state.now() });
-    ctx.state.newJobs.poke();
     ctx.state.changed.poke();
     recordEnqueued(job.type);
     return json(job, { status: 201, headers: { location: `/api/jobs/${job.id}` } });
