@@ -12,7 +12,7 @@
  * (id, attempt, locked_by) makes a late or repeated write safe.
  */
 import { openPool, type Sql } from "../lib/db.ts";
-import { PermanentError } from "../lib/jobs/common.ts";
+import { PermanentError } from "../lib/jobs/errors.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import * as jobs from "../lib/queue/jobs.ts";
 import type { Job } from "../lib/queue/types.ts";
@@ -249,8 +249,9 @@ async function claimNext(): Promise<Claimed | null> {
 
 /**
  * Claim → run → complete, with the database work overlapped with the
- * handlers: when a claim comes back full (a backlog), the next claim is sent
- * at once and its jobs wait in this runner while the current ones run, and
+ * handlers: when a claim of short jobs comes back full (a backlog), the next
+ * claim is sent at once and its jobs wait in this runner while the current
+ * ones run, and
  * completions are written while the next claim is in flight. A runner waits
  * for its completion writes only when more than two batches of them are
  * pending.
@@ -279,7 +280,10 @@ async function loop(): Promise<void> {
       await idle();
       continue;
     }
-    if (batch.length >= limit && !stopping) prefetched = claimNext();
+    // Only once this runner's jobs are timed and short: the next claim then
+    // holds at most ~BATCH_TARGET_MS of work, never slow jobs that idle
+    // runners could start now.
+    if (batch.length >= limit && avgMs > 0 && !stopping) prefetched = claimNext();
     for (let i = 0; i < batch.length && !halted; i++) {
       if (stopping) {
         await giveBack(batch.slice(i));

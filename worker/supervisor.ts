@@ -41,9 +41,9 @@ export interface SupervisorOptions {
   handlersModule?: string | URL;
   /** Claim only these job types (default: every type the handlers module has). */
   types?: string[];
-  /** Most jobs one runner claims per statement (fewer when its jobs are slow). Default 32. */
+  /** Most jobs one runner claims per statement (fewer when its jobs are slow). Default 128. */
   claimBatch?: number;
-  /** Completions one runner writes per statement, at most. Default 64. */
+  /** Completions one runner writes per statement, at most. Default 256. */
   completeBatch?: number;
   /** Longest a completion waits in a runner's buffer (ms). Default 25. */
   completeFlushMs?: number;
@@ -173,8 +173,8 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     databaseUrl: opts.databaseUrl,
     handlersModule,
     types: opts.types ?? null,
-    claimBatch: opts.claimBatch ?? 32,
-    completeBatch: opts.completeBatch ?? 64,
+    claimBatch: opts.claimBatch ?? 128,
+    completeBatch: opts.completeBatch ?? 256,
     completeFlushMs: opts.completeFlushMs ?? 25,
     leaseSeconds,
     pollMs: opts.pollMs ?? 2000,

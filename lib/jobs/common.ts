@@ -103,7 +103,4 @@ export interface JobType<P = unknown> {
   handler?: (payload: P, ctx: JobContext) => Promise<unknown>;
 }
 
-/** Thrown by a handler for a failure that no retry can fix: the job fails at once. */
-export class PermanentError extends Error {
-  override name = "PermanentError";
-}
+export { PermanentError } from "./errors.ts";
