@@ -74,9 +74,10 @@ ours() { # config jobs phases [extra...]
     echo "   jobq exited non-zero (see $LOG)" >&2
 }
 
-# Ours "tuned": the product's worker with bigger claim and completion
-# batches (the knobs of startSupervisor), as the peers' tuned configs are.
-OURS_TUNED_ARGS=${OURS_TUNED_ARGS:---claim-batch 32 --complete-batch 32}
+# Ours "tuned": the product's worker with claim and completion batches twice
+# the defaults (128 and 256; the knobs of startSupervisor), as the peers'
+# tuned configs set their documented knobs.
+OURS_TUNED_ARGS=${OURS_TUNED_ARGS:---claim-batch 256 --complete-batch 512}
 
 started=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
