@@ -5,7 +5,18 @@
  * database. wrk (`apt-get install -y wrk`) is required; without it the
  * phase reports an error line and the run goes on.
  */
-import { type Emit, jobsPerSecond, resetTables, round, say, settle, sleep } from "./util.ts";
+import {
+  backendCpuSeconds,
+  commits,
+  cpuSeconds,
+  type Emit,
+  jobsPerSecond,
+  resetTables,
+  round,
+  say,
+  settle,
+  sleep,
+} from "./util.ts";
 import type { Scratch } from "./scratch.ts";
 import { BENCH_TYPE, benchPayload } from "./enqueue.ts";
 
@@ -16,33 +27,6 @@ function freePort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
-}
-
-/** CPU seconds (user + system) of one process, from /proc; null when unreadable. */
-async function cpuSeconds(pid: number): Promise<number | null> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return null;
-  }
-}
-
-/** CPU seconds of the backends connected to the scratch database now (the web pool's, the admin's). */
-async function backendCpuSeconds(db: Scratch): Promise<number> {
-  const pids = await db.admin<{ pid: number }[]>`
-    SELECT pid FROM pg_stat_activity WHERE datname = current_database()`;
-  let total = 0;
-  for (const { pid } of pids) total += (await cpuSeconds(pid)) ?? 0;
-  return total;
-}
-
-/** Committed transactions of the scratch database so far (pg_stat_database). */
-async function commits(db: Scratch): Promise<number> {
-  const [{ n }] = await db.admin<{ n: number }[]>`
-    SELECT xact_commit::int8 AS n FROM pg_stat_database WHERE datname = current_database()`;
-  return n;
 }
 
 /** Busy and total jiffies of the whole machine (/proc/stat), for the share of CPU in use. */

@@ -21,7 +21,10 @@ import * as path from "node:path";
 import { insertInBatches, openProducer } from "./enqueue.ts";
 import type { Scratch } from "./scratch.ts";
 import {
+  backendCpuSeconds,
   type BenchOptions,
+  commits,
+  cpuSeconds,
   type Emit,
   jobsPerSecond,
   now,
@@ -182,38 +185,6 @@ function spawnWorker(opts: {
     },
     log: () => stderr,
   };
-}
-
-/** CPU seconds (user + system) of one process, from /proc; null when unreadable. */
-async function cpuSeconds(pid: number): Promise<number | null> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return null;
-  }
-}
-
-/**
- * CPU seconds of the PostgreSQL backends serving the scratch database right
- * now (the worker's connections, opened during the drain, and the bench's
- * admin connection). Background processes (WAL writer, checkpointer) and
- * other databases are not included.
- */
-async function backendCpuSeconds(db: Scratch): Promise<number> {
-  const pids = await db.admin<{ pid: number }[]>`
-    SELECT pid FROM pg_stat_activity WHERE datname = current_database()`;
-  let total = 0;
-  for (const { pid } of pids) total += (await cpuSeconds(pid)) ?? 0;
-  return total;
-}
-
-/** Committed transactions of the scratch database so far (pg_stat_database). */
-async function commits(db: Scratch): Promise<number> {
-  const [{ n }] = await db.admin<{ n: number }[]>`
-    SELECT xact_commit::int8 AS n FROM pg_stat_database WHERE datname = current_database()`;
-  return n;
 }
 
 /** Completed jobs, read from the database. */

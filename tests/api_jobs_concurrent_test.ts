@@ -9,7 +9,7 @@
  */
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { bodyJson } from "./_helpers/api_server.ts";
-import { createTestDb, type TestDb } from "./_helpers/db.ts";
+import { createTestDb, type TestDb, withInsertsBlocked } from "./_helpers/db.ts";
 import { waitFor } from "./_helpers/faults.ts";
 import { type App, createApp } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
@@ -32,22 +32,6 @@ function post(app: App, value: unknown): Promise<Response> {
       body: JSON.stringify(value),
     }),
   ));
-}
-
-/** Runs `during` while `job` is locked against inserts (a started insert waits for the lock). */
-async function withInsertsBlocked(db: TestDb, during: () => Promise<void>): Promise<void> {
-  const conn = await db.sql.reserve();
-  try {
-    await conn`BEGIN`;
-    await conn`LOCK TABLE job IN SHARE ROW EXCLUSIVE MODE`;
-    try {
-      await during();
-    } finally {
-      await conn`COMMIT`;
-    }
-  } finally {
-    conn.release();
-  }
 }
 
 async function lockWaiters(sql: Sql): Promise<number> {

@@ -7,7 +7,7 @@
  * for the lock wait in pg_stat_activity, never for time.
  */
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
-import { createTestDb, type TestDb } from "./_helpers/db.ts";
+import { createTestDb, type TestDb, withInsertsBlocked } from "./_helpers/db.ts";
 import { waitFor } from "./_helpers/faults.ts";
 import type { Sql } from "../lib/db.ts";
 import { CoalescerClosedError, EnqueueCoalescer } from "../lib/queue/enqueue_coalescer.ts";
@@ -25,25 +25,6 @@ async function lockWaiters(sql: Sql): Promise<number> {
     SELECT count(*)::int AS n FROM pg_stat_activity
     WHERE datname = current_database() AND wait_event_type = 'Lock'`;
   return n;
-}
-
-/**
- * Holds `job` locked against inserts while `during` runs: an insert started
- * in it waits until `during` returns and the lock is released.
- */
-async function withInsertsBlocked(db: TestDb, during: () => Promise<void>): Promise<void> {
-  const conn = await db.sql.reserve();
-  try {
-    await conn`BEGIN`;
-    await conn`LOCK TABLE job IN SHARE ROW EXCLUSIVE MODE`;
-    try {
-      await during();
-    } finally {
-      await conn`COMMIT`;
-    }
-  } finally {
-    conn.release();
-  }
 }
 
 /**

@@ -115,3 +115,22 @@ export function seededRandom(seed = 42): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Holds `job` locked against inserts while `during` runs: an insert started
+ * in it waits until `during` returns and the lock is released.
+ */
+export async function withInsertsBlocked(db: TestDb, during: () => Promise<void>): Promise<void> {
+  const conn = await db.sql.reserve();
+  try {
+    await conn`BEGIN`;
+    await conn`LOCK TABLE job IN SHARE ROW EXCLUSIVE MODE`;
+    try {
+      await during();
+    } finally {
+      await conn`COMMIT`;
+    }
+  } finally {
+    conn.release();
+  }
+}
