@@ -3,7 +3,7 @@
 # and pg-boss (tuned), plus the raw SQL claim-100 ceiling, interleaved round
 # by round (A B C D, A B C D, ...) on one PostgreSQL, then medians and ratios.
 #
-#   deno task bench:compare                     # 3 rounds, ~15 min on 2 cores
+#   deno task bench:compare                     # 3 rounds, ~7 min on 2 idle cores
 #   ROUNDS=1 DRAIN_JOBS=5000 ENQ_JOBS=2000 deno task bench:compare   # smoke run
 #
 # The peers run from the harness in shared/peers (copied to $PEERS_DIR and
