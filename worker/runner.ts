@@ -248,24 +248,19 @@ async function claimNext(): Promise<Claimed | null> {
 }
 
 /**
- * Claim → run → complete, with the database work overlapped with the
- * handlers: when a claim of short jobs comes back full (a backlog), the next
- * claim is sent at once and its jobs wait in this runner while the current
- * ones run, and
- * completions are written while the next claim is in flight. A runner waits
- * for its completion writes only when more than two batches of them are
- * pending.
+ * Claim → run → complete. Completions are written while the runner goes on
+ * (it waits for them only when more than two batches are pending). The next
+ * claim is sent only when the current batch is done: a claim in flight when
+ * a handler crashes its Web Worker would hold jobs the supervisor never hears
+ * of, which would then wait for their lease and lose an attempt they never
+ * ran.
  */
 async function loop(): Promise<void> {
-  let prefetched: Promise<Claimed | null> | null = null;
   while (!stopping && !halted) {
     if (completions.length >= 2 * s.completeBatch) await flush();
     else if (completions.length) flush();
     if (stopping) break;
-    const wasPrefetched = prefetched !== null;
-    const limit = claimLimit();
-    const claimed = await (prefetched ?? claimNext());
-    prefetched = null;
+    const claimed = await claimNext();
     if (!claimed) {
       if (stopping) break;
       await delay(1000);
@@ -273,17 +268,11 @@ async function loop(): Promise<void> {
     }
     const batch = claimed.jobs;
     if (batch.length === 0) {
-      // An empty claim sent while busy says nothing about now: look again.
-      if (wasPrefetched) continue;
       await flush();
       post({ kind: "idle" });
       await idle();
       continue;
     }
-    // Only once this runner's jobs are timed and short: the next claim then
-    // holds at most ~BATCH_TARGET_MS of work, never slow jobs that idle
-    // runners could start now.
-    if (batch.length >= limit && avgMs > 0 && !stopping) prefetched = claimNext();
     for (let i = 0; i < batch.length && !halted; i++) {
       if (stopping) {
         await giveBack(batch.slice(i));
@@ -296,10 +285,6 @@ async function loop(): Promise<void> {
       }
       await runOne(job, claimed.firstSeq + i);
     }
-  }
-  if (prefetched && !halted) {
-    const rest = await prefetched;
-    if (rest?.jobs.length) await giveBack(rest.jobs);
   }
   if (halted) return;
   await flush();
