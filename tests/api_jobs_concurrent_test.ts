@@ -9,7 +9,13 @@
  */
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { bodyJson } from "./_helpers/api_server.ts";
-import { createTestDb, type TestDb, withInsertsBlocked } from "./_helpers/db.ts";
+import {
+  allowInserts,
+  createTestDb,
+  refuseInsertsOf,
+  type TestDb,
+  withInsertsBlocked,
+} from "./_helpers/db.ts";
 import { waitFor } from "./_helpers/faults.ts";
 import { type App, createApp } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
@@ -132,16 +138,7 @@ Deno.test({
       "a database error caused by one row fails that request alone; no row lost or doubled",
       async () => {
         await db.sql`DELETE FROM job`;
-        await db.sql.unsafe(`
-          CREATE FUNCTION test_refuse_job() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN
-            IF NEW.payload->>'message' = 'poison' THEN
-              RAISE EXCEPTION 'refused by test trigger';
-            END IF;
-            RETURN NEW;
-          END $$`);
-        await db.sql`CREATE TRIGGER test_refuse_job BEFORE INSERT ON job
-          FOR EACH ROW EXECUTE FUNCTION test_refuse_job()`;
+        await refuseInsertsOf(db.sql, "poison");
         try {
           const messages = Array.from({ length: 8 }, (_, i) => `p-${i}`);
           const rest = [...messages.slice(0, 4), "poison", ...messages.slice(4)].map(body);
@@ -160,7 +157,7 @@ Deno.test({
           assertEquals(rows.map((r) => r.message), [...sent].sort());
           assert(rows.every((r) => r.events === 1), "one created event per row");
         } finally {
-          await db.sql`DROP TRIGGER IF EXISTS test_refuse_job ON job`;
+          await allowInserts(db.sql);
         }
       },
     );

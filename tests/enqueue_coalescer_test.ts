@@ -7,7 +7,13 @@
  * for the lock wait in pg_stat_activity, never for time.
  */
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
-import { createTestDb, type TestDb, withInsertsBlocked } from "./_helpers/db.ts";
+import {
+  allowInserts,
+  createTestDb,
+  refuseInsertsOf,
+  type TestDb,
+  withInsertsBlocked,
+} from "./_helpers/db.ts";
 import { waitFor } from "./_helpers/faults.ts";
 import type { Sql } from "../lib/db.ts";
 import { CoalescerClosedError, EnqueueCoalescer } from "../lib/queue/enqueue_coalescer.ts";
@@ -51,25 +57,6 @@ async function stored(sql: Sql, message: string): Promise<{ jobs: number; events
     FROM job j LEFT JOIN job_event e ON e.job_id = j.id AND e.kind = 'created'
     WHERE j.payload->>'message' = ${message}`;
   return row;
-}
-
-/** Makes inserts of a job whose message is `message` fail with SQLSTATE `code`. */
-async function failInsertsOf(sql: Sql, message: string, code: string): Promise<void> {
-  await sql.unsafe(`
-    CREATE OR REPLACE FUNCTION test_refuse_job() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF NEW.payload->>'message' = '${message}' THEN
-        RAISE EXCEPTION 'refused by test trigger' USING ERRCODE = '${code}';
-      END IF;
-      RETURN NEW;
-    END $$`);
-  await sql`DROP TRIGGER IF EXISTS test_refuse_job ON job`;
-  await sql`CREATE TRIGGER test_refuse_job BEFORE INSERT ON job
-    FOR EACH ROW EXECUTE FUNCTION test_refuse_job()`;
-}
-
-async function dropRefusal(sql: Sql): Promise<void> {
-  await sql`DROP TRIGGER IF EXISTS test_refuse_job ON job`;
 }
 
 Deno.test({
@@ -172,7 +159,7 @@ Deno.test({
     await t.step(
       "a row that fails a shared statement fails alone: the others are stored once each",
       async () => {
-        await failInsertsOf(db.sql, "poison", "P0001");
+        await refuseInsertsOf(db.sql, "poison", "P0001");
         try {
           const c = new EnqueueCoalescer(db.sql);
           const good = ["mixed-0", "mixed-1", "mixed-2", "mixed-3"];
@@ -196,7 +183,7 @@ Deno.test({
           assertEquals(c.stats.fallbacks, 1);
           await c.close();
         } finally {
-          await dropRefusal(db.sql);
+          await allowInserts(db.sql);
         }
       },
     );
@@ -205,7 +192,7 @@ Deno.test({
       "an unreachable database fails every job of the statement, and nothing is retried",
       async () => {
         // 57P01 (admin_shutdown) is what a server going down answers.
-        await failInsertsOf(db.sql, "outage", "57P01");
+        await refuseInsertsOf(db.sql, "outage", "57P01");
         try {
           const c = new EnqueueCoalescer(db.sql);
           let first!: Promise<Job>;
@@ -230,7 +217,7 @@ Deno.test({
           assertEquals(c.stats.fallbacks, 0);
           await c.close();
         } finally {
-          await dropRefusal(db.sql);
+          await allowInserts(db.sql);
         }
       },
     );

@@ -134,3 +134,35 @@ export async function withInsertsBlocked(db: TestDb, during: () => Promise<void>
     conn.release();
   }
 }
+
+/**
+ * Makes every insert into `job` of a job whose payload `message` is `message`
+ * fail with SQLSTATE `code` (default P0001, a plain RAISE), through a BEFORE
+ * INSERT trigger; other inserts go through. Replaces an earlier refusal;
+ * {@link allowInserts} removes it.
+ */
+export async function refuseInsertsOf(sql: Sql, message: string, code = "P0001"): Promise<void> {
+  await sql`CREATE TABLE IF NOT EXISTS test_refusal (message text PRIMARY KEY, code text NOT NULL)`;
+  await sql`DELETE FROM test_refusal`;
+  await sql`INSERT INTO test_refusal (message, code) VALUES (${message}, ${code})`;
+  await sql`
+    CREATE OR REPLACE FUNCTION test_refuse_job() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      refused text;
+    BEGIN
+      SELECT code INTO refused FROM test_refusal WHERE message = NEW.payload->>'message';
+      IF refused IS NOT NULL THEN
+        RAISE EXCEPTION 'refused by test trigger' USING ERRCODE = refused;
+      END IF;
+      RETURN NEW;
+    END $$`;
+  await sql`DROP TRIGGER IF EXISTS test_refuse_job ON job`;
+  await sql`CREATE TRIGGER test_refuse_job BEFORE INSERT ON job
+    FOR EACH ROW EXECUTE FUNCTION test_refuse_job()`;
+}
+
+/** Ends {@link refuseInsertsOf}. */
+export async function allowInserts(sql: Sql): Promise<void> {
+  await sql`DROP TRIGGER IF EXISTS test_refuse_job ON job`;
+  await sql`DROP TABLE IF EXISTS test_refusal`;
+}
