@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from "../lib/embedded_pg.ts";
 import { log } from "../lib/log.ts";
 import * as artifacts from "../lib/queue/artifacts.ts";
 import * as reports from "../lib/queue/reports.ts";
-import type { Job } from "../lib/queue/types.ts";
+import type { LeanJob } from "../lib/queue/jobs.ts";
 import type { WorkerContext } from "./types.ts";
 
 /** Seconds a webhook POST may take before it fails the attempt. */
@@ -114,7 +114,7 @@ export function closeTransports(): void {
 }
 
 /** The context of one attempt of `job`. `signal` aborts on timeout, lease loss or forced stop. */
-export function createContext(deps: ContextDeps, job: Job, signal: AbortSignal): WorkerContext {
+export function createContext(deps: ContextDeps, job: LeanJob, signal: AbortSignal): WorkerContext {
   const { sql, config } = deps;
   const outboxFolder = outboxDir(config.DATA_DIR);
   const range = (q: { from: string; to: string }) => ({ from: q.from, to: q.to });

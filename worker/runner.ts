@@ -15,7 +15,7 @@ import { openPool, type Sql } from "../lib/db.ts";
 import { PermanentError } from "../lib/jobs/errors.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import * as jobs from "../lib/queue/jobs.ts";
-import type { Job } from "../lib/queue/types.ts";
+import type { LeanJob } from "../lib/queue/jobs.ts";
 import { closeTransports, type ContextDeps, createContext } from "./context.ts";
 import { NotSerialisableError, toJsonResult } from "./json.ts";
 import {
@@ -105,7 +105,7 @@ function watch(deadline: number): void {
   watchdog = { at: deadline, timer };
 }
 
-function refOf(job: Job): JobRef {
+function refOf(job: LeanJob): JobRef {
   return { id: job.id, type: job.type, attempt: job.attempts };
 }
 
@@ -204,7 +204,7 @@ async function idle(): Promise<void> {
 
 /** A claim's jobs with the sequence number of the first (see the `claimed` message). */
 interface Claimed {
-  jobs: Job[];
+  jobs: LeanJob[];
   firstSeq: number;
 }
 
@@ -214,7 +214,7 @@ interface Claimed {
  * the runner is stopping.
  */
 async function claimNext(): Promise<Claimed | null> {
-  let batch: Job[];
+  let batch: LeanJob[];
   try {
     batch = await withRetry(
       () =>
@@ -294,7 +294,7 @@ async function loop(): Promise<void> {
 }
 
 /** Gives claimed jobs that never started back to pending (not an attempt). */
-async function giveBack(queue: Job[]): Promise<void> {
+async function giveBack(queue: LeanJob[]): Promise<void> {
   if (queue.length === 0) return;
   const items = queue.map((j) => ({ id: j.id, attempt: j.attempts }));
   try {
@@ -324,7 +324,7 @@ function isPermanent(err: unknown): boolean {
   return err instanceof PermanentError || (err as Error | null)?.name === "PermanentError";
 }
 
-async function runOne(job: Job, seq: number): Promise<void> {
+async function runOne(job: LeanJob, seq: number): Promise<void> {
   const ref = refOf(job);
   const handler = handlers[job.type];
   const timeoutMs = Math.max(1, Math.round(handler.timeoutSeconds * 1000));
@@ -344,7 +344,7 @@ async function runOne(job: Job, seq: number): Promise<void> {
 }
 
 async function runHandler(
-  job: Job,
+  job: LeanJob,
   ref: JobRef,
   handler: HandlerMap[string],
   timeoutMs: number,

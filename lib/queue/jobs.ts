@@ -111,15 +111,9 @@ export async function enqueueBatch(
  * holds, and the fence refuses the forgotten claim's completion. Outcomes
  * (complete, fail) always wait for their flush.
  */
-export async function claim(sql: Sql, opts: {
-  worker: string;
-  limit?: number;
-  leaseSeconds: number;
-  types?: string[] | null;
-  lean?: boolean;
-  asyncCommit?: boolean;
-  now?: Date | null;
-}): Promise<Job[]> {
+export async function claim(sql: Sql, opts: ClaimOptions & { lean: true }): Promise<LeanJob[]>;
+export async function claim(sql: Sql, opts: ClaimOptions & { lean?: false }): Promise<Job[]>;
+export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJob[]> {
   const t = at(sql, opts.now);
   const typeFilter = opts.types && opts.types.length ? sql`AND type = ANY(${opts.types})` : sql``;
   // Locks: the chosen rows (FOR UPDATE SKIP LOCKED: rows another claimer holds
@@ -155,6 +149,23 @@ export async function claim(sql: Sql, opts: {
     )
     SELECT ${columns} FROM claimed ORDER BY priority DESC, created_at, id`;
 }
+
+/** What {@link claim} takes. */
+export interface ClaimOptions {
+  worker: string;
+  limit?: number;
+  leaseSeconds: number;
+  types?: string[] | null;
+  lean?: boolean;
+  asyncCommit?: boolean;
+  now?: Date | null;
+}
+
+/** A job as a `lean` {@link claim} returns it: what a handler needs. */
+export type LeanJob = Pick<
+  Job,
+  "id" | "type" | "payload" | "priority" | "attempts" | "max_attempts" | "created_at"
+>;
 
 /** A lease holder's proof: the job, the attempt it claimed, and who claimed it. */
 export interface Fence {
