@@ -52,20 +52,38 @@ export const processBody = z.strictObject({
   ).min(1, "types needs at least one type").max(JOB_TYPE_NAMES.length * 2).optional(),
 });
 
+/** Zod's error for a field: `missing` when it is absent, else `wrong`. */
+const requiredError = (missing: string, wrong: string) => (iss: { input: unknown }) =>
+  iss.input === undefined ? missing : wrong;
+
+/**
+ * The attempt a complete/fail call finishes, as `/api/process` returned it:
+ * `worker` is its `locked_by`, `attempt` its `attempts`. Both are required.
+ */
 const fence = {
-  worker: storableText("worker", 128).optional(),
-  attempt: z.number({ error: "attempt must be a whole number" }).int(
-    "attempt must be a whole number",
-  ).min(1, "attempt must be at least 1").max(100, "attempt must be at most 100").optional(),
+  worker: z.string({
+    error: requiredError(
+      "worker is required: the locked_by that /api/process returned",
+      "worker must be text",
+    ),
+  }).min(1, "worker is required").max(128, "worker must be at most 128 characters")
+    .refine((s) => !hasUnstorableChars(s), "worker contains a NUL byte or an invalid character"),
+  attempt: z.number({
+    error: requiredError(
+      "attempt is required: the attempts that /api/process returned",
+      "attempt must be a whole number",
+    ),
+  }).int("attempt must be a whole number").min(1, "attempt must be at least 1")
+    .max(100, "attempt must be at most 100"),
 };
 
-/** Body of `POST /api/complete/:id`: the job's result (any JSON, default null). */
+/** Body of `POST /api/complete/:id`: the job's result (any JSON, default null) and the fence. */
 export const completeBody = z.strictObject({
   result: z.unknown().optional(),
   ...fence,
 });
 
-/** Body of `POST /api/fail/:id`: the attempt's error; `permanent` skips retries. */
+/** Body of `POST /api/fail/:id`: the attempt's error and the fence; `permanent` skips retries. */
 export const failBody = z.strictObject({
   error: z.union([
     storableText("error", 100_000),
