@@ -13,7 +13,7 @@ import type { Job } from "../lib/queue/types.ts";
 
 type Json = Record<string, unknown>;
 
-async function status(s: ApiServer, res: Response): Promise<[number, string | undefined]> {
+async function status(res: Response): Promise<[number, string | undefined]> {
   const body = await bodyJson<{ error?: { code: string } }>(res);
   return [res.status, body.error?.code];
 }
@@ -34,11 +34,11 @@ Deno.test({
     const claimed = await bodyJson(await s.post("/api/process", { worker: "ext-1" }));
     assertEquals([claimed.id, claimed.locked_by, claimed.attempts], [job.id, "ext-1", 1]);
     const stranger = await s.post(`/api/complete/${job.id}`, { result: "not mine" });
-    assertEquals(await status(s, stranger), [422, "validation_failed"]);
+    assertEquals(await status(stranger), [422, "validation_failed"]);
     const bare = await s.call(`/api/complete/${job.id}`, { method: "POST" });
-    assertEquals(await status(s, bare), [422, "validation_failed"]);
+    assertEquals(await status(bare), [422, "validation_failed"]);
     const failed = await s.post(`/api/fail/${job.id}`, { error: "not mine either" });
-    assertEquals(await status(s, failed), [422, "validation_failed"]);
+    assertEquals(await status(failed), [422, "validation_failed"]);
     assertEquals(await current(s, job.id), {
       status: "processing",
       locked_by: "ext-1",
@@ -73,15 +73,15 @@ Deno.test({
 
     // The stale client (same worker name, attempt 1) reports late, with and without its fence.
     const unnamed = await s.post(`/api/fail/${job.id}`, { error: "late failure" });
-    assertEquals(await status(s, unnamed), [422, "validation_failed"]);
+    assertEquals(await status(unnamed), [422, "validation_failed"]);
     const stale = await s.post(`/api/fail/${job.id}`, {
       error: "late failure",
       worker: "ext-1",
       attempt: 1,
     });
-    assertEquals(await status(s, stale), [409, "lease_lost"]);
+    assertEquals(await status(stale), [409, "lease_lost"]);
     const staleDone = await s.post(`/api/complete/${job.id}`, { worker: "ext-1", attempt: 1 });
-    assertEquals(await status(s, staleDone), [409, "lease_lost"]);
+    assertEquals(await status(staleDone), [409, "lease_lost"]);
     assertEquals(await current(s, job.id), {
       status: "processing",
       locked_by: "ext-1",
@@ -116,13 +116,13 @@ Deno.test({
     }, { what: "the worker to claim the job" });
     assertEquals(held.locked_by?.split("/")[0], worker.id);
     const stranger = await s.post(`/api/complete/${held.id}`, { result: "stolen" });
-    assertEquals(await status(s, stranger), [422, "validation_failed"]);
+    assertEquals(await status(stranger), [422, "validation_failed"]);
     const guess = await s.post(`/api/fail/${held.id}`, {
       error: "stolen",
       worker: "api-someone",
       attempt: 1,
     });
-    assertEquals(await status(s, guess), [409, "lease_lost"]);
+    assertEquals(await status(guess), [409, "lease_lost"]);
     assertEquals(await current(s, held.id), {
       status: "processing",
       locked_by: held.locked_by,
