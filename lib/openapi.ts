@@ -350,7 +350,7 @@ function build(): Record<string, unknown> {
       ...common,
     },
   });
-  const fenced = "409: the job is not processing (`job_not_processing`), or the attempt named " +
+  const fenced = "the job is not processing (`job_not_processing`), or the attempt named " +
     "is no longer the current one (`lease_lost`)";
   op("post", "/api/complete/{id}", {
     operationId: "completeJob",
