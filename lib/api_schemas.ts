@@ -9,8 +9,12 @@ import { BULK_ACTIONS } from "./queue/bulk.ts";
 import { SORT_COLUMNS } from "./queue/jobs.ts";
 import { EVENT_KINDS, JOB_STATUSES } from "./queue/types.ts";
 
-/** A job id as Postgres accepts it: 8-4-4-4-12 hex digits. */
-export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A job id as Postgres accepts it: 8-4-4-4-12 hex digits, either case. No
+ * RegExp flags: the OpenAPI document carries the source as its `pattern`.
+ */
+export const UUID_RE =
+  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /** Most jobs in one batch, and most ids in one bulk action. */
 export const MAX_BATCH = 1000;
@@ -28,12 +32,16 @@ const storableText = (label: string, max: number) =>
 /** Body of `POST /api/jobs` (the shared job-type schemas, strict). */
 export const createJobBody = createJobSchema;
 
+/** A batch body of `job` items (1–1000); the document passes its registered job schema. */
+export const batchOf = <T extends z.ZodType>(job: T) =>
+  z.strictObject({
+    jobs: z.array(job, { error: "jobs must be an array of jobs" })
+      .min(1, "jobs needs at least one job")
+      .max(MAX_BATCH, `jobs may hold at most ${MAX_BATCH} jobs`),
+  });
+
 /** Body of `POST /api/jobs/batch`: 1–1000 jobs, stored all or none. */
-export const batchBody = z.strictObject({
-  jobs: z.array(createJobSchema, { error: "jobs must be an array of jobs" })
-    .min(1, "jobs needs at least one job")
-    .max(MAX_BATCH, `jobs may hold at most ${MAX_BATCH} jobs`),
-});
+export const batchBody = batchOf(createJobSchema);
 
 /** Body of `POST /api/jobs/bulk`. */
 export const bulkBody = z.strictObject({
@@ -52,20 +60,38 @@ export const processBody = z.strictObject({
   ).min(1, "types needs at least one type").max(JOB_TYPE_NAMES.length * 2).optional(),
 });
 
+/** Zod's error for a field: `missing` when it is absent, else `wrong`. */
+const requiredError = (missing: string, wrong: string) => (iss: { input: unknown }) =>
+  iss.input === undefined ? missing : wrong;
+
+/**
+ * The attempt a complete/fail call finishes, as `/api/process` returned it:
+ * `worker` is its `locked_by`, `attempt` its `attempts`. Both are required.
+ */
 const fence = {
-  worker: storableText("worker", 128).optional(),
-  attempt: z.number({ error: "attempt must be a whole number" }).int(
-    "attempt must be a whole number",
-  ).min(1, "attempt must be at least 1").max(100, "attempt must be at most 100").optional(),
+  worker: z.string({
+    error: requiredError(
+      "worker is required: the locked_by that /api/process returned",
+      "worker must be text",
+    ),
+  }).min(1, "worker is required").max(128, "worker must be at most 128 characters")
+    .refine((s) => !hasUnstorableChars(s), "worker contains a NUL byte or an invalid character"),
+  attempt: z.number({
+    error: requiredError(
+      "attempt is required: the attempts that /api/process returned",
+      "attempt must be a whole number",
+    ),
+  }).int("attempt must be a whole number").min(1, "attempt must be at least 1")
+    .max(100, "attempt must be at most 100"),
 };
 
-/** Body of `POST /api/complete/:id`: the job's result (any JSON, default null). */
+/** Body of `POST /api/complete/:id`: the job's result (any JSON, default null) and the fence. */
 export const completeBody = z.strictObject({
   result: z.unknown().optional(),
   ...fence,
 });
 
-/** Body of `POST /api/fail/:id`: the attempt's error; `permanent` skips retries. */
+/** Body of `POST /api/fail/:id`: the attempt's error and the fence; `permanent` skips retries. */
 export const failBody = z.strictObject({
   error: z.union([
     storableText("error", 100_000),
@@ -105,7 +131,8 @@ export const listQuery = z.strictObject({
 
 /** Query of `GET /api/stats/trend`. */
 export const trendQuery = z.strictObject({
-  hours: intParam("hours", 1, 720).optional(),
+  hours: intParam("hours", 1, 720).optional()
+    .describe("hours back from now (default 24); with bucket=minute at most 48, else 422"),
   bucket: z.enum(["minute", "hour"], { error: "bucket must be minute or hour" }).optional(),
 }).refine((q) => q.bucket !== "minute" || (q.hours ?? 24) <= 48, {
   message: "minute buckets cover at most 48 hours",
@@ -115,7 +142,26 @@ export const trendQuery = z.strictObject({
 /** A query that takes no parameters. */
 export const noQuery = z.strictObject({});
 
-/** Query parameters that may repeat; the others must appear at most once. */
+/**
+ * Query of `GET /api/events`: only the id of the last message seen, which a
+ * reconnecting EventSource may send (as the `Last-Event-ID` header, or this
+ * parameter where headers cannot be set). Nothing is replayed: `ready` tells
+ * the client to refetch.
+ */
+export const eventsQuery = z.strictObject({
+  lastEventId: z.string().max(64, "lastEventId must be at most 64 characters")
+    .refine((s) => !hasUnstorableChars(s), "lastEventId contains an invalid character")
+    .optional(),
+});
+
+/** Query parameters that are text even when they look like numbers. */
+const TEXT_PARAMS = new Set(["q", "sort", "order", "bucket", "lastEventId"]);
+
+/**
+ * Query parameters that may list several values: comma-separated (the
+ * canonical form, `status=pending,failed`) or repeated; the others must
+ * appear at most once.
+ */
 const REPEATABLE = new Set(["status", "type", "priority"]);
 
 /**
@@ -135,9 +181,7 @@ export function queryObject(params: URLSearchParams): Record<string, unknown> {
     } else if (values.length > 1) {
       out[key] = values;
     } else {
-      out[key] = key === "q" || key === "sort" || key === "order" || key === "bucket"
-        ? values[0]
-        : num(values[0]);
+      out[key] = TEXT_PARAMS.has(key) ? values[0] : num(values[0]);
     }
   }
   return out;
@@ -154,7 +198,7 @@ export const jobResponse = z.object({
   status: z.enum(JOB_STATUSES),
   priority: z.int().min(1).max(5),
   payload: z.record(z.string(), z.unknown()),
-  result: z.unknown().nullable(),
+  result: z.unknown().nullable().nonoptional(),
   error: z.string().nullable(),
   attempts: z.int().min(0),
   max_attempts: z.int().min(1).max(100),

@@ -40,6 +40,60 @@ export function openApiDocument(): Record<string, unknown> {
   return cached;
 }
 
+/** Request body examples: shown on /docs and checked against their schemas by the tests. */
+const EXAMPLE_ID = "3f0c8b52-5d1e-4c3a-9a57-1b2f7a6e4d10";
+const EXAMPLES = {
+  createJob: {
+    email: {
+      type: "email",
+      payload: { to: "ada@example.com", subject: "Welcome", body: "Hello Ada" },
+      priority: 5,
+    },
+    report: {
+      type: "report",
+      payload: {
+        report_type: "failures",
+        format: "csv",
+        date_range: { from: "2026-11-01", to: "2026-11-30" },
+      },
+      scheduled_for: "2026-12-01T06:00:00Z",
+    },
+  },
+  createJobBatch: {
+    two: {
+      jobs: [
+        {
+          type: "notification",
+          payload: { user_id: "user-42", channel: "push", message: "Your report is ready" },
+        },
+        {
+          type: "email",
+          payload: { to: "bob@example.com", subject: "Hi", body: "Hello Bob" },
+          priority: 1,
+        },
+      ],
+    },
+  },
+  bulkJobs: {
+    cancel: { action: "cancel", ids: [EXAMPLE_ID, EXAMPLE_ID.toUpperCase()] },
+  },
+  cancelJob: { empty: {} },
+  retryJob: { empty: {} },
+  claimJob: { named: { worker: "ext-1", types: ["email", "notification"] } },
+  completeJob: {
+    done: { result: { message_id: "<1@example.com>" }, worker: "ext-1", attempt: 1 },
+  },
+  failJob: {
+    retry: { error: "webhook answered 503", worker: "ext-1", attempt: 1 },
+    permanent: {
+      error: { code: "E_BOUNCE", detail: "no such user" },
+      permanent: true,
+      worker: "ext-1",
+      attempt: 1,
+    },
+  },
+} as const;
+
 function build(): Record<string, unknown> {
   // The registry calls `.openapi()` on registered schemas, a method zod adds to
   // schemas built after `extendZodWithOpenApi`; ours may be older (they are built
@@ -65,9 +119,10 @@ function build(): Record<string, unknown> {
   const JobWithEvents = reg("JobWithEvents", s.jobResponse.extend({ events: z.array(JobEvent) }));
   const JobPage = reg("JobPage", s.jobPageResponse.extend({ items: z.array(Job) }));
   const CreateJob = reg("CreateJob", createJobSchema);
-  const Batch = reg("CreateJobBatch", s.batchBody.extend({ jobs: z.array(CreateJob) }));
+  const Batch = reg("CreateJobBatch", s.batchOf(CreateJob));
   const Bulk = reg("BulkAction", s.bulkBody);
   const BulkResult = reg("BulkResult", s.bulkResponse);
+  const Empty = reg("EmptyBody", s.emptyBody);
   const Process = reg("ProcessRequest", s.processBody);
   const Complete = reg("CompleteRequest", s.completeBody);
   const Fail = reg("FailRequest", s.failBody);
@@ -76,9 +131,21 @@ function build(): Record<string, unknown> {
   const ErrorBody = reg("Error", s.errorResponse);
 
   const idParam = z.object({ id: z.uuid().describe("job id") });
-  const jsonBody = (schema: z.ZodType, required = true) => ({
-    required,
-    content: { "application/json": { schema } },
+  const jsonBody = (
+    schema: z.ZodType,
+    examples: Record<string, unknown>,
+    opts: { required?: boolean; description?: string } = {},
+  ) => ({
+    required: opts.required ?? true,
+    description: opts.description,
+    content: {
+      "application/json": {
+        schema,
+        examples: Object.fromEntries(
+          Object.entries(examples).map(([name, value]) => [name, { value }]),
+        ),
+      },
+    },
   });
   const ok = (description: string, schema: z.ZodType) => ({
     description,
@@ -88,24 +155,69 @@ function build(): Record<string, unknown> {
     description,
     content: { "application/json": { schema: ErrorBody } },
   });
+  const retryAfter = {
+    "Retry-After": { schema: { type: "string" as const }, description: "seconds to wait" },
+  };
+  const dbDown = {
+    503: {
+      ...err("`database_unavailable`: the database is not reachable (with Retry-After)"),
+      headers: retryAfter,
+    },
+  };
+  /** Every /api route but the document: token, database, crash. */
   const common = {
     401: err("missing or wrong bearer token (when API_TOKEN is set)"),
     500: err("unexpected error (the body carries a request_id that is also logged)"),
+    ...dbDown,
+  };
+  /** POST and DELETE: refused from another origin, and bodies have limits. */
+  const unsafe = {
+    403: err("`cross_origin_request`: a browser's write from another origin or site"),
+    413: err("body over the limit (BODY_LIMIT_BYTES, 1 MiB; 8 MiB for a batch)"),
+    415: err("Content-Type is not application/json"),
   };
   const bodyErrors = {
+    ...unsafe,
     400: err("malformed JSON, empty or too deeply nested body"),
-    413: err("body over the limit (1 MiB; 8 MiB for a batch)"),
-    415: err("Content-Type is not application/json"),
     422: err("validation failed; `issues` lists every field"),
   };
   const notFound = { 404: err("no such job (a malformed id is also 404)") };
+  const noQuery422 = { 422: err("`validation_failed`: this route takes no query parameters") };
+  const noQuery400 = { 400: err("`unexpected_query`: this route takes no query parameters") };
 
-  r.registerPath({
-    method: "post",
-    path: "/api/jobs",
+  /** Registers an operation; a GET gets its HEAD twin (same answers, no body). */
+  const op = (
+    method: "get" | "post" | "delete",
+    path: string,
+    spec: Omit<Parameters<typeof r.registerPath>[0], "method" | "path">,
+  ) => {
+    r.registerPath({ method, path, ...spec });
+    if (method !== "get") return;
+    const responses = Object.fromEntries(
+      Object.entries(spec.responses).map(([code, res]) => [code, {
+        description: `${(res as { description: string }).description} (headers only)`,
+        headers: (res as { headers?: Record<string, unknown> }).headers,
+      }]),
+    );
+    r.registerPath({
+      method: "head",
+      path,
+      ...spec,
+      operationId: `${spec.operationId}Head`,
+      summary: `${spec.summary} (HEAD: the headers of the GET, no body)`,
+      responses: responses as typeof spec.responses,
+    });
+  };
+  const commaList = (description: string) => ({
+    description,
+    param: { style: "form" as const, explode: false },
+  });
+
+  op("post", "/api/jobs", {
+    operationId: "createJob",
     tags: ["jobs"],
     summary: "Create one job",
-    request: { body: jsonBody(CreateJob) },
+    request: { body: jsonBody(CreateJob, EXAMPLES.createJob) },
     responses: {
       201: {
         ...ok("the stored job", Job),
@@ -115,80 +227,93 @@ function build(): Record<string, unknown> {
       ...common,
     },
   });
-  r.registerPath({
-    method: "get",
-    path: "/api/jobs",
+  op("get", "/api/jobs", {
+    operationId: "listJobs",
     tags: ["jobs"],
-    summary: "List jobs (filters may repeat for any-of)",
+    summary: "List jobs (filters take several values for any-of)",
     request: {
       query: s.listQuery.extend({
-        status: s.listQuery.shape.status.describe("repeat or comma-separate for any of"),
+        status: s.listQuery.shape.status.meta(commaList(
+          "any of these statuses: comma-separated (canonical, `status=pending,failed`); " +
+            "repeating the parameter is accepted too",
+        )),
+        type: s.listQuery.shape.type.meta(commaList(
+          "any of these types: comma-separated (canonical); repeating is accepted too",
+        )),
+        priority: s.listQuery.shape.priority.meta(commaList(
+          "any of these priorities: comma-separated (canonical); repeating is accepted too",
+        )),
         q: s.listQuery.shape.q.describe("an exact id, or text in the payload (case-insensitive)"),
       }),
     },
     responses: {
       200: ok("a page of jobs and the total of matches", JobPage),
-      422: err("a bad filter, sort, limit or offset"),
+      422: err("a bad filter, sort, limit or offset, or an unknown parameter"),
       ...common,
     },
   });
-  r.registerPath({
-    method: "post",
-    path: "/api/jobs/batch",
+  op("post", "/api/jobs/batch", {
+    operationId: "createJobBatch",
     tags: ["jobs"],
     summary: "Create up to 1000 jobs in one transaction (all or none)",
-    request: { body: jsonBody(Batch) },
+    request: { body: jsonBody(Batch, EXAMPLES.createJobBatch) },
     responses: {
       201: ok("the stored jobs, in input order", z.object({ items: z.array(Job), count: z.int() })),
       ...bodyErrors,
       ...common,
     },
   });
-  r.registerPath({
-    method: "post",
-    path: "/api/jobs/bulk",
+  op("post", "/api/jobs/bulk", {
+    operationId: "bulkJobs",
     tags: ["jobs"],
     summary: "Retry, cancel or delete many jobs in one transaction",
-    request: { body: jsonBody(Bulk) },
+    request: { body: jsonBody(Bulk, EXAMPLES.bulkJobs) },
     responses: { 200: ok("what happened to each id", BulkResult), ...bodyErrors, ...common },
   });
-  r.registerPath({
-    method: "get",
-    path: "/api/jobs/{id}",
+  op("get", "/api/jobs/{id}", {
+    operationId: "getJob",
     tags: ["jobs"],
     summary: "One job with its events",
     request: { params: idParam },
-    responses: { 200: ok("the job and its timeline", JobWithEvents), ...notFound, ...common },
+    responses: {
+      200: ok("the job and its timeline", JobWithEvents),
+      ...notFound,
+      ...common,
+    },
   });
-  r.registerPath({
-    method: "delete",
-    path: "/api/jobs/{id}",
+  const emptyBody = (examples: Record<string, unknown>) =>
+    jsonBody(Empty, examples, {
+      required: false,
+      description: "optional; when sent, an empty JSON object",
+    });
+  op("delete", "/api/jobs/{id}", {
+    operationId: "cancelJob",
     tags: ["jobs"],
     summary: "Cancel a pending job",
-    request: { params: idParam },
+    request: { params: idParam, body: emptyBody(EXAMPLES.cancelJob) },
     responses: {
       200: ok("the cancelled job", Job),
       ...notFound,
       409: err("the job is not pending"),
+      ...bodyErrors,
       ...common,
     },
   });
-  r.registerPath({
-    method: "post",
-    path: "/api/jobs/{id}/retry",
+  op("post", "/api/jobs/{id}/retry", {
+    operationId: "retryJob",
     tags: ["jobs"],
     summary: "Retry a failed or cancelled job (back to pending, attempts reset)",
-    request: { params: idParam },
+    request: { params: idParam, body: emptyBody(EXAMPLES.retryJob) },
     responses: {
       200: ok("the job, pending again", Job),
       ...notFound,
       409: err("the job is neither failed nor cancelled"),
+      ...bodyErrors,
       ...common,
     },
   });
-  r.registerPath({
-    method: "get",
-    path: "/api/jobs/{id}/artifact",
+  op("get", "/api/jobs/{id}/artifact", {
+    operationId: "getJobArtifact",
     tags: ["jobs"],
     summary: "Download the file a report job made",
     request: { params: idParam },
@@ -204,120 +329,171 @@ function build(): Record<string, unknown> {
       ...common,
     },
   });
-  r.registerPath({
-    method: "post",
-    path: "/api/process",
+  op("post", "/api/process", {
+    operationId: "claimJob",
     tags: ["external workers"],
     summary: "Claim the next due job (lease JOB_LEASE_SECONDS)",
-    request: { body: jsonBody(Process, false) },
+    request: {
+      body: jsonBody(Process, EXAMPLES.claimJob, {
+        required: false,
+        description: "optional; without `worker` the claim is named `api-<random>`",
+      }),
+    },
     responses: {
-      200: ok("the claimed job (status processing; keep locked_by and attempts)", Job),
+      200: ok(
+        "the claimed job (status processing); its `locked_by` and `attempts` are the " +
+          "`worker` and `attempt` that complete and fail must send",
+        Job,
+      ),
       204: { description: "no job is due" },
       ...bodyErrors,
       ...common,
     },
   });
-  r.registerPath({
-    method: "post",
-    path: "/api/complete/{id}",
+  const fenced = "the job is not processing (`job_not_processing`), or the attempt named " +
+    "is no longer the current one (`lease_lost`)";
+  op("post", "/api/complete/{id}", {
+    operationId: "completeJob",
     tags: ["external workers"],
-    summary: "Record the result of a claimed job",
-    request: { params: idParam, body: jsonBody(Complete) },
+    summary: "Record the result of a claimed attempt (fenced on worker and attempt)",
+    request: {
+      params: idParam,
+      body: jsonBody(Complete, EXAMPLES.completeJob, {
+        description: "`worker` and `attempt` are required: the claim's `locked_by` and " +
+          "`attempts` (a call without them is a 422 and changes nothing)",
+      }),
+    },
     responses: {
       200: ok("the completed job", Job),
       ...notFound,
-      409: err("the job is not processing, or is held by another worker or attempt"),
+      409: err(fenced),
       ...bodyErrors,
       ...common,
     },
   });
-  r.registerPath({
-    method: "post",
-    path: "/api/fail/{id}",
+  op("post", "/api/fail/{id}", {
+    operationId: "failJob",
     tags: ["external workers"],
-    summary: "Record a failed attempt (retry with backoff, or final)",
-    request: { params: idParam, body: jsonBody(Fail) },
+    summary: "Record a failed attempt (retry with backoff, or final; fenced)",
+    request: {
+      params: idParam,
+      body: jsonBody(Fail, EXAMPLES.failJob, {
+        description: "`worker` and `attempt` are required: the claim's `locked_by` and " +
+          "`attempts` (a call without them is a 422 and changes nothing)",
+      }),
+    },
     responses: {
       200: ok("the job: pending again (retry scheduled) or failed", Job),
       ...notFound,
-      409: err("the job is not processing, or is held by another worker or attempt"),
+      409: err(fenced),
       ...bodyErrors,
       ...common,
     },
   });
-  r.registerPath({
-    method: "get",
-    path: "/api/stats",
+  op("get", "/api/stats", {
+    operationId: "getStats",
     tags: ["stats"],
     summary: "Jobs per status, plus the total",
-    responses: { 200: ok("counts", Stats), 422: err("unknown query parameter"), ...common },
+    responses: { 200: ok("counts", Stats), ...noQuery422, ...common },
   });
-  r.registerPath({
-    method: "get",
-    path: "/api/stats/trend",
+  op("get", "/api/stats/trend", {
+    operationId: "getStatsTrend",
     tags: ["stats"],
     summary: "Created / completed / failed per bucket (empty buckets are zeros)",
     request: { query: s.trendQuery },
-    responses: { 200: ok("the series, oldest first", Trend), 422: err("bad query"), ...common },
+    responses: {
+      200: ok("the series, oldest first", Trend),
+      422: err("a bad query (also: bucket=minute over more than 48 hours)"),
+      ...common,
+    },
   });
-  r.registerPath({
-    method: "get",
-    path: "/api/events",
+  op("get", "/api/events", {
+    operationId: "streamEvents",
     tags: ["stats"],
     summary: "Server-Sent Events: a `change` message whenever jobs change (coalesced)",
+    request: {
+      query: s.eventsQuery.extend({
+        lastEventId: s.eventsQuery.shape.lastEventId.describe(
+          "the last message id seen, for clients that cannot send Last-Event-ID; " +
+            "nothing is replayed",
+        ),
+      }),
+      headers: z.object({
+        "Last-Event-ID": z.string().max(64).optional().describe(
+          "sent by a reconnecting EventSource; accepted, nothing is replayed (`ready` tells " +
+            "the client to refetch)",
+        ),
+      }),
+    },
     responses: {
       200: {
         description:
           "an event stream; `ready` first, then `change` messages and keep-alive comments",
         content: { "text/event-stream": { schema: { type: "string" } } },
       },
+      422: err("a query parameter other than lastEventId"),
       ...common,
+      503: {
+        ...err(
+          "`too_many_streams` (1000 per process are open) or `database_unavailable` " +
+            "(cannot LISTEN); with Retry-After",
+        ),
+        headers: retryAfter,
+      },
     },
   });
-  r.registerPath({
-    method: "get",
-    path: "/api/openapi.json",
+  op("get", "/api/openapi.json", {
+    operationId: "getOpenApiDocument",
     tags: ["meta"],
     summary: "This document (no token needed)",
     security: [],
-    responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": {} } } },
+    responses: {
+      200: { description: "OpenAPI 3.1", content: { "application/json": {} } },
+      ...noQuery422,
+    },
   });
-  r.registerPath({
-    method: "get",
-    path: "/docs",
+  op("get", "/docs", {
+    operationId: "getDocsPage",
     tags: ["meta"],
     summary: "Browsable documentation (Swagger UI, served by the app)",
     security: [],
-    responses: { 200: { description: "HTML", content: { "text/html": {} } } },
+    responses: {
+      200: { description: "HTML", content: { "text/html": {} } },
+      303: {
+        description: "with DASHBOARD_PASSWORD set and no session: to /login",
+        headers: { Location: { schema: { type: "string" }, description: "/login?next=/docs" } },
+      },
+      ...noQuery400,
+    },
   });
-  r.registerPath({
-    method: "get",
-    path: "/healthz",
+  op("get", "/healthz", {
+    operationId: "checkLiveness",
     tags: ["meta"],
     summary: "Liveness: the process answers",
     security: [],
-    responses: { 200: ok("up", z.object({ status: z.literal("ok") })) },
+    responses: { 200: ok("up", z.object({ status: z.literal("ok") })), ...noQuery400 },
   });
   const ready = z.object({
     status: z.enum(["ready", "not_ready"]),
     database: z.enum(["ok", "unreachable"]),
     pending_migrations: z.array(z.string()),
   });
-  r.registerPath({
-    method: "get",
-    path: "/readyz",
+  op("get", "/readyz", {
+    operationId: "checkReadiness",
     tags: ["meta"],
     summary: "Readiness: the database answers and every migration is applied",
     security: [],
-    responses: { 200: ok("ready", ready), 503: ok("not ready", ready) },
+    responses: { 200: ok("ready", ready), ...noQuery400, 503: ok("not ready", ready) },
   });
-  r.registerPath({
-    method: "get",
-    path: "/metrics",
+  op("get", "/metrics", {
+    operationId: "getMetrics",
     tags: ["meta"],
     summary: "Prometheus metrics",
     security: [],
-    responses: { 200: { description: "text exposition", content: { "text/plain": {} } } },
+    responses: {
+      200: { description: "text exposition", content: { "text/plain": {} } },
+      ...noQuery400,
+    },
   });
 
   return app.getOpenAPI31Document({
@@ -327,8 +503,11 @@ function build(): Record<string, unknown> {
       version: "1.0.0",
       description: "A PostgreSQL job queue. Errors are always " +
         '`{"error": {"code", "message", "issues"?}}`. With API_TOKEN set, every /api route but ' +
-        "this document needs `Authorization: Bearer <token>`.",
+        "this document needs `Authorization: Bearer <token>`. Every GET also answers HEAD " +
+        "(the same headers, no body); other methods are 405 with `Allow`.",
+      license: { name: "UNLICENSED: no license has been granted for this project" },
     },
+    servers: [{ url: "/", description: "the server that serves this document" }],
     security: [{ bearerAuth: [] }, { sessionCookie: [] }],
   }) as unknown as Record<string, unknown>;
 }

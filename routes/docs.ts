@@ -3,9 +3,12 @@
  * served by this app under `/docs/assets/` (works with no internet).
  */
 import { define } from "../utils.ts";
+import { refuseQuery } from "./_query.ts";
 
 export const handler = define.handlers({
   GET(ctx) {
+    const refused = refuseQuery(ctx.url);
+    if (refused) return refused;
     const nonce = ctx.state.nonce;
     const html = `<!doctype html>
 <html lang="en">

@@ -1,9 +1,10 @@
-/** `GET /healthz`: liveness — the process answers (no database call). */
+/** `GET /healthz`: liveness — the process answers (no database call; no query). */
 import { define } from "../utils.ts";
 import { json } from "../lib/web/json.ts";
+import { refuseQuery } from "./_query.ts";
 
 export const handler = define.handlers({
-  GET() {
-    return json({ status: "ok" });
+  GET(ctx) {
+    return refuseQuery(ctx.url) ?? json({ status: "ok" });
   },
 });

@@ -6,11 +6,14 @@ import { define } from "../utils.ts";
 import { pendingMigrations } from "../lib/migrate.ts";
 import { log } from "../lib/log.ts";
 import { json } from "../lib/web/json.ts";
+import { refuseQuery } from "./_query.ts";
 
 const TIMEOUT_MS = 2000;
 
 export const handler = define.handlers({
   async GET(ctx) {
+    const refused = refuseQuery(ctx.url);
+    if (refused) return refused;
     let pending: string[];
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {

@@ -119,6 +119,30 @@ Deno.test({
       assertEquals(liveFeed(s.db.sql).size, 0);
     });
 
+    await t.step("HEAD answers the stream's headers and leaves no subscription", async () => {
+      const res = await s.call("/api/events", { method: "HEAD" });
+      assertEquals([res.status, res.headers.get("content-type")], [
+        200,
+        "text/event-stream; charset=utf-8",
+      ]);
+      await res.body?.cancel();
+      assertEquals(liveFeed(s.db.sql).size, 0);
+    });
+
+    await t.step(
+      "a reconnect's Last-Event-ID is accepted; other query parameters are 422",
+      async () => {
+        const header = await s.call("/api/events", { headers: { "last-event-id": "7" } });
+        const query = await s.call("/api/events?lastEventId=7");
+        assertEquals([header.status, query.status], [200, 200]);
+        await header.body?.cancel();
+        await query.body?.cancel();
+        const other = await s.call("/api/events?since=7");
+        assertEquals(other.status, 422);
+        await other.body?.cancel();
+      },
+    );
+
     await t.step(
       "closeLiveStreams ends open streams (so a graceful shutdown can finish)",
       async () => {

@@ -248,7 +248,7 @@ function cases(ids: { pending: string; completed: string; processing: string }):
     {
       name: "complete a job that is not processing",
       path: `/api/complete/${ids.completed}`,
-      body: "{}",
+      body: JSON.stringify({ worker: "test-worker", attempt: 1 }),
       status: 409,
     },
     {

@@ -273,12 +273,13 @@ Deno.test({
         "ext-1",
         1,
       ]);
-      const done = await s.post(`/api/complete/${high.id}`, { result: { sent: true } });
+      const fence = { worker: "ext-1", attempt: 1 };
+      const done = await s.post(`/api/complete/${high.id}`, { result: { sent: true }, ...fence });
       const body = await bodyJson(done);
       assertEquals([done.status, body.status], [200, "completed"]);
       assertEquals(body.result, { sent: true });
       await expectError(
-        await s.post(`/api/complete/${high.id}`, { result: 1 }),
+        await s.post(`/api/complete/${high.id}`, { result: 1, ...fence }),
         409,
         "job_not_processing",
       );
@@ -294,7 +295,7 @@ Deno.test({
       const job = await insertJob(s.db.sql, { status: "pending" });
       await s.post("/api/process", { worker: "ext-2" });
       await expectError(
-        await s.post(`/api/complete/${job.id}`, { result: 1, worker: "someone-else" }),
+        await s.post(`/api/complete/${job.id}`, { result: 1, worker: "someone-else", attempt: 1 }),
         409,
         "lease_lost",
       );
@@ -310,7 +311,10 @@ Deno.test({
       });
       assertEquals(ok.status, 200);
       await expectError(
-        await s.post("/api/complete/00000000-0000-4000-8000-000000000000", {}),
+        await s.post("/api/complete/00000000-0000-4000-8000-000000000000", {
+          worker: "ext-2",
+          attempt: 1,
+        }),
         404,
       );
     });
@@ -318,23 +322,27 @@ Deno.test({
     await t.step("fail: retry with backoff while attempts remain, then failed", async () => {
       await s.db.sql`DELETE FROM job`;
       const job = await insertJob(s.db.sql, { status: "pending", max_attempts: 2 });
-      await s.post("/api/process", {});
-      const first = await bodyJson(await s.post(`/api/fail/${job.id}`, { error: "smtp down" }));
+      await s.post("/api/process", { worker: "ext-3" });
+      const first = await bodyJson(
+        await s.post(`/api/fail/${job.id}`, { error: "smtp down", worker: "ext-3", attempt: 1 }),
+      );
       assertEquals([first.status, first.error, first.attempts], ["pending", "smtp down", 1]);
       const delay = Date.parse(first.scheduled_for as string) -
         Date.parse(first.updated_at as string);
       assert(delay >= 500 && delay <= 1000, `backoff ${delay} ms within [base/2, base]`);
       await s.db.sql`UPDATE job SET scheduled_for = now() WHERE id = ${job.id}`;
-      await s.post("/api/process", {});
+      await s.post("/api/process", { worker: "ext-3" });
       const last = await bodyJson(
         await s.post(`/api/fail/${job.id}`, {
           error: { code: "E_BOUNCE", detail: "no such user" },
+          worker: "ext-3",
+          attempt: 2,
         }),
       );
       assertEquals([last.status, last.attempts], ["failed", 2]);
       assertMatch(last.error as string, /E_BOUNCE/);
       await expectError(
-        await s.post(`/api/fail/${job.id}`, { error: "again" }),
+        await s.post(`/api/fail/${job.id}`, { error: "again", worker: "ext-3", attempt: 2 }),
         409,
         "job_not_processing",
       );

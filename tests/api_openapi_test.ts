@@ -98,7 +98,7 @@ Deno.test({
       for (const [path, ops] of Object.entries(doc.paths)) {
         const templated = [...path.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]);
         for (const [method, op] of Object.entries(ops)) {
-          assert(["get", "post", "put", "patch", "delete"].includes(method), method);
+          assert(["get", "head", "post", "put", "patch", "delete"].includes(method), method);
           const responses = op.responses as Record<string, Json>;
           assert(responses && Object.keys(responses).length > 0, `${method} ${path}: responses`);
           for (const [code, r] of Object.entries(responses)) {

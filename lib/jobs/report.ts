@@ -12,7 +12,8 @@ const isoDate = z.string({ error: "expected a date (YYYY-MM-DD)" })
       !Number.isNaN(Date.parse(s + "T00:00:00Z")) &&
       new Date(s + "T00:00:00Z").toISOString().startsWith(s),
     "not a real calendar date",
-  );
+  )
+  .describe("a real calendar date, YYYY-MM-DD (2026-02-30 is a 422)");
 
 /** Payload of a report job. */
 export const reportSchema = z.strictObject({
@@ -21,7 +22,8 @@ export const reportSchema = z.strictObject({
   }),
   format: z.enum(REPORT_FORMATS, { error: "format must be pdf or csv" }),
   date_range: z.strictObject({ from: isoDate, to: isoDate })
-    .refine((r) => r.from <= r.to, { message: "from must be on or before to", path: ["to"] }),
+    .refine((r) => r.from <= r.to, { message: "from must be on or before to", path: ["to"] })
+    .describe("the days covered, inclusive; from must be on or before to (else 422)"),
 });
 export type ReportPayload = z.infer<typeof reportSchema>;
 

@@ -1,24 +1,24 @@
 /**
- * The fence of an external worker's complete/fail call: `worker` and `attempt`
- * from the body when given, else the job's current `locked_by` and `attempts`
- * (as `/api/process` returned them). 404 for a missing job, 409 when it is not
- * processing.
+ * The fence of an external worker's complete/fail call: the `worker` and
+ * `attempt` the body names (both required by the body schemas: the
+ * `locked_by` and `attempts` that `/api/process` returned). 404 for a missing
+ * job, 409 when it is not processing.
  */
 import { type Job, jobs } from "../../lib/queue/mod.ts";
 import { HttpError } from "../../lib/web/errors.ts";
 import type { Sql } from "../../lib/db.ts";
 import { jobNotFound } from "./_helpers.ts";
 
-/** Resolves the fence for job `id` (see the module comment). */
+/** Checks that job `id` exists and is processing, and returns the fence the caller named. */
 export async function fenceFor(
   sql: Sql,
   id: string,
-  given: { worker?: string; attempt?: number },
+  given: { worker: string; attempt: number },
 ): Promise<{ id: string; worker: string; attempt: number }> {
   const job = await jobs.get(sql, { id });
   if (!job) throw jobNotFound(id);
   if (job.status !== "processing") throw notProcessing(job);
-  return { id, worker: given.worker ?? job.locked_by!, attempt: given.attempt ?? job.attempts };
+  return { id, worker: given.worker, attempt: given.attempt };
 }
 
 /** 409 for a job that is not processing. */

@@ -3,10 +3,13 @@
  * LISTEN connection per process feeds every stream (lib/live.ts); bursts of
  * changes are coalesced. Sends `ready` on connect, then `change` messages
  * (`data` is {seq, at, channels, notifications}) and a keep-alive comment
- * every 15 s; a client that goes away is unsubscribed at once.
+ * every 15 s; a client that goes away is unsubscribed at once. A reconnect's
+ * `Last-Event-ID` (header, or `lastEventId` in the query) is accepted and
+ * nothing is replayed; any other query parameter is a 422. `HEAD` answers the
+ * headers without opening a stream.
  */
 import { define } from "../../utils.ts";
-import { noQuery } from "../../lib/api_schemas.ts";
+import { eventsQuery } from "../../lib/api_schemas.ts";
 import { type LiveChange, liveFeed } from "../../lib/live.ts";
 import { HttpError } from "../../lib/web/errors.ts";
 import { queryOf } from "./_helpers.ts";
@@ -14,10 +17,15 @@ import { queryOf } from "./_helpers.ts";
 /** Most concurrent streams per process. */
 const MAX_STREAMS = 1000;
 const KEEPALIVE_MS = 15_000;
+const STREAM_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-store",
+  "x-accel-buffering": "no",
+};
 
 export const handler = define.handlers({
   async GET(ctx) {
-    queryOf(ctx, noQuery);
+    queryOf(ctx, eventsQuery);
     const feed = liveFeed(ctx.state.sql);
     if (feed.size >= MAX_STREAMS) {
       throw new HttpError(
@@ -30,6 +38,8 @@ export const handler = define.handlers({
         },
       );
     }
+    // A HEAD answer's body is dropped unread: a stream opened for it would never be cancelled.
+    if (ctx.req.method === "HEAD") return new Response(null, { headers: STREAM_HEADERS });
     const enc = new TextEncoder();
     let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
     let closed = false;
@@ -74,12 +84,6 @@ export const handler = define.handlers({
       throw err;
     }
     send(`retry: 3000\nevent: ready\ndata: {"at":"${new Date().toISOString()}"}\n\n`);
-    return new Response(body, {
-      headers: {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-store",
-        "x-accel-buffering": "no",
-      },
-    });
+    return new Response(body, { headers: STREAM_HEADERS });
   },
 });

@@ -1,10 +1,13 @@
-/** `GET /api/openapi.json`: the OpenAPI 3.1 document (public, even with API_TOKEN). */
+/** `GET /api/openapi.json`: the OpenAPI 3.1 document (public, even with API_TOKEN; no query). */
 import { define } from "../../utils.ts";
+import { noQuery } from "../../lib/api_schemas.ts";
 import { openApiDocument } from "../../lib/openapi.ts";
 import { json } from "../../lib/web/json.ts";
+import { queryOf } from "./_helpers.ts";
 
 export const handler = define.handlers({
-  GET() {
+  GET(ctx) {
+    queryOf(ctx, noQuery);
     return json(openApiDocument(), { headers: { "cache-control": "public, max-age=300" } });
   },
 });

@@ -1,4 +1,7 @@
-/** `POST /api/complete/:id` `{result}`: records an external worker's success (fenced). */
+/**
+ * `POST /api/complete/:id` `{result, worker, attempt}`: records an external
+ * worker's success, fenced on the attempt it names (an absent body is a 422).
+ */
 import { define } from "../../../utils.ts";
 import { completeBody } from "../../../lib/api_schemas.ts";
 import { jobs } from "../../../lib/queue/mod.ts";

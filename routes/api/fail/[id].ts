@@ -2,7 +2,8 @@
  * `POST /api/fail/:id` `{error}`: records an external worker's failed attempt
  * (fenced): pending again after backoff (RETRY_BASE_MS, capped at
  * RETRY_MAX_MS, with jitter) while attempts remain, else failed.
- * `permanent: true` fails at once.
+ * `permanent: true` fails at once. `worker` and `attempt` are required (an
+ * absent body is a 422 naming them).
  */
 import { define } from "../../../utils.ts";
 import { failBody } from "../../../lib/api_schemas.ts";
@@ -15,7 +16,7 @@ import { fenceFor, lostLease } from "../_fence.ts";
 export const handler = define.handlers({
   async POST(ctx) {
     const id = jobIdOf(ctx);
-    const input = await bodyOf(ctx, failBody);
+    const input = await bodyOf(ctx, failBody, { optional: true });
     const fence = await fenceFor(ctx.state.sql, id, input);
     const job = await jobs.fail(ctx.state.sql, {
       ...fence,
