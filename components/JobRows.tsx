@@ -34,7 +34,7 @@ export function JobRows(
                 </a>
               </td>
               <td class="py-2 pl-4 pr-2 sm:pl-2">
-                <StatusBadge status={j.status} />
+                <StatusBadge status={j.status} scheduledFor={j.scheduled_for} now={now} />
               </td>
               <td class="max-w-0 w-full truncate px-2 py-2">
                 <a href={`/jobs/${j.id}`} class={`${LINK} mr-2 font-medium`}>{j.type}</a>

@@ -4,7 +4,13 @@
  * checks, and validation issues back to field names. Used by the server
  * route and the JobForm island, so both validate the same way.
  */
-import { createJobSchema, type FieldIssue, fieldIssues, JOB_TYPES } from "@/lib/jobs/mod.ts";
+import {
+  createJobSchema,
+  type FieldIssue,
+  fieldIssues,
+  type FormField,
+  JOB_TYPES,
+} from "@/lib/jobs/mod.ts";
 
 /** Form values by field name. */
 export type FormValues = Record<string, string>;
@@ -63,14 +69,72 @@ export function errorsByField(issues: FieldIssue[]): FormErrors {
   return out;
 }
 
-/** Validates form values with the API's schema: the parsed body, or the errors by field. */
+/** The form's own fields (the payload's come from the job type), as a person reads them. */
+const FORM_FIELDS: readonly Pick<FormField, "name" | "label" | "kind">[] = [
+  { name: "type", label: "Type", kind: "select" },
+  { name: "priority", label: "Priority", kind: "select" },
+  { name: "scheduled_for", label: "Run at", kind: "text" },
+];
+
+/** The fields next to `name` (same parent: the form's own, or one payload object), with it. */
+function siblingsOf(
+  type: string,
+  name: string,
+): readonly Pick<FormField, "name" | "label" | "kind">[] {
+  if (FORM_FIELDS.some((f) => f.name === name)) return FORM_FIELDS;
+  const parent = name.slice(0, name.lastIndexOf(".") + 1);
+  return (JOB_TYPES[type]?.fields ?? []).filter((f) =>
+    f.name.startsWith(parent) && !f.name.slice(parent.length).includes(".")
+  );
+}
+
+const lastKey = (name: string) => name.slice(name.lastIndexOf(".") + 1);
+
+/**
+ * An API message (which names fields by key: "to must be an email address")
+ * made to read beside field `name` of a form for `type`: an empty field is
+ * required, a select asks for a choice, and the keys of the field and its
+ * neighbours become their labels ("From must be on or before To"); a message
+ * naming no field gets the label in front. A field the form does not show
+ * keeps the message as it is.
+ */
+export function formMessage(type: string, name: string, message: string, value = ""): string {
+  const siblings = siblingsOf(type, name);
+  const field = siblings.find((f) => f.name === name);
+  if (!field) return message;
+  if (field.kind === "select") {
+    return `Choose ${/^[aeiou]/i.test(field.label) ? "an" : "a"} ${field.label.toLowerCase()}`;
+  }
+  if (value.trim() === "") return `${field.label} is required`;
+  let named = false;
+  let out = message;
+  for (const f of siblings) {
+    const key = lastKey(f.name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    out = out.replace(
+      new RegExp(`(^|[^\\w.])${key}(?![\\w.])`, "g"),
+      (_m, pre: string, at: number) => {
+        if (at === 0) named = true;
+        return pre + f.label;
+      },
+    );
+  }
+  return named ? out : `${field.label}: ${out}`;
+}
+
+/**
+ * Validates form values with the API's schema: the parsed body, or the
+ * errors by field, worded for a person (see {@link formMessage}).
+ */
 export function validateForm(
   values: FormValues,
 ): { ok: true; job: ReturnType<typeof createJobSchema.parse> } | { ok: false; errors: FormErrors } {
   const r = createJobSchema.safeParse(formToJob(values));
-  return r.success
-    ? { ok: true, job: r.data }
-    : { ok: false, errors: errorsByField(fieldIssues(r.error)) };
+  if (r.success) return { ok: true, job: r.data };
+  const errors = errorsByField(fieldIssues(r.error));
+  for (const [name, message] of Object.entries(errors)) {
+    errors[name] = formMessage(values.type ?? "", name, message, values[name] ?? "");
+  }
+  return { ok: false, errors };
 }
 
 /** A payload flattened to dotted field values (for "clone as new"). */

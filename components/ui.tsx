@@ -86,6 +86,8 @@ const STATUS_CLASS: Record<string, string> = {
     "bg-emerald-100 text-emerald-800 ring-emerald-600/20 dark:bg-emerald-900/40 dark:text-emerald-300",
   failed: "bg-red-100 text-red-800 ring-red-600/20 dark:bg-red-900/40 dark:text-red-300",
   cancelled: "bg-zinc-100 text-zinc-700 ring-zinc-500/20 dark:bg-zinc-800 dark:text-zinc-300",
+  scheduled:
+    "bg-violet-100 text-violet-800 ring-violet-600/20 dark:bg-violet-900/40 dark:text-violet-300",
 };
 
 const STATUS_DOT: Record<string, string> = {
@@ -94,6 +96,7 @@ const STATUS_DOT: Record<string, string> = {
   completed: "bg-emerald-500",
   failed: "bg-red-500",
   cancelled: "bg-zinc-400",
+  scheduled: "bg-violet-500",
 };
 
 /** Dot colour class of a status (for legends and cards). */
@@ -101,16 +104,40 @@ export function statusDot(status: string): string {
   return STATUS_DOT[status] ?? "bg-zinc-400";
 }
 
-/** A coloured pill naming a job status. */
-export function StatusBadge({ status }: { status: string }) {
+/** True when a job with `status` and `scheduledFor` waits for its time (pending, not yet due). */
+export function isScheduled(
+  status: string,
+  scheduledFor: Date | string | null | undefined,
+  now: Date,
+): boolean {
+  return status === "pending" && !!scheduledFor &&
+    new Date(scheduledFor).getTime() > now.getTime();
+}
+
+/**
+ * A coloured pill naming a job status. Given `scheduledFor` and `now`, a
+ * pending job that is not due yet reads "scheduled · in 4 min" (exact time on
+ * hover) instead of "pending".
+ */
+export function StatusBadge(
+  { status, scheduledFor, now }: {
+    status: string;
+    scheduledFor?: Date | string | null;
+    now?: Date;
+  },
+) {
+  const later = now !== undefined && isScheduled(status, scheduledFor, now);
+  const shown = later ? "scheduled" : status;
   return (
     <span
-      class={`inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${
-        STATUS_CLASS[status] ?? STATUS_CLASS.cancelled
+      class={`inline-flex items-center gap-1.5 whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${
+        STATUS_CLASS[shown] ?? STATUS_CLASS.cancelled
       }`}
+      title={later ? `pending, due ${exactTime(scheduledFor!)}` : undefined}
+      data-badge={shown}
     >
-      <span class={`h-1.5 w-1.5 rounded-full ${statusDot(status)}`} aria-hidden="true" />
-      {status}
+      <span class={`h-1.5 w-1.5 rounded-full ${statusDot(shown)}`} aria-hidden="true" />
+      {later ? `scheduled · ${relativeTime(scheduledFor!, now)}` : status}
     </span>
   );
 }

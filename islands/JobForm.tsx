@@ -2,10 +2,13 @@
  * The create-job form. Server-rendered, it is a plain POST form for one type
  * (a "Switch type" button reloads it for another); hydrated, the type
  * selector swaps the fields at once and every field is checked with the
- * same zod schema as the API — on blur and before submitting, with the
- * message beside the field. The server validates again either way.
+ * same zod schema as the API — a field once left, and every field from the
+ * first submit on (Enter or the button), with the message beside the field
+ * in the words of its label. A blur during a press on the button shows
+ * nothing until the press ends, so the button never moves from under the
+ * pointer. The server validates again either way.
  */
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { JOB_TYPE_NAMES, JOB_TYPES } from "@/lib/jobs/mod.ts";
 import type { FormField } from "@/lib/jobs/mod.ts";
 import { useHydrated } from "@/lib/web/runtime.ts";
@@ -93,24 +96,48 @@ export default function JobForm(props: JobFormProps) {
   const [type, setType] = useState(props.type);
   const [values, setValues] = useState<FormValues>(props.values);
   const [errors, setErrors] = useState<FormErrors>(props.errors);
-  const [touched, setTouched] = useState<Set<string>>(new Set());
+  // Fields left once (their errors show); after a submit (or a 422 page) every error shows.
+  const touched = useRef(new Set<string>());
+  const submitted = useRef(Object.keys(props.errors).length > 0);
+  // A press on the submit button is under way: a blur error now would move the button
+  // from under the pointer and the click would miss it; the submit checks every field.
+  const pressing = useRef(false);
   const def = JOB_TYPES[type] ?? JOB_TYPES.email;
-  const all = (v: FormValues, t = type) => ({ ...v, type: t });
-  const check = (v: FormValues, only?: Set<string>) => {
-    const r = validateForm(all(v));
+  const check = (v: FormValues) => {
+    const r = validateForm({ ...v, type });
     const errs = r.ok ? {} : r.errors;
-    setErrors(only ? Object.fromEntries(Object.entries(errs).filter(([k]) => only.has(k))) : errs);
+    setErrors(
+      submitted.current
+        ? errs
+        : Object.fromEntries(Object.entries(errs).filter(([k]) => touched.current.has(k))),
+    );
     return r.ok;
   };
   const set = (name: string, v: string) => {
     const next = { ...values, [name]: v };
     setValues(next);
-    if (touched.has(name) || errors[name]) check(next, new Set([...touched, name]));
+    if (submitted.current || touched.current.has(name) || errors[name]) {
+      touched.current.add(name);
+      check(next);
+    }
   };
   const blur = (name: string) => {
-    const t = new Set(touched).add(name);
-    setTouched(t);
-    check(values, t);
+    touched.current.add(name);
+    if (!pressing.current) check(values);
+  };
+  const press = () => {
+    pressing.current = true;
+    const release = () => {
+      removeEventListener("pointerup", release);
+      removeEventListener("pointercancel", release);
+      // After the click (dispatched right after pointerup) has submitted or not.
+      setTimeout(() => {
+        pressing.current = false;
+        check(values);
+      }, 0);
+    };
+    addEventListener("pointerup", release);
+    addEventListener("pointercancel", release);
   };
   return (
     <form
@@ -121,9 +148,9 @@ export default function JobForm(props: JobFormProps) {
       aria-label="Create a job"
       class="space-y-4"
       onSubmit={(e) => {
+        submitted.current = true;
         if (!check(values)) {
           e.preventDefault();
-          setTouched(new Set(Object.keys({ ...values, priority: "", scheduled_for: "" })));
           requestAnimationFrame(() =>
             document.querySelector<HTMLElement>("[aria-invalid=true]")?.focus()
           );
@@ -144,7 +171,8 @@ export default function JobForm(props: JobFormProps) {
               const t = e.currentTarget.value;
               setType(t);
               setErrors({});
-              setTouched(new Set());
+              touched.current.clear();
+              submitted.current = false;
               const u = new URL(location.href);
               u.searchParams.set("type", t);
               history.replaceState(null, "", u);
@@ -230,7 +258,9 @@ export default function JobForm(props: JobFormProps) {
         </div>
       </div>
       <div class="flex items-center gap-2">
-        <button type="submit" class={buttonClass("primary")}>Create job</button>
+        <button type="submit" class={buttonClass("primary")} onPointerDown={press}>
+          Create job
+        </button>
         <a href="/jobs" class={buttonClass("ghost")}>Cancel</a>
       </div>
     </form>

@@ -305,7 +305,10 @@ function build(): Record<string, unknown> {
     summary: "Retry a failed or cancelled job (back to pending, attempts reset)",
     request: { params: idParam, body: emptyBody(EXAMPLES.retryJob) },
     responses: {
-      200: ok("the job, pending again", Job),
+      200: ok(
+        "the job, pending again: due now, or at its `scheduled_for` when it was cancelled before that time",
+        Job,
+      ),
       ...notFound,
       409: err("the job is neither failed nor cancelled"),
       ...bodyErrors,

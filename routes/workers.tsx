@@ -11,6 +11,7 @@ import {
   RunningJobs,
   SlotBar,
   SlotList,
+  slotsOf,
 } from "@/components/Workers.tsx";
 import { Empty } from "@/components/ui.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
@@ -49,7 +50,8 @@ export default define.page<typeof handler>(({ data }) => {
           </Card>
         )}
         {data.workers.map((w) => {
-          const mine = jobsOf(w, data.running);
+          const slots = slotsOf(w, data.running, now);
+          const busy = slots.filter((s) => s.job).length;
           const age = (now.getTime() - new Date(w.heartbeat_at).getTime()) / 1000;
           const state = w.stopping
             ? "stopping"
@@ -97,11 +99,11 @@ export default define.page<typeof handler>(({ data }) => {
               <div class="space-y-3 px-4 py-3">
                 <div class="flex items-center gap-3">
                   <h3 class="text-xs font-medium text-muted-foreground">
-                    Web Workers · {mine.length}/{w.concurrency} busy
+                    Web Workers · {busy}/{w.concurrency} busy
                   </h3>
-                  <SlotBar busy={mine.length} total={w.concurrency} />
+                  <SlotBar slots={slots} />
                 </div>
-                <SlotList worker={w} running={mine} now={now} />
+                <SlotList worker={w} slots={slots} />
                 {Object.keys(w.info ?? {}).length > 0 && (
                   <details>
                     <summary class="cursor-pointer text-xs text-muted-foreground">

@@ -388,6 +388,62 @@ Deno.test({
         assertEquals(kinds, ["created", "retried"]);
       });
 
+      await t.step(
+        "retry: a cancelled job scheduled for later keeps its schedule; others are due now",
+        async () => {
+          await reset();
+          const clock = fixedClock();
+          const now = clock.now();
+          const later = new Date(now.getTime() + 4 * 60_000);
+          const earlier = new Date(now.getTime() - 4 * 60_000);
+          const mk = (status: "cancelled" | "failed", scheduled_for: Date) =>
+            insertJob(db.sql, { status, scheduled_for, created_at: earlier });
+          const single = {
+            future: await mk("cancelled", later),
+            past: await mk("cancelled", earlier),
+          };
+          const many = {
+            future: await mk("cancelled", later),
+            past: await mk("cancelled", earlier),
+            failed: await mk("failed", earlier),
+          };
+          for (const j of Object.values(single)) await jobs.retry(db.sql, { id: j.id, now });
+          await bulk.apply(db.sql, {
+            action: "retry",
+            ids: Object.values(many).map((j) => j.id),
+            now,
+          });
+          const due = async (id: string) => {
+            const j = await jobs.get(db.sql, { id });
+            return [j?.status, j?.scheduled_for.toISOString()];
+          };
+          for (const set of [single, many]) {
+            assertEquals(await due(set.future.id), ["pending", later.toISOString()]);
+            assertEquals(await due(set.past.id), ["pending", now.toISOString()]);
+          }
+          assertEquals(await due(many.failed.id), ["pending", now.toISOString()]);
+          // Nothing claims the kept one before its time; the overdue ones go now.
+          const claimed = await jobs.claim(db.sql, {
+            worker: "w",
+            limit: 10,
+            leaseSeconds: LEASE,
+            now,
+          });
+          assertEquals(
+            claimed.map((j) => j.id).sort(),
+            [single.past.id, many.past.id, many.failed.id].sort(),
+          );
+          for (const id of [single.future.id, many.future.id]) {
+            const ev = (await events.list(db.sql, { jobId: id })).at(-1);
+            assertEquals(ev?.kind, "retried");
+            assertMatch(ev?.message ?? "", /keeps its schedule: due 2026-01-15 12:04:00 UTC/);
+          }
+          const overdue = (await events.list(db.sql, { jobId: single.past.id }))
+            .find((e) => e.kind === "retried");
+          assertEquals(overdue?.message, "retried by hand (was cancelled)");
+        },
+      );
+
       await t.step("bulk: reports each id's outcome in one transaction", async () => {
         await reset();
         const p1 = await insertJob(db.sql);

@@ -19,6 +19,7 @@ import { rescuePass } from "../lib/queue/rescue.ts";
 import { type Pruner, startPruner } from "../lib/queue/prune.ts";
 import type { Rescued } from "../lib/queue/jobs.ts";
 import * as workers from "../lib/queue/workers.ts";
+import type { RunnerInfo } from "../lib/queue/types.ts";
 import {
   type Finished,
   type FromRunner,
@@ -651,13 +652,23 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     }
   }
 
-  async function heartbeat(): Promise<void> {
-    const info = {
-      runners: slots.map((s) => ({
+  /** What each runner does now, for the worker row (the `/workers` page reads it). */
+  function runnerInfo(): RunnerInfo[] {
+    const at = Date.now();
+    return slots.map((s) => {
+      const run = s.state === "dead" ? null : running(s);
+      return {
         worker: s.lockedBy,
         state: s.state,
-        job: s.state === "dead" ? undefined : running(s)?.job.id,
-      })),
+        job: run?.job.id,
+        running_ms: run ? Math.max(0, Math.round(at - run.startedAt)) : undefined,
+      };
+    });
+  }
+
+  async function heartbeat(): Promise<void> {
+    const info = {
+      runners: runnerInfo(),
       completed: counts.completed,
       failed: counts.failed,
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
@@ -766,7 +777,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
           host: Deno.hostname(),
           pid: Deno.pid,
           concurrency,
-          info: { runners: slots.map((s) => s.lockedBy) },
+          info: { runners: runnerInfo() },
         }),
       hooks("register"),
     );

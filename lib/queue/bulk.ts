@@ -1,6 +1,7 @@
 /** Bulk actions over many job ids, in one transaction. */
 import type { Sql, TxSql } from "../db.ts";
 import type { JobStatus } from "./types.ts";
+import { retryNote, retryScheduledFor } from "./jobs.ts";
 
 /** Actions a person can apply to selected jobs. */
 export const BULK_ACTIONS = ["retry", "cancel", "delete"] as const;
@@ -45,11 +46,14 @@ export async function apply(
         WITH prev AS (
           SELECT id, status, attempts FROM job WHERE id = ANY(${ids}::uuid[]) AND status IN ('failed', 'cancelled')
         ), upd AS (
-          UPDATE job j SET status = 'pending', attempts = 0, scheduled_for = ${t}, updated_at = ${t}
-          FROM prev WHERE j.id = prev.id RETURNING j.id, prev.status AS prev_status, prev.attempts AS prev_attempts
+          UPDATE job j SET status = 'pending', attempts = 0,
+            scheduled_for = ${retryScheduledFor(tx, t)}, updated_at = ${t}
+          FROM prev WHERE j.id = prev.id
+          RETURNING j.id, j.scheduled_for, prev.status AS prev_status, prev.attempts AS prev_attempts
         ), ev AS (
           INSERT INTO job_event (job_id, at, kind, attempt, message)
-          SELECT id, ${t}, 'retried', prev_attempts, 'retried by hand (bulk, was ' || prev_status || ')' FROM upd
+          SELECT id, ${t}, 'retried', prev_attempts,
+            'retried by hand (bulk, was ' || prev_status || ')' || ${retryNote(tx, t)} FROM upd
         ) SELECT id FROM upd`).map((r) => r.id);
     } else {
       changed = (await tx<{ id: string }[]>`

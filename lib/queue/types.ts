@@ -49,6 +49,19 @@ export interface JobEvent {
 }
 
 /** A row of `worker`. */
+/**
+ * One Web Worker (runner) of a process, as the process's heartbeat writes it
+ * into `worker.info.runners`: its lease owner name (`<worker id>/<n>`), its
+ * state, and the job its handler runs now with how long it had run (ms) at
+ * that heartbeat.
+ */
+export interface RunnerInfo {
+  worker: string;
+  state?: string;
+  job?: string;
+  running_ms?: number;
+}
+
 export interface WorkerRow {
   id: string;
   host: string;

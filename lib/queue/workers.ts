@@ -1,6 +1,6 @@
 /** SQL on `worker`: registration, heartbeats and cleanup of dead processes. */
 import type { Sql } from "../db.ts";
-import type { WorkerRow } from "./types.ts";
+import type { RunnerInfo, WorkerRow } from "./types.ts";
 
 /** Registers (or re-registers) a worker process; returns its row. */
 export async function register(sql: Sql, opts: {
@@ -49,4 +49,30 @@ export async function cleanupStale(sql: Sql, opts: { staleSeconds: number }): Pr
 /** Live worker processes, newest first. */
 export async function list(sql: Sql): Promise<WorkerRow[]> {
   return await sql<WorkerRow[]>`SELECT * FROM worker ORDER BY started_at DESC, id`;
+}
+
+/**
+ * The runners a worker row reports in `info.runners` ({@link RunnerInfo}
+ * objects; bare names from older processes), else — nothing reported, or
+ * not in either shape — `<id>/1` … `<id>/<concurrency>`, the names a
+ * process gives its first runners.
+ */
+export function runnersOf(w: WorkerRow): RunnerInfo[] {
+  const reported = (w.info as { runners?: unknown } | null)?.runners;
+  if (Array.isArray(reported) && reported.length > 0) {
+    const out = reported.map((r): RunnerInfo | null =>
+      typeof r === "string"
+        ? { worker: r }
+        : typeof r === "object" && r !== null && typeof r.worker === "string"
+        ? {
+          worker: r.worker,
+          state: typeof r.state === "string" ? r.state : undefined,
+          job: typeof r.job === "string" ? r.job : undefined,
+          running_ms: typeof r.running_ms === "number" ? r.running_ms : undefined,
+        }
+        : null
+    );
+    if (out.every((r) => r !== null)) return out as RunnerInfo[];
+  }
+  return Array.from({ length: w.concurrency }, (_, i) => ({ worker: `${w.id}/${i + 1}` }));
 }

@@ -11,12 +11,14 @@ import {
   Alert,
   buttonClass,
   Card,
+  isScheduled,
   LINK,
   PriorityLabel,
   RelativeTime,
   StatusBadge,
 } from "@/components/ui.tsx";
-import { duration, exactTime } from "@/components/format.ts";
+import { duration, exactTime, relativeTime } from "@/components/format.ts";
+import type { Job } from "@/lib/queue/types.ts";
 import { Timeline } from "@/components/Timeline.tsx";
 import JsonViewer from "@/islands/JsonViewer.tsx";
 import JobActions from "@/islands/JobActions.tsx";
@@ -34,6 +36,15 @@ const DONE: Record<string, string> = {
   created: "Job created.",
 };
 
+/** The flash message of `?done=`; a retried job that kept its later schedule says when it runs. */
+function doneMessage(key: string | null, job: Job, now: Date): string | null {
+  const msg = own(DONE, key);
+  if (key !== "retried" || !isScheduled(job.status, job.scheduled_for, now)) return msg;
+  return `${msg} It keeps its schedule: it runs ${relativeTime(job.scheduled_for, now)} (${
+    exactTime(job.scheduled_for)
+  }).`;
+}
+
 async function load(sql: Parameters<typeof jobs.getWithEvents>[0], id: string) {
   if (!UUID.test(id)) throw new HttpError(404, "job_not_found", `there is no job ${id}`);
   const job = await jobs.getWithEvents(sql, { id });
@@ -44,11 +55,12 @@ async function load(sql: Parameters<typeof jobs.getWithEvents>[0], id: string) {
 export const handler = define.handlers({
   async GET(ctx) {
     const job = await load(ctx.state.sql, ctx.params.id);
+    const now = ctx.state.now() ?? new Date();
     return page({
       job,
       title: `${job.type} ${job.id.slice(0, 8)}`,
-      done: own(DONE, ctx.url.searchParams.get("done")),
-      now: ctx.state.now() ?? new Date(),
+      done: doneMessage(ctx.url.searchParams.get("done"), job, now),
+      now,
     });
   },
 
@@ -133,7 +145,7 @@ export default define.page<typeof handler>(({ data }) => {
         <div class="min-w-0">
           <div class="flex flex-wrap items-center gap-2">
             <h1 class="text-xl font-semibold tracking-tight">{job.type} job</h1>
-            <StatusBadge status={job.status} />
+            <StatusBadge status={job.status} scheduledFor={job.scheduled_for} now={now} />
             {running && (
               <LiveRegion
                 mode="reload"

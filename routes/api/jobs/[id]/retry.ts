@@ -1,4 +1,7 @@
-/** `POST /api/jobs/:id/retry`: a failed or cancelled job goes back to pending. */
+/**
+ * `POST /api/jobs/:id/retry`: a failed or cancelled job goes back to pending,
+ * due now (a cancelled job still scheduled for later keeps that time).
+ */
 import { define } from "../../../../utils.ts";
 import { emptyBody } from "../../../../lib/api_schemas.ts";
 import { jobs } from "../../../../lib/queue/mod.ts";
