@@ -13,6 +13,8 @@ import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { createTestDb } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { snapshot } from "./_helpers/faults.ts";
+import { startApiServer } from "./_helpers/api_server.ts";
+import { rawRequest } from "./_helpers/raw_http.ts";
 
 const PASSWORD = "correct horse battery staple";
 const TOKEN = "api-token-0123456789";
@@ -29,6 +31,7 @@ async function setup() {
     DATABASE_URL: db.url,
     DASHBOARD_PASSWORD: PASSWORD,
     API_TOKEN: TOKEN,
+    PUBLIC_URL: ORIGIN,
     LOG_LEVEL: "error",
   });
   const app = await createApp({ sql: db.sql, config });
@@ -471,5 +474,112 @@ Deno.test("security: timingSafeEqual compares whole strings, whatever their leng
     const x = [..."secret"];
     x[i] = String.fromCharCode(x[i].charCodeAt(0) ^ 1);
     assertEquals(timingSafeEqual("secret", x.join("")), false);
+  }
+});
+
+Deno.test({
+  name:
+    "security: a Host the server is not meant for is 421 before any handler, so a rebound DNS name reaches nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  // The default set-up: loopback, no API_TOKEN, no password (the compose web container's too).
+  const s = await startApiServer();
+  try {
+    const port = Number(new URL(s.base).port);
+    const job = await insertJob(s.db.sql, { status: "failed" });
+    const before = await snapshot(s.db.sql);
+    // (No Host at all is not a browser's request; Deno then fills in the listen address.)
+    const hostile = [
+      `attacker.test:${port}`,
+      `127.0.0.1.nip.io:${port}`,
+      `localhost.attacker.test:${port}`,
+      `attacker.test@127.0.0.1:${port}`,
+      `127.0.0.1:${port}/x`,
+      "",
+    ];
+    for (const host of hostile) {
+      const bulk = JSON.stringify({ action: "delete", ids: [job.id] });
+      const origin = { origin: `http://${host}`, "sec-fetch-site": "same-origin" };
+      for (
+        const [method, target, body] of [
+          ["GET", "/api/stats"],
+          ["POST", "/api/jobs/bulk", bulk],
+          ["GET", "/metrics"],
+          ["GET", "/healthz"],
+          ["GET", "/readyz"],
+          ["GET", "/"],
+          ["GET", `/jobs/${job.id}`],
+          ["POST", "/jobs", `action=delete&ids=${job.id}`],
+          ["GET", "/api/openapi.json"],
+        ]
+      ) {
+        const json = target.startsWith("/api/") && method === "POST";
+        const res = await rawRequest(port, {
+          method,
+          target,
+          host,
+          body,
+          headers: {
+            ...origin,
+            "content-type": json ? "application/json" : "application/x-www-form-urlencoded",
+          },
+        });
+        const where = `${method} ${target} Host ${JSON.stringify(host)}`;
+        assertEquals(res.status, 421, where);
+        assertEquals(res.headers.get("x-content-type-options"), "nosniff", where);
+        assertMatch(res.headers.get("content-security-policy") ?? "", /default-src 'none'/, where);
+        assertMatch(res.body, /does not answer to the host .*PUBLIC_URL or ALLOWED_HOSTS/, where);
+        if (target.startsWith("/api/") && !host.includes("/")) {
+          assertMatch(res.body, /"code":"misdirected_request"/, where);
+        }
+      }
+    }
+    assertEquals(await snapshot(s.db.sql), before, "nothing read, nothing deleted");
+    for (
+      const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, "LOCALHOST.:8080"]
+    ) {
+      const res = await rawRequest(port, { target: "/api/stats", host });
+      assertEquals(res.status, 200, `Host ${host}`);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test({
+  name: "security: PUBLIC_URL, ALLOWED_HOSTS and a specific HOST are the names answered besides loopback",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const db = await createTestDb();
+  try {
+    const statusFor = async (env: Record<string, string>, host: string) => {
+      const config = parseConfig({ DATABASE_URL: db.url, LOG_LEVEL: "error", ...env });
+      const app = await createApp({ sql: db.sql, config });
+      const res = await app.fetch(new Request("http://localhost/healthz", { headers: { host } }));
+      await res.body?.cancel();
+      await app.close();
+      return res.status;
+    };
+    const secrets = { API_TOKEN: TOKEN, DASHBOARD_PASSWORD: PASSWORD };
+    const wide = { HOST: "0.0.0.0", ...secrets };
+    const cases: [Record<string, string>, string, number][] = [
+      [{ PUBLIC_URL: "https://jobq.example.com" }, "jobq.example.com", 200],
+      [{ PUBLIC_URL: "https://jobq.example.com" }, "JOBQ.Example.COM:443", 200],
+      [{ PUBLIC_URL: "https://jobq.example.com" }, "other.example.com", 421],
+      [{ ALLOWED_HOSTS: "a.example, 10.0.0.5" }, "10.0.0.5:8000", 200],
+      [{ ALLOWED_HOSTS: "a.example, 10.0.0.5" }, "a.example", 200],
+      [{ ALLOWED_HOSTS: "a.example, 10.0.0.5" }, "b.a.example", 421],
+      [{ HOST: "10.1.2.3", ...secrets }, "10.1.2.3:8000", 200],
+      [wide, "localhost:8000", 200],
+      [wide, "10.1.2.3:8000", 421],
+      [{ ...wide, PUBLIC_URL: "http://10.1.2.3:8000" }, "10.1.2.3:8000", 200],
+    ];
+    for (const [env, host, status] of cases) {
+      assertEquals(await statusFor(env, host), status, `${JSON.stringify(env)} Host ${host}`);
+    }
+  } finally {
+    await db.drop();
   }
 });
