@@ -28,11 +28,20 @@ function clientKey(env: unknown): string {
   return addr?.hostname ?? "unknown";
 }
 
-/** A safe local path to return to (never another origin). */
+const LOCAL = "http://jobq.invalid";
+
+/**
+ * A safe path on this origin to return to, else `/`: it must start with one
+ * `/`, hold no control characters, spaces or backslashes (browsers drop tabs
+ * and newlines, so `/\t/evil.example` would become `//evil.example`), and
+ * resolve to this origin. The answer is the resolved path, percent-encoded,
+ * so it always fits in a `Location` header.
+ */
 export function safeNext(next: string | null): string {
-  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\")
-    ? next
-    : "/";
+  if (!next || !next.startsWith("/") || next.startsWith("//")) return "/";
+  if (/[\u0000-\u0020\u007f\\]/.test(next)) return "/";
+  const url = new URL(next, LOCAL);
+  return url.origin === LOCAL ? url.pathname + url.search + url.hash : "/";
 }
 
 const home = (to = "/") => new Response(null, { status: 303, headers: { location: to } });

@@ -15,6 +15,7 @@ import { insertJob } from "./_helpers/factory.ts";
 import { snapshot } from "./_helpers/faults.ts";
 import { startApiServer } from "./_helpers/api_server.ts";
 import { rawRequest } from "./_helpers/raw_http.ts";
+import { safeNext } from "../routes/login.tsx";
 
 const PASSWORD = "correct horse battery staple";
 const TOKEN = "api-token-0123456789";
@@ -548,7 +549,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "security: PUBLIC_URL, ALLOWED_HOSTS and a specific HOST are the names answered besides loopback",
+  name:
+    "security: PUBLIC_URL, ALLOWED_HOSTS and a specific HOST are the names answered besides loopback",
   sanitizeOps: false,
   sanitizeResources: false,
 }, async () => {
@@ -581,5 +583,90 @@ Deno.test({
     }
   } finally {
     await db.drop();
+  }
+});
+
+Deno.test({
+  name:
+    "security: a literal * path and odd login targets are 4xx with secure headers, never a 500; next stays on this origin",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const s = await setup();
+  try {
+    for (const path of ["/*", "/%2A", "/api/*", "/jobs/*", "/static/*", "/api/jobs/*/retry"]) {
+      for (const method of ["GET", "HEAD", "OPTIONS", "POST"]) {
+        const res = await s.call(path, { method, headers: { cookie: s.cookie } });
+        await res.body?.cancel();
+        const where = `${method} ${path}`;
+        assert(res.status >= 400 && res.status < 500, `${where} → ${res.status}`);
+        assertEquals(res.headers.get("x-content-type-options"), "nosniff", where);
+        assertMatch(res.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
+      }
+    }
+    const server = await startApiServer();
+    try {
+      const port = Number(new URL(server.base).port);
+      for (const method of ["OPTIONS", "GET"]) {
+        const res = await rawRequest(port, { method, target: "*", host: `127.0.0.1:${port}` });
+        assert(res.status >= 400 && res.status < 500, `${method} * → ${res.status}`);
+      }
+    } finally {
+      await server.close();
+    }
+
+    const post = (next: string) =>
+      s.call("/login", {
+        method: "POST",
+        ip: nextAddr(),
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+        body: new URLSearchParams({ password: PASSWORD, next }),
+      });
+    for (
+      const [next, location] of [
+        ["/\r\n/x", "/"],
+        ["/\t/evil.example", "/"],
+        ["/\n/evil.example", "/"],
+        ["/jobs?status=failed", "/jobs?status=failed"],
+        ["/jobs?q=\u00e9", "/jobs?q=%C3%A9"],
+      ]
+    ) {
+      const res = await post(next);
+      await res.body?.cancel();
+      assertEquals(
+        [res.status, res.headers.get("location")],
+        [303, location],
+        JSON.stringify(next),
+      );
+      const form = await s.call(`/login?next=${encodeURIComponent(next)}`);
+      const html = await form.text();
+      assertEquals(form.status, 200, `GET /login?next=${JSON.stringify(next)}`);
+      assert(!/name="next" value="\/\s/.test(html), `the form's next for ${JSON.stringify(next)}`);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("security: safeNext keeps only paths on this origin", () => {
+  for (
+    const [next, want] of [
+      [null, "/"],
+      ["", "/"],
+      ["/", "/"],
+      ["/jobs/abc?x=1#t", "/jobs/abc?x=1#t"],
+      ["//evil.example", "/"],
+      ["/\\evil.example", "/"],
+      ["/\t/evil.example", "/"],
+      ["/\r\n/x", "/"],
+      ["/ /x", "/"],
+      ["/\u0000", "/"],
+      ["https://evil.example/", "/"],
+      ["javascript:alert(1)", "/"],
+      ["/a/../b", "/b"],
+      ["/\u{1F600}", "/%F0%9F%98%80"],
+    ] as [string | null, string][]
+  ) {
+    assertEquals(safeNext(next), want, JSON.stringify(next));
   }
 });
