@@ -39,7 +39,7 @@ const LOCAL = "http://jobq.invalid";
  */
 export function safeNext(next: string | null): string {
   if (!next || !next.startsWith("/") || next.startsWith("//")) return "/";
-  if (/[\u0000-\u0020\u007f\\]/.test(next)) return "/";
+  if ([...next].some((c) => c <= " " || c === "\u007f" || c === "\\")) return "/";
   const url = new URL(next, LOCAL);
   return url.origin === LOCAL ? url.pathname + url.search + url.hash : "/";
 }
