@@ -7,15 +7,21 @@
 import { createApp } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
 import { setLogLevel } from "../lib/log.ts";
-import { RateLimiter } from "../lib/web/rate_limit.ts";
-import { SESSION_COOKIE, signSession, timingSafeEqual } from "../lib/web/session.ts";
+import { addressKey, RateLimiter } from "../lib/web/rate_limit.ts";
+import {
+  KNOWN_BROWSER_COOKIE,
+  SESSION_COOKIE,
+  signKnownBrowser,
+  signSession,
+  timingSafeEqual,
+} from "../lib/web/session.ts";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { createTestDb } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { snapshot } from "./_helpers/faults.ts";
 import { startApiServer } from "./_helpers/api_server.ts";
 import { rawRequest } from "./_helpers/raw_http.ts";
-import { safeNext } from "../routes/login.tsx";
+import { loginLimiter, safeNext } from "../routes/login.tsx";
 
 const PASSWORD = "correct horse battery staple";
 const TOKEN = "api-token-0123456789";
@@ -669,4 +675,99 @@ Deno.test("security: safeNext keeps only paths on this origin", () => {
   ) {
     assertEquals(safeNext(next), want, JSON.stringify(next));
   }
+});
+
+Deno.test({
+  name:
+    "security: a flood of wrong passwords from many addresses does not lock out a browser that signed in before",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const s = await setup();
+  loginLimiter.clear();
+  try {
+    const first = await s.login(PASSWORD);
+    await first.body?.cancel();
+    const mark = first.headers.getSetCookie().find((c) => c.startsWith(KNOWN_BROWSER_COOKIE + "="));
+    assert(mark, `a good login marks the browser: ${first.headers.getSetCookie()}`);
+    for (const attr of ["HttpOnly", "SameSite=Lax", "Path=/login", "Max-Age=34560000"]) {
+      assert(mark.includes(attr), `the mark has ${attr}: ${mark}`);
+    }
+    const known = mark.split(";")[0];
+    // 50 wrong passwords, each from another address: the overall cap is reached.
+    for (let i = 0; i < 50; i++) {
+      const res = await s.login("guess-" + i);
+      await res.body?.cancel();
+      assertEquals(res.status, 401);
+    }
+    const stranger = await s.login(PASSWORD);
+    await stranger.body?.cancel();
+    assertEquals(stranger.status, 429, "a browser never seen before waits out the overall cap");
+    const admin = async (password: string, extra = known) =>
+      await s.call("/login", {
+        method: "POST",
+        ip: nextAddr(),
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          origin: ORIGIN,
+          cookie: extra,
+        },
+        body: new URLSearchParams({ password, next: "/jobs" }),
+      });
+    const back = await admin(PASSWORD);
+    await back.body?.cancel();
+    assertEquals(back.status, 303, "the browser that signed in before still signs in");
+    assertMatch(back.headers.get("set-cookie") ?? "", /^jobq_session=/);
+    // Forged or foreign marks, and a session cookie in the mark's place, count for nothing.
+    for (
+      const forged of [
+        `${KNOWN_BROWSER_COOKIE}=${await signKnownBrowser("another secret entirely", "b")}`,
+        `${KNOWN_BROWSER_COOKIE}=${await signSession(PASSWORD, "admin")}`,
+        `${KNOWN_BROWSER_COOKIE}=${known.split("=")[1]}x`,
+      ]
+    ) {
+      const res = await admin(PASSWORD, forged);
+      await res.body?.cancel();
+      assertEquals(res.status, 429, forged);
+    }
+    const asSession = await s.call("/jobs", {
+      headers: { cookie: `${SESSION_COOKIE}=${known.split("=")[1]}` },
+    });
+    await asSession.body?.cancel();
+    assertEquals(asSession.status, 303, "the mark is no session");
+    // The known browser has a limit of its own: 5 wrong passwords, then 429 from any address.
+    for (let i = 0; i < 5; i++) {
+      const res = await admin("wrong-" + i);
+      await res.body?.cancel();
+      assertEquals(res.status, 401);
+    }
+    const limited = await admin(PASSWORD);
+    await limited.body?.cancel();
+    assertEquals(limited.status, 429);
+  } finally {
+    loginLimiter.clear();
+    await s.close();
+  }
+});
+
+Deno.test("security: the limiter's overall cap can be left out per attempt; IPv6 counts by /64", () => {
+  let t = 0;
+  const l = new RateLimiter({ max: 2, globalMax: 3, windowMs: 60_000, now: () => t });
+  for (const k of ["a", "b", "c"]) l.fail(k);
+  assertEquals(l.blocked("d"), 60);
+  assertEquals(l.blocked("browser:x", { global: false }), 0, "outside the overall cap");
+  l.fail("browser:x", { global: false });
+  l.fail("browser:x", { global: false });
+  assertEquals(l.blocked("browser:x", { global: false }), 60, "but within its own limit");
+  t = 60_000;
+  assertEquals(l.blocked("d"), 0);
+  l.clear();
+  assertEquals(addressKey("10.1.2.3"), "10.1.2.3");
+  assertEquals(addressKey(undefined), "unknown");
+  assertEquals(addressKey("::ffff:10.1.2.3"), "10.1.2.3");
+  assertEquals(addressKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+  assertEquals(addressKey("2001:DB8:1:2:bbbb:cccc:dddd:eeee"), "2001:db8:1:2::/64");
+  assertEquals(addressKey("2001:db8::1"), "2001:db8:0:0::/64");
+  assertEquals(addressKey("::1"), "0:0:0:0::/64");
+  assertEquals(addressKey("fe80::1%eth0"), "fe80:0:0:0::/64");
 });
