@@ -24,6 +24,8 @@ export interface State {
   nonce: string;
   /** The signed-in dashboard user, when a session is required and present. */
   session?: { user: string } | null;
+  /** Set by the API's auth step: API_TOKEN is set and the request carries no valid credentials. */
+  unauthenticated?: boolean;
 }
 
 export const define = createDefine<State>();

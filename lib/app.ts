@@ -10,7 +10,7 @@ import type { Config } from "./config.ts";
 import type { Sql } from "./db.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "./queue/notify.ts";
 import { EnqueueCoalescer } from "./queue/enqueue_coalescer.ts";
-import { mountRoutes } from "./web/app.ts";
+import { mountRoutes, refuseWildcardPath } from "./web/app.ts";
 import { ROOT } from "./web/paths.ts";
 import type { State } from "../utils.ts";
 
@@ -64,7 +64,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }),
   });
   return {
-    fetch: (req, info) => hono.fetch(req, info ? { remoteAddr: info.remoteAddr } : undefined),
+    fetch: (req, info) =>
+      refuseWildcardPath(req) ??
+        hono.fetch(req, info ? { remoteAddr: info.remoteAddr } : undefined),
     hono,
     enqueuer,
     newJobs,

@@ -4,6 +4,7 @@
  * variable and what it expected.
  */
 import { z } from "zod";
+import { HOSTNAME } from "./web/host_check.ts";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const int = (min: number, max: number) =>
@@ -23,6 +24,11 @@ export const ENV_SCHEMA = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
   PORT: int(0, 65535).default(8000),
   HOST: z.string().min(1, "expected a host name or address").default("127.0.0.1"),
+  PUBLIC_URL: url(["http:", "https:"]).optional(),
+  ALLOWED_HOSTS: z.string()
+    .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(HOSTNAME, "expected host names without ports, comma-separated")))
+    .optional(),
   WORKER_CONCURRENCY: int(1, 256).default(4),
   JOB_LEASE_SECONDS: int(2, 86400).default(30),
   RETRY_BASE_MS: int(1, 86_400_000).default(1000),
@@ -90,9 +96,46 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return Object.freeze(config);
 }
 
-/** True for addresses only this machine can reach. */
+/**
+ * True for addresses only this machine can reach: `localhost`, `::1` and the
+ * IPv4 literals 127.0.0.0/8. A name that merely starts with "127."
+ * (`127.0.0.1.nip.io`) is a DNS name like any other and can point anywhere.
+ */
 export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
+  const h = host.toLowerCase();
+  if (h === "localhost" || h === "::1" || h === "[::1]") return true;
+  const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  return octets !== null && octets.slice(1).every((o) => Number(o) <= 255);
+}
+
+/** Addresses that mean "every interface", not one a client can be sent to. */
+const ANY_ADDRESS = new Set(["0.0.0.0", "::", "[::]"]);
+
+const allowedCache = new WeakMap<Config, ReadonlySet<string>>();
+
+/**
+ * The host names (lower case, no port) requests may be addressed to, so a
+ * page on another name that resolves here (DNS rebinding) is refused:
+ * `localhost`, `127.0.0.1` and `[::1]`; `HOST` unless it is an any-address
+ * (0.0.0.0, ::); the host of `PUBLIC_URL`; every `ALLOWED_HOSTS` entry.
+ * Ports are not compared: a browser connects to the port its URL names, so a
+ * rebinding page shares the server's port anyway, and port mappings (a
+ * container's 8000 published as the host's 8080) keep working.
+ */
+export function allowedHosts(config: Config): ReadonlySet<string> {
+  let hosts = allowedCache.get(config);
+  if (!hosts) {
+    const set = new Set(["localhost", "127.0.0.1", "[::1]"]);
+    const listen = config.HOST.toLowerCase();
+    if (!ANY_ADDRESS.has(listen)) {
+      set.add(listen.includes(":") && !listen.startsWith("[") ? `[${listen}]` : listen);
+    }
+    if (config.PUBLIC_URL) set.add(new URL(config.PUBLIC_URL).hostname);
+    for (const h of config.ALLOWED_HOSTS ?? []) set.add(h);
+    hosts = set;
+    allowedCache.set(config, hosts);
+  }
+  return hosts;
 }
 
 let cached: Config | undefined;

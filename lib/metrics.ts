@@ -89,9 +89,29 @@ function observe(job: FinishedAttempt, outcome: string) {
   if (seconds >= 0) jobDuration.observe({ type: job.type, outcome }, seconds);
 }
 
-/** Observes one HTTP request (`route` is the route pattern, never the raw path). */
+const unauthenticated = new Counter({
+  name: "jobq_http_unauthenticated_requests_total",
+  help: "API requests without valid credentials while API_TOKEN is set (no labels: " +
+    "nothing such a client sends becomes a series).",
+  registers: [registry],
+});
+
+/** The method label values: these methods by name, every other as `other`. */
+export const HTTP_METHOD_LABELS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/**
+ * Observes one HTTP request. `route` must come from a fixed set (the route
+ * pattern or `unmatched`, never the raw path); a method outside
+ * {@link HTTP_METHOD_LABELS} is labelled `other`, so clients cannot create series.
+ */
 export function recordHttp(method: string, route: string, status: number, seconds: number): void {
-  httpDuration.observe({ method, route, status: String(status) }, seconds);
+  const label = HTTP_METHOD_LABELS.includes(method) ? method : "other";
+  httpDuration.observe({ method: label, route, status: String(status) }, seconds);
+}
+
+/** Counts one API request that carried no valid credentials (see `jobq_http_unauthenticated_requests_total`). */
+export function recordUnauthenticated(): void {
+  unauthenticated.inc();
 }
 
 let scrapeChain: Promise<unknown> = Promise.resolve();

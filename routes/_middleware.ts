@@ -1,5 +1,10 @@
 /**
- * Middleware for every page (not `/api`, whose own middleware handles tokens
+ * Middleware for every request, before any handler (`/healthz`, `/metrics`
+ * and `/api` included): a `Host` that is not one of `allowedHosts(config)`
+ * (loopback names, HOST, PUBLIC_URL, ALLOWED_HOSTS) is refused with 421, so
+ * a rebound DNS name cannot reach the server from a browser.
+ *
+ * Then, for every page (not `/api`, whose own middleware handles tokens
  * and JSON errors):
  * 1. refuses cross-site form posts (Sec-Fetch-Site, else Origin vs Host) with 403;
  * 2. with `DASHBOARD_PASSWORD` set, sends signed-out visitors to `/login`
@@ -10,6 +15,9 @@
  *    Referrer-Policy, Cross-Origin-Opener-Policy.
  */
 import { define, type State } from "@/utils.ts";
+import { allowedHosts } from "@/lib/config.ts";
+import { earlyError } from "@/lib/web/errors.ts";
+import { requestHostname } from "@/lib/web/host_check.ts";
 import { requestSession } from "@/lib/web/session.ts";
 import { prepareIslands } from "@/lib/web/build.ts";
 import type { Ctx } from "@/lib/web/define.ts";
@@ -82,7 +90,20 @@ async function gate(ctx: Ctx<State>): Promise<Response | null> {
   return new Response(null, { status: 303, headers: { location } });
 }
 
-export const handler = define.middleware(async (ctx) => {
+const hostCheck = define.middleware(async (ctx) => {
+  const host = requestHostname(ctx.req);
+  if (host !== null && allowedHosts(ctx.state.config).has(host)) return await ctx.next();
+  const shown = JSON.stringify((ctx.req.headers.get("host") ?? ctx.url.host).slice(0, 100));
+  return earlyError(
+    421,
+    "misdirected_request",
+    `this server does not answer to the host ${shown}; ` +
+      "set PUBLIC_URL or ALLOWED_HOSTS to the name clients use",
+    isApi(ctx.url.pathname),
+  );
+});
+
+const pages = define.middleware(async (ctx) => {
   const path = ctx.url.pathname;
   if (isApi(path)) return await ctx.next();
   const nonce = ctx.state.nonce;
@@ -101,3 +122,5 @@ export const handler = define.middleware(async (ctx) => {
   if (!path.startsWith("/static/")) await prepareIslands();
   return withHeaders(await ctx.next(), nonce, path);
 });
+
+export const handler = [hostCheck, pages];

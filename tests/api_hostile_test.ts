@@ -6,6 +6,8 @@
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { bodyJson, snapshot, startApiServer } from "./_helpers/api_server.ts";
 import { insertJob } from "./_helpers/factory.ts";
+import { API_ROUTES } from "../lib/openapi.ts";
+import { HTTP_METHOD_LABELS } from "../lib/metrics.ts";
 
 const EMAIL = { to: "ada@example.com", subject: "Hello", body: "Hi" };
 const JSON_CT = { "content-type": "application/json" };
@@ -378,6 +380,94 @@ Deno.test({
         assertEquals(await snapshot(s.db), before, "the database is unchanged");
       });
     }
+  } finally {
+    await s.close();
+  }
+});
+
+/** The series of a Prometheus text: `name{labels}` of every sample line, sorted. */
+function seriesOf(text: string): string[] {
+  return text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) =>
+    l.slice(0, l.lastIndexOf(" "))
+  ).sort();
+}
+
+const randomWord = (n: number) =>
+  Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => String.fromCharCode(65 + b % 26))
+    .join("");
+
+Deno.test({
+  name:
+    "api: requests without credentials create no metrics series; method and route labels come from fixed sets",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const TOKEN = "metrics-token-0123456789";
+  const s = await startApiServer({ API_TOKEN: TOKEN });
+  const scrape = async () => {
+    const text = await (await s.call("/metrics")).text();
+    const refused = Number(/^jobq_http_unauthenticated_requests_total (\d+)$/m.exec(text)?.[1]);
+    return { bytes: text.length, series: seriesOf(text), refused };
+  };
+  const flood = async (n: number, token?: string) => {
+    const statuses = new Set<number>();
+    for (let i = 0; i < n; i += 25) {
+      await Promise.all(Array.from({ length: 25 }, async (_, j) => {
+        const k = i + j;
+        const method = k % 100 === 0 ? randomWord(8_000) : randomWord(6 + k % 10);
+        const path = [
+          `/api/${randomWord(12)}`,
+          `/api/jobs/${crypto.randomUUID()}/${randomWord(5)}`,
+          `/api/jobs/${randomWord(40)}`,
+          "/api/openapi.json",
+          "/api/stats",
+        ][k % 5];
+        const res = await s.call(path, { method, token });
+        await res.body?.cancel();
+        statuses.add(res.status);
+      }));
+    }
+    return statuses;
+  };
+  try {
+    const before = await scrape();
+    const statuses = await flood(1000);
+    const after = await scrape();
+    console.log(
+      `unauthenticated flood of 1000 random methods/paths: /metrics ${before.series.length} series ` +
+        `${before.bytes} B → ${after.series.length} series ${after.bytes} B (answers ${[
+          ...statuses,
+        ]})`,
+    );
+    assertEquals(after.series, before.series, "no new series from unauthenticated requests");
+    assert(
+      after.bytes < before.bytes + 100,
+      `/metrics grew from ${before.bytes} to ${after.bytes}`,
+    );
+    assertEquals(after.refused - before.refused, 1000, "they are counted, without labels");
+
+    await flood(500, TOKEN);
+    const authed = await scrape();
+    const routes = new Set(["unmatched", "/api/openapi.json"]);
+    for (const r of API_ROUTES) routes.add(r.split(" ")[1].replace(/\{([a-z]+)\}/g, ":$1"));
+    const known = new Set(before.series);
+    const labels = new Set<string>();
+    for (const line of authed.series.filter((l) => !known.has(l))) {
+      if (!line.startsWith("jobq_http_request_duration_seconds")) continue;
+      const method = /method="([^"]*)"/.exec(line)?.[1] ?? "";
+      const route = /route="([^"]*)"/.exec(line)?.[1] ?? "";
+      assert(
+        [...HTTP_METHOD_LABELS, "other"].includes(method),
+        `method label ${method.slice(0, 40)}`,
+      );
+      assert(routes.has(route), `route label ${route.slice(0, 60)}`);
+      labels.add(`${method} ${route}`);
+    }
+    console.log(
+      `authenticated flood of 500 random methods/paths: ${authed.series.length} series, ` +
+        `${authed.bytes} B, new method×route pairs ${labels.size}`,
+    );
+    assert(labels.size <= 4, `random methods collapse into "other": ${[...labels]}`);
   } finally {
     await s.close();
   }

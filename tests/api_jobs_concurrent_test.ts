@@ -91,7 +91,11 @@ Deno.test({
   const db = await createTestDb({ max: 20 });
   const app = await createApp({
     sql: db.sql,
-    config: parseConfig({ DATABASE_URL: db.url, LOG_LEVEL: "error" }),
+    config: parseConfig({
+      DATABASE_URL: db.url,
+      PUBLIC_URL: "http://jobq.test",
+      LOG_LEVEL: "error",
+    }),
   });
   try {
     await t.step(

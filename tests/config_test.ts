@@ -1,4 +1,4 @@
-import { ConfigError, ENV_NAMES, parseConfig } from "../lib/config.ts";
+import { allowedHosts, ConfigError, ENV_NAMES, isLoopback, parseConfig } from "../lib/config.ts";
 import { assertEquals, assertMatch } from "./_helpers/assert.ts";
 
 function configError(env: Record<string, string>): string {
@@ -51,4 +51,42 @@ Deno.test("config: PRUNE_OLDER_THAN is an age in d, h or m", () => {
   assertEquals(parseConfig({}).PRUNE_OLDER_THAN, undefined);
   assertMatch(configError({ PRUNE_OLDER_THAN: "0d" }), /^PRUNE_OLDER_THAN: expected an age/);
   assertMatch(configError({ PRUNE_OLDER_THAN: "1 week" }), /^PRUNE_OLDER_THAN: /);
+});
+
+Deno.test("config: loopback means localhost, ::1 and 127.0.0.0/8 literals, not names that start with 127.", () => {
+  for (const h of ["localhost", "LOCALHOST", "::1", "[::1]", "127.0.0.1", "127.255.0.9"]) {
+    assertEquals(isLoopback(h), true, h);
+  }
+  for (
+    const h of ["127.0.0.1.nip.io", "127.0.0.1.attacker.test", "127.1", "127.0.0.256", "0.0.0.0"]
+  ) {
+    assertEquals(isLoopback(h), false, h);
+  }
+  assertMatch(configError({ HOST: "127.0.0.1.nip.io" }), /^HOST: .*beyond loopback/);
+});
+
+Deno.test("config: PUBLIC_URL and ALLOWED_HOSTS add the names requests may be addressed to", () => {
+  assertEquals([...allowedHosts(parseConfig({}))], ["localhost", "127.0.0.1", "[::1]"]);
+  const c = parseConfig({
+    HOST: "10.0.0.5",
+    API_TOKEN: "t",
+    DASHBOARD_PASSWORD: "p",
+    PUBLIC_URL: "https://Jobq.Example.com:8443/base",
+    ALLOWED_HOSTS: " a.example ,B.example,,[fd00::1]",
+  });
+  assertEquals([...allowedHosts(c)].sort(), [
+    "10.0.0.5",
+    "127.0.0.1",
+    "[::1]",
+    "[fd00::1]",
+    "a.example",
+    "b.example",
+    "jobq.example.com",
+    "localhost",
+  ]);
+  const wide = parseConfig({ HOST: "0.0.0.0", ALLOW_UNAUTHENTICATED: "true" });
+  assertEquals(allowedHosts(wide).has("0.0.0.0"), false, "an any-address is no name to answer to");
+  assertMatch(configError({ PUBLIC_URL: "jobq.example.com" }), /^PUBLIC_URL: expected a URL/);
+  assertMatch(configError({ ALLOWED_HOSTS: "a.example:8000" }), /^ALLOWED_HOSTS: expected host/);
+  assertMatch(configError({ ALLOWED_HOSTS: "a.example/x" }), /^ALLOWED_HOSTS: /);
 });

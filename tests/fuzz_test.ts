@@ -38,6 +38,7 @@ Deno.test({
     DATABASE_URL: db.url,
     DASHBOARD_PASSWORD: PASSWORD,
     API_TOKEN: TOKEN,
+    PUBLIC_URL: ORIGIN,
     LOG_LEVEL: "error",
   });
   const app = await createApp({ sql: db.sql, config });

@@ -7,12 +7,21 @@
 import { createApp } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
 import { setLogLevel } from "../lib/log.ts";
-import { RateLimiter } from "../lib/web/rate_limit.ts";
-import { SESSION_COOKIE, signSession, timingSafeEqual } from "../lib/web/session.ts";
+import { addressKey, RateLimiter } from "../lib/web/rate_limit.ts";
+import {
+  KNOWN_BROWSER_COOKIE,
+  SESSION_COOKIE,
+  signKnownBrowser,
+  signSession,
+  timingSafeEqual,
+} from "../lib/web/session.ts";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { createTestDb } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { snapshot } from "./_helpers/faults.ts";
+import { startApiServer } from "./_helpers/api_server.ts";
+import { rawRequest } from "./_helpers/raw_http.ts";
+import { loginLimiter, safeNext } from "../routes/login.tsx";
 
 const PASSWORD = "correct horse battery staple";
 const TOKEN = "api-token-0123456789";
@@ -29,6 +38,7 @@ async function setup() {
     DATABASE_URL: db.url,
     DASHBOARD_PASSWORD: PASSWORD,
     API_TOKEN: TOKEN,
+    PUBLIC_URL: ORIGIN,
     LOG_LEVEL: "error",
   });
   const app = await createApp({ sql: db.sql, config });
@@ -472,4 +482,292 @@ Deno.test("security: timingSafeEqual compares whole strings, whatever their leng
     x[i] = String.fromCharCode(x[i].charCodeAt(0) ^ 1);
     assertEquals(timingSafeEqual("secret", x.join("")), false);
   }
+});
+
+Deno.test({
+  name:
+    "security: a Host the server is not meant for is 421 before any handler, so a rebound DNS name reaches nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  // The default set-up: loopback, no API_TOKEN, no password (the compose web container's too).
+  const s = await startApiServer();
+  try {
+    const port = Number(new URL(s.base).port);
+    const job = await insertJob(s.db.sql, { status: "failed" });
+    const before = await snapshot(s.db.sql);
+    // (No Host at all is not a browser's request; Deno then fills in the listen address.)
+    const hostile = [
+      `attacker.test:${port}`,
+      `127.0.0.1.nip.io:${port}`,
+      `localhost.attacker.test:${port}`,
+      `attacker.test@127.0.0.1:${port}`,
+      `127.0.0.1:${port}/x`,
+      "",
+    ];
+    for (const host of hostile) {
+      const bulk = JSON.stringify({ action: "delete", ids: [job.id] });
+      const origin = { origin: `http://${host}`, "sec-fetch-site": "same-origin" };
+      for (
+        const [method, target, body] of [
+          ["GET", "/api/stats"],
+          ["POST", "/api/jobs/bulk", bulk],
+          ["GET", "/metrics"],
+          ["GET", "/healthz"],
+          ["GET", "/readyz"],
+          ["GET", "/"],
+          ["GET", `/jobs/${job.id}`],
+          ["POST", "/jobs", `action=delete&ids=${job.id}`],
+          ["GET", "/api/openapi.json"],
+        ]
+      ) {
+        const json = target.startsWith("/api/") && method === "POST";
+        const res = await rawRequest(port, {
+          method,
+          target,
+          host,
+          body,
+          headers: {
+            ...origin,
+            "content-type": json ? "application/json" : "application/x-www-form-urlencoded",
+          },
+        });
+        const where = `${method} ${target} Host ${JSON.stringify(host)}`;
+        assertEquals(res.status, 421, where);
+        assertEquals(res.headers.get("x-content-type-options"), "nosniff", where);
+        assertMatch(res.headers.get("content-security-policy") ?? "", /default-src 'none'/, where);
+        assertMatch(res.body, /does not answer to the host .*PUBLIC_URL or ALLOWED_HOSTS/, where);
+        if (target.startsWith("/api/") && !host.includes("/")) {
+          assertMatch(res.body, /"code":"misdirected_request"/, where);
+        }
+      }
+    }
+    assertEquals(await snapshot(s.db.sql), before, "nothing read, nothing deleted");
+    for (
+      const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, "LOCALHOST.:8080"]
+    ) {
+      const res = await rawRequest(port, { target: "/api/stats", host });
+      assertEquals(res.status, 200, `Host ${host}`);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test({
+  name:
+    "security: PUBLIC_URL, ALLOWED_HOSTS and a specific HOST are the names answered besides loopback",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const db = await createTestDb();
+  try {
+    const statusFor = async (env: Record<string, string>, host: string) => {
+      const config = parseConfig({ DATABASE_URL: db.url, LOG_LEVEL: "error", ...env });
+      const app = await createApp({ sql: db.sql, config });
+      const res = await app.fetch(new Request("http://localhost/healthz", { headers: { host } }));
+      await res.body?.cancel();
+      await app.close();
+      return res.status;
+    };
+    const secrets = { API_TOKEN: TOKEN, DASHBOARD_PASSWORD: PASSWORD };
+    const wide = { HOST: "0.0.0.0", ...secrets };
+    const cases: [Record<string, string>, string, number][] = [
+      [{ PUBLIC_URL: "https://jobq.example.com" }, "jobq.example.com", 200],
+      [{ PUBLIC_URL: "https://jobq.example.com" }, "JOBQ.Example.COM:443", 200],
+      [{ PUBLIC_URL: "https://jobq.example.com" }, "other.example.com", 421],
+      [{ ALLOWED_HOSTS: "a.example, 10.0.0.5" }, "10.0.0.5:8000", 200],
+      [{ ALLOWED_HOSTS: "a.example, 10.0.0.5" }, "a.example", 200],
+      [{ ALLOWED_HOSTS: "a.example, 10.0.0.5" }, "b.a.example", 421],
+      [{ HOST: "10.1.2.3", ...secrets }, "10.1.2.3:8000", 200],
+      [wide, "localhost:8000", 200],
+      [wide, "10.1.2.3:8000", 421],
+      [{ ...wide, PUBLIC_URL: "http://10.1.2.3:8000" }, "10.1.2.3:8000", 200],
+    ];
+    for (const [env, host, status] of cases) {
+      assertEquals(await statusFor(env, host), status, `${JSON.stringify(env)} Host ${host}`);
+    }
+  } finally {
+    await db.drop();
+  }
+});
+
+Deno.test({
+  name:
+    "security: a literal * path and odd login targets are 4xx with secure headers, never a 500; next stays on this origin",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const s = await setup();
+  try {
+    for (const path of ["/*", "/%2A", "/api/*", "/jobs/*", "/static/*", "/api/jobs/*/retry"]) {
+      for (const method of ["GET", "HEAD", "OPTIONS", "POST"]) {
+        const res = await s.call(path, { method, headers: { cookie: s.cookie } });
+        await res.body?.cancel();
+        const where = `${method} ${path}`;
+        assert(res.status >= 400 && res.status < 500, `${where} → ${res.status}`);
+        assertEquals(res.headers.get("x-content-type-options"), "nosniff", where);
+        assertMatch(res.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
+      }
+    }
+    const server = await startApiServer();
+    try {
+      const port = Number(new URL(server.base).port);
+      for (const method of ["OPTIONS", "GET"]) {
+        const res = await rawRequest(port, { method, target: "*", host: `127.0.0.1:${port}` });
+        assert(res.status >= 400 && res.status < 500, `${method} * → ${res.status}`);
+      }
+    } finally {
+      await server.close();
+    }
+
+    const post = (next: string) =>
+      s.call("/login", {
+        method: "POST",
+        ip: nextAddr(),
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+        body: new URLSearchParams({ password: PASSWORD, next }),
+      });
+    for (
+      const [next, location] of [
+        ["/\r\n/x", "/"],
+        ["/\t/evil.example", "/"],
+        ["/\n/evil.example", "/"],
+        ["/jobs?status=failed", "/jobs?status=failed"],
+        ["/jobs?q=\u00e9", "/jobs?q=%C3%A9"],
+      ]
+    ) {
+      const res = await post(next);
+      await res.body?.cancel();
+      assertEquals(
+        [res.status, res.headers.get("location")],
+        [303, location],
+        JSON.stringify(next),
+      );
+      const form = await s.call(`/login?next=${encodeURIComponent(next)}`);
+      const html = await form.text();
+      assertEquals(form.status, 200, `GET /login?next=${JSON.stringify(next)}`);
+      assert(!/name="next" value="\/\s/.test(html), `the form's next for ${JSON.stringify(next)}`);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("security: safeNext keeps only paths on this origin", () => {
+  for (
+    const [next, want] of [
+      [null, "/"],
+      ["", "/"],
+      ["/", "/"],
+      ["/jobs/abc?x=1#t", "/jobs/abc?x=1#t"],
+      ["//evil.example", "/"],
+      ["/\\evil.example", "/"],
+      ["/\t/evil.example", "/"],
+      ["/\r\n/x", "/"],
+      ["/ /x", "/"],
+      ["/\u0000", "/"],
+      ["https://evil.example/", "/"],
+      ["javascript:alert(1)", "/"],
+      ["/a/../b", "/b"],
+      ["/\u{1F600}", "/%F0%9F%98%80"],
+    ] as [string | null, string][]
+  ) {
+    assertEquals(safeNext(next), want, JSON.stringify(next));
+  }
+});
+
+Deno.test({
+  name:
+    "security: a flood of wrong passwords from many addresses does not lock out a browser that signed in before",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const s = await setup();
+  loginLimiter.clear();
+  try {
+    const first = await s.login(PASSWORD);
+    await first.body?.cancel();
+    const mark = first.headers.getSetCookie().find((c) => c.startsWith(KNOWN_BROWSER_COOKIE + "="));
+    assert(mark, `a good login marks the browser: ${first.headers.getSetCookie()}`);
+    for (const attr of ["HttpOnly", "SameSite=Lax", "Path=/login", "Max-Age=34560000"]) {
+      assert(mark.includes(attr), `the mark has ${attr}: ${mark}`);
+    }
+    const known = mark.split(";")[0];
+    // 50 wrong passwords, each from another address: the overall cap is reached.
+    for (let i = 0; i < 50; i++) {
+      const res = await s.login("guess-" + i);
+      await res.body?.cancel();
+      assertEquals(res.status, 401);
+    }
+    const stranger = await s.login(PASSWORD);
+    await stranger.body?.cancel();
+    assertEquals(stranger.status, 429, "a browser never seen before waits out the overall cap");
+    const admin = async (password: string, extra = known) =>
+      await s.call("/login", {
+        method: "POST",
+        ip: nextAddr(),
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          origin: ORIGIN,
+          cookie: extra,
+        },
+        body: new URLSearchParams({ password, next: "/jobs" }),
+      });
+    const back = await admin(PASSWORD);
+    await back.body?.cancel();
+    assertEquals(back.status, 303, "the browser that signed in before still signs in");
+    assertMatch(back.headers.get("set-cookie") ?? "", /^jobq_session=/);
+    // Forged or foreign marks, and a session cookie in the mark's place, count for nothing.
+    for (
+      const forged of [
+        `${KNOWN_BROWSER_COOKIE}=${await signKnownBrowser("another secret entirely", "b")}`,
+        `${KNOWN_BROWSER_COOKIE}=${await signSession(PASSWORD, "admin")}`,
+        `${KNOWN_BROWSER_COOKIE}=${known.split("=")[1]}x`,
+      ]
+    ) {
+      const res = await admin(PASSWORD, forged);
+      await res.body?.cancel();
+      assertEquals(res.status, 429, forged);
+    }
+    const asSession = await s.call("/jobs", {
+      headers: { cookie: `${SESSION_COOKIE}=${known.split("=")[1]}` },
+    });
+    await asSession.body?.cancel();
+    assertEquals(asSession.status, 303, "the mark is no session");
+    // The known browser has a limit of its own: 5 wrong passwords, then 429 from any address.
+    for (let i = 0; i < 5; i++) {
+      const res = await admin("wrong-" + i);
+      await res.body?.cancel();
+      assertEquals(res.status, 401);
+    }
+    const limited = await admin(PASSWORD);
+    await limited.body?.cancel();
+    assertEquals(limited.status, 429);
+  } finally {
+    loginLimiter.clear();
+    await s.close();
+  }
+});
+
+Deno.test("security: the limiter's overall cap can be left out per attempt; IPv6 counts by /64", () => {
+  let t = 0;
+  const l = new RateLimiter({ max: 2, globalMax: 3, windowMs: 60_000, now: () => t });
+  for (const k of ["a", "b", "c"]) l.fail(k);
+  assertEquals(l.blocked("d"), 60);
+  assertEquals(l.blocked("browser:x", { global: false }), 0, "outside the overall cap");
+  l.fail("browser:x", { global: false });
+  l.fail("browser:x", { global: false });
+  assertEquals(l.blocked("browser:x", { global: false }), 60, "but within its own limit");
+  t = 60_000;
+  assertEquals(l.blocked("d"), 0);
+  l.clear();
+  assertEquals(addressKey("10.1.2.3"), "10.1.2.3");
+  assertEquals(addressKey(undefined), "unknown");
+  assertEquals(addressKey("::ffff:10.1.2.3"), "10.1.2.3");
+  assertEquals(addressKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+  assertEquals(addressKey("2001:DB8:1:2:bbbb:cccc:dddd:eeee"), "2001:db8:1:2::/64");
+  assertEquals(addressKey("2001:db8::1"), "2001:db8:0:0::/64");
+  assertEquals(addressKey("::1"), "0:0:0:0::/64");
+  assertEquals(addressKey("fe80::1%eth0"), "fe80:0:0:0::/64");
 });

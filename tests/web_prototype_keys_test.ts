@@ -18,11 +18,11 @@ Deno.test({
   try {
     const job = await insertJob(db.sql, { status: "completed" });
     for (const key of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
-      const asset = await app.fetch(new Request(`http://x/docs/assets/${key}`));
+      const asset = await app.fetch(new Request(`http://localhost/docs/assets/${key}`));
       assertEquals(asset.status, 404, `/docs/assets/${key}`);
       await asset.body?.cancel();
       for (const path of [`/jobs?bulk=${key}&done=1`, `/jobs/${job.id}?done=${key}`]) {
-        const res = await app.fetch(new Request(`http://x${path}`));
+        const res = await app.fetch(new Request(`http://localhost${path}`));
         const html = await res.text();
         assertEquals(res.status, 200, path);
         assert(!html.includes("function Object()"), `${path} printed a prototype member`);

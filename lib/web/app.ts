@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import type { Context as HonoContext } from "hono";
 import type { ComponentType } from "preact";
 import { type Ctx, type Handlers, isPageResult, type Middleware, page } from "./define.ts";
-import { describeError, HttpError, jsonError } from "./errors.ts";
+import { describeError, earlyError, HttpError, jsonError } from "./errors.ts";
 import { renderPage } from "./render.tsx";
 import { discover, load, type RouteFile } from "./routes.ts";
 import { log } from "../log.ts";
@@ -37,6 +37,7 @@ export interface MountOptions<S> {
 function guardFormData(req: Request): void {
   const read = req.formData.bind(req);
   Object.defineProperty(req, "formData", {
+    configurable: true,
     value: () =>
       read().catch((err: unknown) => {
         throw new HttpError(
@@ -46,6 +47,19 @@ function guardFormData(req: Request): void {
         );
       }),
   });
+}
+
+/**
+ * A 400 for a request whose path has a segment that is literally `*`
+ * (`OPTIONS *` arrives as the path "/" + "*"; also `/%2A`), else `null`. Hono's
+ * router runs the same middleware twice for such a path (honojs/hono#5370),
+ * and no route here has such a segment, so it is refused before routing.
+ */
+export function refuseWildcardPath(req: Request, apiPrefix = "/api"): Response | null {
+  const path = new URL(req.url).pathname;
+  if (!/(?:^|\/)(?:\*|%2a)(?:\/|$)/i.test(path)) return null;
+  const api = path === apiPrefix || path.startsWith(apiPrefix + "/");
+  return earlyError(400, "bad_request_target", "a path segment may not be *", api);
 }
 
 /** Discovers (or takes) route modules and mounts them on `app`. */

@@ -103,3 +103,28 @@ export function jsonError(
   headers.set("content-type", "application/json; charset=utf-8");
   return new Response(JSON.stringify(body), { status, headers });
 }
+
+/**
+ * An error answered before any route runs (a refused Host, an unroutable
+ * path): the `/api` JSON envelope when `api`, else plain text; either way
+ * with the headers of a response that is never a document (nosniff, no
+ * framing, no referrer, a CSP allowing nothing, not cached).
+ */
+export function earlyError(
+  status: number,
+  code: string,
+  message: string,
+  api: boolean,
+): Response {
+  const res = api ? jsonError(status, code, message) : new Response(message + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+  const h = res.headers;
+  h.set("x-content-type-options", "nosniff");
+  h.set("x-frame-options", "DENY");
+  h.set("referrer-policy", "no-referrer");
+  h.set("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
+  h.set("cache-control", "no-store");
+  return res;
+}

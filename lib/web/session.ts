@@ -1,7 +1,9 @@
 /**
  * Signed session cookies for the dashboard: `jobq_session=<payload>.<hmac>`,
  * HMAC-SHA256 over the payload with a key from `SESSION_SECRET`, or derived
- * from `DASHBOARD_PASSWORD` (changing the password ends every session).
+ * from `DASHBOARD_PASSWORD` (changing the password ends every session); and
+ * the "this browser signed in before" mark `jobq_known`, signed with a key of
+ * its own purpose so neither verifies as the other.
  * Also constant-time comparison for passwords and API tokens.
  */
 
@@ -46,12 +48,52 @@ export function tokenMatches(tokens: string, presented: string): boolean {
   return ok;
 }
 
-async function keyFor(secret: string): Promise<CryptoKey> {
-  const material = await crypto.subtle.digest("SHA-256", enc.encode("jobq-session:" + secret));
+/** An HMAC key for one purpose: a value signed for one purpose never verifies for another. */
+async function keyFor(secret: string, purpose: string): Promise<CryptoKey> {
+  const material = await crypto.subtle.digest("SHA-256", enc.encode(`jobq-${purpose}:` + secret));
   return await crypto.subtle.importKey("raw", material, { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
     "verify",
   ]);
+}
+
+/** `<payload>.<hmac>` of `fields` plus `exp` (now + `maxAgeSeconds`), signed for `purpose`. */
+async function signFields(
+  secret: string,
+  purpose: string,
+  fields: Record<string, string>,
+  maxAgeSeconds: number,
+  nowMs: number,
+): Promise<string> {
+  const payload = b64url(
+    enc.encode(JSON.stringify({ ...fields, exp: Math.floor(nowMs / 1000) + maxAgeSeconds })),
+  );
+  const sig = new Uint8Array(
+    await crypto.subtle.sign("HMAC", await keyFor(secret, purpose), enc.encode(payload)),
+  );
+  return `${payload}.${b64url(sig)}`;
+}
+
+/** The fields of a value {@link signFields} made for `purpose`, when its signature holds and it has not expired. */
+async function verifyFields(
+  secret: string,
+  purpose: string,
+  value: string | undefined | null,
+  nowMs: number,
+): Promise<Record<string, unknown> | null> {
+  if (!value) return null;
+  const [payload, sig, extra] = value.split(".");
+  if (!payload || !sig || extra !== undefined) return null;
+  const sigBytes = fromB64url(sig);
+  if (!sigBytes) return null;
+  const key = await keyFor(secret, purpose);
+  if (!await crypto.subtle.verify("HMAC", key, sigBytes, enc.encode(payload))) return null;
+  try {
+    const data = JSON.parse(new TextDecoder().decode(fromB64url(payload)!));
+    return typeof data?.exp === "number" && data.exp * 1000 >= nowMs ? data : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The secret sessions are signed with: SESSION_SECRET, else DASHBOARD_PASSWORD. */
@@ -67,15 +109,7 @@ export async function signSession(
   user: string,
   nowMs = Date.now(),
 ): Promise<string> {
-  const payload = b64url(
-    enc.encode(
-      JSON.stringify({ u: user, exp: Math.floor(nowMs / 1000) + SESSION_MAX_AGE_SECONDS }),
-    ),
-  );
-  const sig = new Uint8Array(
-    await crypto.subtle.sign("HMAC", await keyFor(secret), enc.encode(payload)),
-  );
-  return `${payload}.${b64url(sig)}`;
+  return await signFields(secret, "session", { u: user }, SESSION_MAX_AGE_SECONDS, nowMs);
 }
 
 /** The user of a valid, unexpired cookie value, or `null`. */
@@ -84,27 +118,39 @@ export async function verifySession(
   value: string | undefined | null,
   nowMs = Date.now(),
 ): Promise<{ user: string } | null> {
-  if (!value) return null;
-  const [payload, sig, extra] = value.split(".");
-  if (!payload || !sig || extra !== undefined) return null;
-  const sigBytes = fromB64url(sig);
-  if (!sigBytes) return null;
-  const ok = await crypto.subtle.verify(
-    "HMAC",
-    await keyFor(secret),
-    sigBytes,
-    enc.encode(payload),
+  const data = await verifyFields(secret, "session", value, nowMs);
+  return typeof data?.u === "string" ? { user: data.u } : null;
+}
+
+/** Cookie name of the "this browser signed in before" mark (see routes/login.tsx). */
+export const KNOWN_BROWSER_COOKIE = "jobq_known";
+/** Lifetime of that mark (400 days, the longest browsers keep a cookie). */
+export const KNOWN_BROWSER_MAX_AGE_SECONDS = 400 * 86400;
+
+/** A signed mark for the browser `id` (random), valid {@link KNOWN_BROWSER_MAX_AGE_SECONDS}; it is no session. */
+export async function signKnownBrowser(
+  secret: string,
+  id: string,
+  nowMs = Date.now(),
+): Promise<string> {
+  return await signFields(secret, "known-browser", { b: id }, KNOWN_BROWSER_MAX_AGE_SECONDS, nowMs);
+}
+
+/** The browser id of a request's valid known-browser mark, or `null`. */
+export async function requestKnownBrowser(
+  req: Request,
+  cfg: { SESSION_SECRET?: string; DASHBOARD_PASSWORD?: string },
+  nowMs = Date.now(),
+): Promise<string | null> {
+  const secret = sessionSecret(cfg);
+  if (!secret) return null;
+  const data = await verifyFields(
+    secret,
+    "known-browser",
+    readCookie(req, KNOWN_BROWSER_COOKIE),
+    nowMs,
   );
-  if (!ok) return null;
-  try {
-    const data = JSON.parse(new TextDecoder().decode(fromB64url(payload)!));
-    if (typeof data.u !== "string" || typeof data.exp !== "number" || data.exp * 1000 < nowMs) {
-      return null;
-    }
-    return { user: data.u };
-  } catch {
-    return null;
-  }
+  return typeof data?.b === "string" ? data.b : null;
 }
 
 /** Reads one cookie from a request's `Cookie` header. */

@@ -1,6 +1,8 @@
 /**
  * Middleware of every `/api` route, outermost first:
- * 1. timing: HTTP request durations for `/metrics`; `nosniff`, `X-Request-Id`
+ * 1. timing: HTTP request durations for `/metrics` (labels from fixed sets; a
+ *    request the auth step found without credentials only counts in a
+ *    label-less counter); `nosniff`, `X-Request-Id`
  *    (the id a 500's body and log line carry), `Referrer-Policy: no-referrer`,
  *    `X-Frame-Options: DENY` and a CSP allowing nothing on every answer;
  * 2. auth: with API_TOKEN set, `Authorization: Bearer <token>` (any of the
@@ -13,7 +15,7 @@
  */
 import { define } from "../../utils.ts";
 import { API_ROUTES } from "../../lib/openapi.ts";
-import { recordHttp } from "../../lib/metrics.ts";
+import { recordHttp, recordUnauthenticated } from "../../lib/metrics.ts";
 import { jsonError } from "../../lib/web/errors.ts";
 import { requestSession, tokenMatches } from "../../lib/web/session.ts";
 
@@ -59,12 +61,11 @@ const crossOrigin = () =>
 const timing = define.middleware(async (ctx) => {
   const started = performance.now();
   const res = await ctx.next();
-  recordHttp(
-    ctx.req.method,
-    routeLabel(ctx.url.pathname),
-    res.status,
-    (performance.now() - started) / 1000,
-  );
+  if (ctx.state.unauthenticated) recordUnauthenticated();
+  else {
+    const seconds = (performance.now() - started) / 1000;
+    recordHttp(ctx.req.method, routeLabel(ctx.url.pathname), res.status, seconds);
+  }
   try {
     res.headers.set("x-content-type-options", "nosniff");
     res.headers.set("x-request-id", ctx.state.requestId);
@@ -87,7 +88,6 @@ const auth = define.middleware(async (ctx) => {
     if (unsafe && crossSite(ctx.req)) return crossOrigin();
     return await ctx.next();
   }
-  if (ctx.url.pathname === "/api/openapi.json") return await ctx.next();
   const header = ctx.req.headers.get("authorization") ?? "";
   const bearer = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(header)?.[1];
   if (bearer && tokenMatches(config.API_TOKEN, bearer)) return await ctx.next();
@@ -97,6 +97,8 @@ const auth = define.middleware(async (ctx) => {
     ctx.state.session = session;
     return await ctx.next();
   }
+  ctx.state.unauthenticated = true;
+  if (ctx.url.pathname === "/api/openapi.json") return await ctx.next();
   return jsonError(
     401,
     "unauthorized",
