@@ -13,7 +13,13 @@ import { prepareIslands } from "./lib/web/build.ts";
 
 const config = loadConfig();
 const db = await configuredDatabase(config);
-const sql = openPool(db.url, { max: 20, name: "jobq-web" });
+// A request waits a bounded time for a connection; then it is answered 503 (database unavailable).
+const sql = openPool(db.url, {
+  max: 20,
+  name: "jobq-web",
+  connectTimeout: config.DB_WAIT_SECONDS,
+  queueTimeout: config.DB_WAIT_SECONDS,
+});
 await migrate(sql);
 const app = await createApp({ sql, config });
 // Island bundles: rebuilt now when missing or out of date (else on the first page request).

@@ -4,6 +4,7 @@ import type { Sql } from "./lib/db.ts";
 import type { Notifier } from "./lib/queue/notify.ts";
 import type { EnqueueCoalescer } from "./lib/queue/enqueue_coalescer.ts";
 import { createDefine } from "./lib/web/define.ts";
+import type { OutageLog } from "./lib/web/outage.ts";
 
 /** Per-request state, set before any middleware runs. */
 export interface State {
@@ -18,6 +19,8 @@ export interface State {
   newJobs: Notifier;
   /** Tells live dashboards that jobs changed (coalesced). */
   changed: Notifier;
+  /** Logs database outages (start, end, refused requests); 503s for an unavailable database go here. */
+  outage: OutageLog;
   /** A random id for this request (in error bodies of 500s and in logs). */
   requestId: string;
   /** CSP nonce for this response's scripts. */

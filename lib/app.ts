@@ -11,6 +11,7 @@ import type { Sql } from "./db.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "./queue/notify.ts";
 import { EnqueueCoalescer } from "./queue/enqueue_coalescer.ts";
 import { mountRoutes, refuseWildcardPath } from "./web/app.ts";
+import { OutageLog } from "./web/outage.ts";
 import { ROOT } from "./web/paths.ts";
 import type { State } from "../utils.ts";
 
@@ -49,7 +50,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const newJobs = new Notifier(opts.sql, CHANNEL_NEW_JOBS);
   const changed = new Notifier(opts.sql, CHANNEL_CHANGED, { minGapMs: 100 });
   const now = opts.now ?? (() => null);
+  const outage = new OutageLog({ probe: () => opts.sql`SELECT 1` });
   await mountRoutes<State>(hono, {
+    onErrorAnswered: (d) => d.code === "database_unavailable" && outage.refused(),
     routesDir: opts.modules ? undefined : (opts.routesDir ?? join(ROOT, "routes")),
     modules: opts.modules,
     state: () => ({
@@ -59,6 +62,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       enqueuer,
       newJobs,
       changed,
+      outage,
       requestId: crypto.randomUUID(),
       nonce: crypto.randomUUID().replaceAll("-", ""),
     }),
@@ -72,6 +76,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     newJobs,
     changed,
     async close() {
+      outage.close();
       await enqueuer.close();
       await newJobs.close();
       await changed.close();

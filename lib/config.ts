@@ -22,6 +22,7 @@ const url = (protocols: string[]) =>
 /** The schema of the environment; keys are the variable names. Defaults as in `.env.example`. */
 export const ENV_SCHEMA = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  DB_WAIT_SECONDS: int(1, 600).default(3),
   PORT: int(0, 65535).default(8000),
   HOST: z.string().min(1, "expected a host name or address").default("127.0.0.1"),
   PUBLIC_URL: url(["http:", "https:"]).optional(),

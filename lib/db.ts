@@ -22,17 +22,41 @@ export interface PoolOptions {
   name?: string;
   /** Seconds before an idle connection is closed (default 30). */
   idleTimeout?: number;
+  /** Seconds a new connection may take to be ready (default 10); then CONNECT_TIMEOUT. */
+  connectTimeout?: number;
+  /**
+   * Seconds a query may wait for a free connection when every one is busy or
+   * still connecting (default: no limit); then QUEUE_TIMEOUT, and it never runs.
+   */
+  queueTimeout?: number;
+}
+
+/**
+ * Longest pause (seconds) before a connection that failed is tried again.
+ * postgres.js grows it to 20 s by default, so a request made during, or just
+ * after, an outage waited up to that long before even trying. Callers that
+ * retry (the worker) have backoffs of their own.
+ */
+const MAX_RECONNECT_DELAY_S = 0.5;
+
+/** postgres.js reconnect delay after `retries` failed attempts in a row: jittered, capped. */
+function reconnectDelay(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, MAX_RECONNECT_DELAY_S);
 }
 
 /**
  * Opens a postgres.js pool. Queries are prepared; `bigint` count columns come
- * back as numbers; notices are dropped. Connections open lazily.
+ * back as numbers; notices are dropped. Connections open lazily. A request
+ * waits for a connection at most `queueTimeout` (for a free one) plus
+ * `connectTimeout` (for a new one) plus {@link MAX_RECONNECT_DELAY_S}.
  */
 export function openPool(url: string, opts: PoolOptions = {}): Sql {
   return postgres(url, {
     max: opts.max ?? 10,
     idle_timeout: opts.idleTimeout ?? 30,
-    connect_timeout: 10,
+    connect_timeout: opts.connectTimeout ?? 10,
+    queue_timeout: opts.queueTimeout ?? null,
+    backoff: reconnectDelay,
     prepare: true,
     onnotice: () => {},
     // JIT compiles plans in 100+ ms; queue statements are short OLTP queries it never pays off for.
@@ -120,9 +144,10 @@ export function withDatabase(url: string, database: string): string {
 
 /**
  * Error codes of a database that is down, restarting, or dropped the
- * connection: socket errors of the client, postgres.js connection states,
- * SQLSTATE class 08 (connection exception), 57P01–57P03 (shutdown, crash,
- * starting up) and 53300 (too many connections).
+ * connection: socket errors of the client, postgres.js connection states
+ * (QUEUE_TIMEOUT: no free connection in time), SQLSTATE class 08 (connection
+ * exception), 57P01–57P03 (shutdown, crash, starting up) and 53300 (too many
+ * connections).
  */
 const UNAVAILABLE_CODES = new Set([
   "ECONNREFUSED",
@@ -137,6 +162,7 @@ const UNAVAILABLE_CODES = new Set([
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
   "CONNECT_TIMEOUT",
+  "QUEUE_TIMEOUT",
   "57P01",
   "57P02",
   "57P03",

@@ -27,7 +27,9 @@ export const handler = define.handlers({
         }),
       ]);
     } catch (err) {
-      log("warn", "readyz.database_unreachable", { request_id: ctx.state.requestId, error: err });
+      // Counted in the outage's log lines (start, end), not one line per probe.
+      ctx.state.outage.refused();
+      log("debug", "readyz.database_unreachable", { request_id: ctx.state.requestId, error: err });
       return json(
         { status: "not_ready", database: "unreachable", pending_migrations: [] },
         { status: 503, headers: { "retry-after": "2" } },

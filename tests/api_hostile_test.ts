@@ -25,6 +25,18 @@ interface Case {
   issue?: string;
 }
 
+/** ISO 8601 date-times PostgreSQL rejects: year 0 (it has none), UTC offsets beyond ±15:59. */
+export const UNSTORABLE_DATES = [
+  "0000-01-01T00:00:00Z",
+  "0000-02-29T12:00:00+01:00",
+  "0000-12-31T23:59:59.999-15:59",
+  "2026-01-01T00:00:00+23:59",
+  "2026-01-01T00:00:00-23:59",
+  "2026-06-01T12:00:00+16:00",
+  "2026-06-01T12:00:00-16:00",
+  "9999-12-31T23:59:59+20:00",
+];
+
 const job = (extra: Record<string, unknown>, payload: Record<string, unknown> = EMAIL) =>
   JSON.stringify({ type: "email", payload, ...extra });
 
@@ -181,6 +193,25 @@ function cases(ids: { pending: string; completed: string; processing: string }):
       status: 422,
       issue: "scheduled_for",
     },
+    // Valid ISO 8601 that PostgreSQL's timestamptz refuses: once 500s, now 422s.
+    ...UNSTORABLE_DATES.flatMap((at): Case[] => [
+      {
+        name: `scheduled_for ${at}`,
+        path: P,
+        body: job({ scheduled_for: at }),
+        status: 422,
+        issue: "scheduled_for",
+      },
+      {
+        name: `batch scheduled_for ${at}`,
+        path: `${P}/batch`,
+        body: JSON.stringify({
+          jobs: [JSON.parse(job({})), JSON.parse(job({ scheduled_for: at }))],
+        }),
+        status: 422,
+        issue: "jobs.1.scheduled_for",
+      },
+    ]),
     {
       name: "report range backwards",
       path: P,

@@ -90,8 +90,18 @@ Deno.test({
       "sort",
       "order",
     ];
+    const pad = (x: number, w = 2) => String(x).padStart(w, "0");
+    // Well-formed ISO 8601, often beyond what PostgreSQL stores (year 0000, offsets past ±15:59).
+    const randInstant = (): string =>
+      `${pad(pick([0, 1, 9999, int(10000)]), 4)}-${pad(1 + int(12))}-${pad(1 + int(28))}T${
+        pad(int(24))
+      }:${pad(int(60))}:${pad(int(60))}${
+        pick(["Z", `${pick(["+", "-"])}${pad(int(24))}:${pad(int(60))}`])
+      }`;
     const randString = (): string => {
-      switch (int(6)) {
+      switch (int(7)) {
+        case 6:
+          return randInstant();
         case 0:
           return pick(WORDS);
         case 1:

@@ -50,38 +50,27 @@ Deno.test({
       });
 
       await t.step(
-        "claim with asyncCommit and lean: same jobs, fewer columns, no setting left behind",
+        "claim lean: same jobs, fewer columns",
         async () => {
           await reset();
           const a = await insertJob(db.sql, { priority: 4 });
           const b = await insertJob(db.sql, { priority: 2 });
-          const conn = await db.sql.reserve();
-          try {
-            const got = await jobs.claim(conn, {
-              worker: "w",
-              limit: 5,
-              leaseSeconds: LEASE,
-              lean: true,
-              asyncCommit: true,
-            });
-            assertEquals(got.map((j) => j.id), [a.id, b.id]);
-            assertEquals(Object.keys(got[0]).sort(), [
-              "attempts",
-              "created_at",
-              "id",
-              "max_attempts",
-              "payload",
-              "priority",
-              "type",
-            ]);
-            // The setting lived for the claim's own transaction only.
-            const [{ synchronous_commit }] = await conn<
-              { synchronous_commit: string }[]
-            >`SHOW synchronous_commit`;
-            assertEquals(synchronous_commit, "on");
-          } finally {
-            conn.release();
-          }
+          const got = await jobs.claim(db.sql, {
+            worker: "w",
+            limit: 5,
+            leaseSeconds: LEASE,
+            lean: true,
+          });
+          assertEquals(got.map((j) => j.id), [a.id, b.id]);
+          assertEquals(Object.keys(got[0]).sort(), [
+            "attempts",
+            "created_at",
+            "id",
+            "max_attempts",
+            "payload",
+            "priority",
+            "type",
+          ]);
           const rows = await db.sql<{ status: string; locked_by: string }[]>`
             SELECT status, locked_by FROM job WHERE id IN (${a.id}, ${b.id})`;
           assertEquals(rows.map((r) => [r.status, r.locked_by]), [

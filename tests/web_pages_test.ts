@@ -220,6 +220,15 @@ Deno.test("forms: a valid job of each type → 303 to its page; invalid → 422 
       await fetch("/jobs/new", post({ type: "email", priority: "9", ...valid.email })),
     );
     $(badPriority, '[data-error-for="priority"]');
+    // Dates PostgreSQL cannot store (year 0000; an offset past ±15:59): 422, not a 500.
+    for (const at of ["0000-01-01T00:00", "2026-01-01T00:00:00+23:59"]) {
+      const res = await fetch(
+        "/jobs/new",
+        post({ type: "email", scheduled_for: at, ...valid.email }),
+      );
+      assertEquals(res.status, 422, at);
+      $(await html(res), '[data-error-for="scheduled_for"]');
+    }
     const [{ n }] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM job`;
     assertEquals(n, 3, "invalid posts created nothing");
   });

@@ -224,7 +224,6 @@ async function claimNext(): Promise<Claimed | null> {
           leaseSeconds: s.leaseSeconds,
           types,
           lean: true,
-          asyncCommit: true,
         }),
       retryHooks("claim", () => stopping),
     );

@@ -26,9 +26,28 @@ const priority = z.number({ error: "priority must be a whole number from 1 to 5"
 const maxAttempts = z.number({ error: "max_attempts must be a whole number" })
   .int("max_attempts must be a whole number").min(1, "max_attempts must be at least 1")
   .max(100, "max_attempts must be at most 100");
+/**
+ * Why PostgreSQL's `timestamptz` would refuse an ISO 8601 date-time, or `null`
+ * when it stores it: it has no year 0000 (1 BC), and takes UTC offsets only
+ * up to ±15:59.
+ */
+export function unstorableInstant(iso: string): string | null {
+  if (iso.startsWith("0000")) {
+    return "scheduled_for: year 0000 cannot be stored (PostgreSQL has no year 0); use 0001 or later";
+  }
+  const offset = /([+-])(\d{2}):(\d{2})$/.exec(iso);
+  if (offset && Number(offset[2]) > 15) {
+    return `scheduled_for: UTC offset ${offset[0]} is out of range (at most ±15:59)`;
+  }
+  return null;
+}
+
 const scheduledFor = z.iso.datetime({
   offset: true,
   error: "scheduled_for must be an ISO 8601 date-time",
+}).check((ctx) => {
+  const why = unstorableInstant(ctx.value);
+  if (why) ctx.issues.push({ code: "custom", message: why, input: ctx.value });
 });
 
 function createSchemaFor<T extends JobTypeName>(name: T, payload: z.ZodType) {

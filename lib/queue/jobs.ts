@@ -105,12 +105,10 @@ export async function enqueueBatch(
  * type, payload, priority, attempts, max_attempts, created_at): less to send
  * and parse per job in the worker's hot path.
  *
- * With `asyncCommit`, the claim's transaction commits without waiting for
- * its WAL flush (`synchronous_commit = off` for that transaction only): the
- * jobs reach the caller sooner. A database crash can then forget the claim,
- * which leaves the jobs pending, to be claimed again — at-least-once delivery
- * holds, and the fence refuses the forgotten claim's completion. Outcomes
- * (complete, fail) always wait for their flush.
+ * The claim commits synchronously (it waits for its WAL flush): a claim the
+ * caller was told of survives a database crash, so every run of a job has
+ * its `claimed` event. (An asynchronous claim could be forgotten by a crash
+ * while its handler ran: the job then ran twice with one claim recorded.)
  */
 export async function claim(sql: Sql, opts: ClaimOptions & { lean: true }): Promise<LeanJob[]>;
 export async function claim(sql: Sql, opts: ClaimOptions & { lean?: false }): Promise<Job[]>;
@@ -127,15 +125,10 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
   const columns = opts.lean
     ? sql`id, type, payload, priority, attempts, max_attempts, created_at`
     : sql`*`;
-  // Evaluated once (an InitPlan), before any row is read.
-  const asyncCommit = opts.asyncCommit
-    ? sql`AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'`
-    : sql``;
   return await sql<Job[]>`
     WITH next AS (
       SELECT id FROM job
       WHERE status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts ${typeFilter}
-        ${asyncCommit}
       ORDER BY priority DESC, created_at, id
       LIMIT ${opts.limit ?? 1}
       FOR UPDATE SKIP LOCKED
@@ -158,7 +151,6 @@ export interface ClaimOptions {
   leaseSeconds: number;
   types?: string[] | null;
   lean?: boolean;
-  asyncCommit?: boolean;
   now?: Date | null;
 }
 

@@ -27,6 +27,8 @@ export interface MountOptions<S> {
   state: (c: HonoContext) => S;
   /** Paths answered with JSON errors instead of error pages (default: `/api`). */
   apiPrefix?: string;
+  /** Told of every error answered (its status and code), e.g. to log database outages. */
+  onErrorAnswered?: (d: { status: number; code: string }) => void;
 }
 
 /**
@@ -207,6 +209,7 @@ export async function mountRoutes<S>(app: Hono, opts: MountOptions<S>): Promise<
 
   app.onError((err, c) => {
     const d = describeError(err);
+    opts.onErrorAnswered?.(d);
     const requestId = (c.get("state" as never) as { requestId?: string } | undefined)?.requestId;
     if (!d.expected) {
       log("error", "http.unhandled", {

@@ -327,14 +327,19 @@ export async function snapshot(sql: Sql): Promise<string> {
   return `${r.job}/${r.ev}/${r.art}/${r.w}`;
 }
 
-/** A TCP proxy in front of Postgres that can drop every connection and refuse new ones. */
+/** A TCP proxy in front of Postgres that can drop every connection and refuse, or never answer, new ones. */
 export interface PgProxy {
   port: number;
   /** `databaseUrl` with host and port replaced by the proxy's. */
   urlFor(databaseUrl: string): string;
   /** Closes every proxied connection and stops listening (clients see ECONNREFUSED). */
   down(): void;
-  /** Listens again on the same port. */
+  /**
+   * Closes every proxied connection and keeps listening, but holds new ones
+   * without ever answering (a database host that does not respond).
+   */
+  stall(): void;
+  /** Listens again on the same port and forwards again (held connections are closed). */
   up(): void;
   /** Connections open now. */
   open(): number;
@@ -344,6 +349,8 @@ export interface PgProxy {
 /** Starts a proxy on 127.0.0.1 (free port) forwarding to `target`. */
 export function startPgProxy(target: { hostname: string; port: number }): PgProxy {
   const conns = new Set<Deno.Conn>();
+  const held = new Set<Deno.Conn>();
+  let stalled = false;
   let listener: Deno.TcpListener | null = null;
   let port = 0;
   const closeQuietly = (c: Deno.Conn) => {
@@ -351,9 +358,17 @@ export function startPgProxy(target: { hostname: string; port: number }): PgProx
       c.close();
     } catch { /* already closed */ }
   };
+  const dropAll = () => {
+    for (const c of [...conns]) closeQuietly(c);
+    conns.clear();
+  };
   const serve = (l: Deno.TcpListener) => {
     (async () => {
       for await (const client of l) {
+        if (stalled) {
+          held.add(client);
+          continue;
+        }
         let upstream: Deno.Conn;
         try {
           upstream = await Deno.connect(target);
@@ -399,15 +414,24 @@ export function startPgProxy(target: { hostname: string; port: number }): PgProx
         listener?.close();
       } catch { /* closed */ }
       listener = null;
-      for (const c of [...conns]) closeQuietly(c);
-      conns.clear();
+      dropAll();
+    },
+    stall() {
+      stalled = true;
+      dropAll();
+      if (!listener) listen();
     },
     up() {
+      stalled = false;
+      for (const c of [...held]) closeQuietly(c);
+      held.clear();
       if (!listener) listen();
     },
     open: () => conns.size,
     close() {
       this.down();
+      for (const c of [...held]) closeQuietly(c);
+      held.clear();
     },
   };
 }

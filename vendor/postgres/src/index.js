@@ -339,7 +339,24 @@ function Postgres(a, b) {
 
     busy.length
       ? go(busy.shift(), query)
-      : queries.push(query)
+      : enqueue(query)
+  }
+
+  // jobq: a query that waits for a free connection gives up after `queue_timeout`
+  // seconds (QUEUE_TIMEOUT); it has not been sent, so it never runs.
+  function enqueue(query) {
+    queries.push(query)
+    options.queue_timeout && (query.queueTimer = setTimeout(queueTimedOut, options.queue_timeout * 1000, query))
+  }
+
+  function queueTimedOut(query) {
+    queries.remove(query) && query.reject(Errors.connection('QUEUE_TIMEOUT', options))
+  }
+
+  function dequeue() {
+    const query = queries.shift()
+    query && query.queueTimer && clearTimeout(query.queueTimer)
+    return query
   }
 
   function go(c, query) {
@@ -385,7 +402,7 @@ function Postgres(a, b) {
   async function destroy(resolve) {
     await Promise.all(connections.map(c => c.terminate()))
     while (queries.length)
-      queries.shift().reject(Errors.connection('CONNECTION_DESTROYED', options))
+      dequeue().reject(Errors.connection('CONNECTION_DESTROYED', options))
     resolve()
   }
 
@@ -407,7 +424,7 @@ function Postgres(a, b) {
       , ready = true
 
     while (ready && queries.length && max-- > 0) {
-      const query = queries.shift()
+      const query = dequeue()
       if (query.reserve)
         return query.reserve(c)
 
@@ -424,7 +441,7 @@ function Postgres(a, b) {
     c.reserved = null
     c.onclose && (c.onclose(e), c.onclose = null)
     options.onclose && options.onclose(c.id)
-    queries.length && connect(c, queries.shift())
+    queries.length && connect(c, dequeue())
   }
 }
 
@@ -445,13 +462,14 @@ function parseOptions(a, b) {
   'timeout' in o && (console.log('The timeout option is deprecated, use idle_timeout instead'), o.idle_timeout = o.timeout) // eslint-disable-line
   query.sslrootcert === 'system' && (query.ssl = 'verify-full')
 
-  const ints = ['idle_timeout', 'connect_timeout', 'max_lifetime', 'max_pipeline', 'backoff', 'keep_alive']
+  const ints = ['idle_timeout', 'connect_timeout', 'queue_timeout', 'max_lifetime', 'max_pipeline', 'backoff', 'keep_alive']
   const defaults = {
     max             : globalThis.Cloudflare ? 3 : 10,
     ssl             : false,
     sslnegotiation  : null,
     idle_timeout    : null,
     connect_timeout : 30,
+    queue_timeout   : null,
     max_lifetime    : max_lifetime,
     max_pipeline    : 100,
     backoff         : backoff,

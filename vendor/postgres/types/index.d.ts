@@ -60,6 +60,11 @@ interface BaseOptions<T extends Record<string, postgres.PostgresType>> {
    * @default process.env['PGCONNECT_TIMEOUT']
    */
   connect_timeout: number;
+  /**
+   * jobq: seconds a query may wait for a free connection before it is rejected
+   * (`QUEUE_TIMEOUT`); null waits as long as it takes
+   */
+  queue_timeout: number | null;
   /** Array of custom types; see more in the README */
   types: T;
   /**
