@@ -65,6 +65,16 @@ const ACTIONS = [
   },
 ] as const;
 
+/** The sortable columns, in table order (some hidden on narrow screens). */
+const COLUMNS: { col: Sortable; label: string; class?: string }[] = [
+  { col: "status", label: "Status" },
+  { col: "type", label: "Type · payload" },
+  { col: "priority", label: "Pri", class: "hidden sm:table-cell" },
+  { col: "attempts", label: "Tries", class: "hidden sm:table-cell" },
+  { col: "created_at", label: "Created" },
+  { col: "updated_at", label: "Updated", class: "hidden md:table-cell" },
+];
+
 function SortHeader(
   { query, col, label, class: cls = "" }: {
     query: JobsQuery;
@@ -228,27 +238,7 @@ export default function JobsTable(props: JobsTableProps) {
                 <th scope="col" class="hidden px-2 py-2 text-left font-medium sm:table-cell">
                   Job
                 </th>
-                <SortHeader query={query} col="status" label="Status" />
-                <SortHeader query={query} col="type" label="Type · payload" />
-                <SortHeader
-                  query={query}
-                  col="priority"
-                  label="Pri"
-                  class="hidden sm:table-cell"
-                />
-                <SortHeader
-                  query={query}
-                  col="attempts"
-                  label="Tries"
-                  class="hidden sm:table-cell"
-                />
-                <SortHeader query={query} col="created_at" label="Created" />
-                <SortHeader
-                  query={query}
-                  col="updated_at"
-                  label="Updated"
-                  class="hidden md:table-cell"
-                />
+                {COLUMNS.map((c) => <SortHeader key={c.col} query={query} {...c} />)}
               </tr>
             </thead>
             <tbody class="divide-y divide-border">
