@@ -2,6 +2,7 @@
 import type { JobEvent } from "@/lib/queue/types.ts";
 import { duration, exactTime } from "./format.ts";
 import { RelativeTime } from "./ui.tsx";
+import { ErrorText } from "./ErrorText.tsx";
 
 const KIND: Record<string, { label: string; dot: string }> = {
   created: { label: "Created", dot: "bg-indigo-500" },
@@ -13,6 +14,17 @@ const KIND: Record<string, { label: string; dot: string }> = {
   retried: { label: "Retried by hand", dot: "bg-violet-500" },
   released: { label: "Released (worker stopping)", dot: "bg-zinc-400" },
 };
+
+/**
+ * PostgreSQL timestamps in a message ("2026-01-15 12:00:30.123+00", as
+ * events recorded before retry times were formatted hold) as exact times.
+ */
+export function readableTimes(message: string): string {
+  return message.replace(
+    /\b(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.\d+)?\+00(?::00)?\b/g,
+    (_, d, t) => exactTime(`${d}T${t}Z`),
+  );
+}
 
 /** The timeline; `now` is for relative times. */
 export function Timeline({ events, now }: { events: JobEvent[]; now: Date }) {
@@ -33,7 +45,11 @@ export function Timeline({ events, now }: { events: JobEvent[]; now: Date }) {
           claimAt = null;
         }
         return (
-          <li class="relative mb-4 ml-5 last:mb-0" data-event={e.kind}>
+          <li
+            class="relative mb-4 ml-5 last:mb-0"
+            data-event={e.kind}
+            data-view-key={`event-${i}`}
+          >
             <span
               class={`absolute -left-[1.625rem] top-1 h-3 w-3 rounded-full ring-4 ring-background ${k.dot}`}
               aria-hidden="true"
@@ -57,13 +73,14 @@ export function Timeline({ events, now }: { events: JobEvent[]; now: Date }) {
               {exactTime(e.at)} · <RelativeTime date={e.at} now={now} />
             </div>
             {e.message && (
-              <pre
-                class={`mt-1 max-h-48 overflow-auto whitespace-pre-wrap break-words rounded-md border border-border px-2 py-1.5 font-mono text-xs ${
+              <ErrorText
+                text={readableTimes(e.message)}
+                preClass={`mt-1 max-h-48 overflow-auto whitespace-pre-wrap break-words rounded-md border border-border px-2 py-1.5 font-mono text-xs ${
                   e.kind === "failed"
                     ? "bg-red-50 text-red-900 dark:bg-red-900/40 dark:text-red-200"
                     : "bg-muted"
                 }`}
-              >{e.message}</pre>
+              />
             )}
           </li>
         );

@@ -53,3 +53,20 @@ export function payloadSummary(type: string, payload: unknown, max = 80): string
   } else s = JSON.stringify(payload) ?? "";
   return s.length > max ? s.slice(0, max - 1) + "…" : s;
 }
+
+const ERROR_HEADINGS: Record<number, string> = {
+  400: "Bad request",
+  401: "Sign in needed",
+  403: "Not allowed",
+  404: "Not found",
+  409: "Not possible right now",
+  413: "Too large",
+  422: "Invalid input",
+  500: "Something went wrong",
+  503: "Temporarily unavailable",
+};
+
+/** The heading of an error page for an HTTP status ("Not found"; "Error" when unknown). */
+export function errorHeading(status: number): string {
+  return Object.hasOwn(ERROR_HEADINGS, status) ? ERROR_HEADINGS[status] : "Error";
+}

@@ -16,6 +16,8 @@ export const SORTABLE = [
   "priority",
   "attempts",
   "scheduled_for",
+  "status",
+  "type",
 ] as const;
 export type Sortable = typeof SORTABLE[number];
 /** Page sizes offered. */

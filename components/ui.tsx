@@ -152,11 +152,14 @@ export function PriorityLabel({ priority }: { priority: number }) {
   return <span class={`tabular-nums ${cls}`} title={`priority ${priority} of 5`}>P{priority}</span>;
 }
 
-/** A relative time ("3 min ago") with the exact instant on hover and for machines. */
+/**
+ * A relative time ("3 min ago") with the exact instant on hover and for
+ * machines; live pages rewrite it as it ages (`data-relative`).
+ */
 export function RelativeTime({ date, now }: { date: Date | string; now?: Date }) {
   const d = typeof date === "string" ? new Date(date) : date;
   return (
-    <time dateTime={d.toISOString()} title={exactTime(d)} class="whitespace-nowrap">
+    <time dateTime={d.toISOString()} title={exactTime(d)} class="whitespace-nowrap" data-relative>
       {relativeTime(d, now)}
     </time>
   );

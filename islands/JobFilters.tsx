@@ -36,7 +36,9 @@ function Multi(
 ) {
   const n = props.selected.length;
   return (
-    <details class="relative" data-filter={props.name}>
+    // On phones the menu spans the filter bar (the form is its containing block), so it
+    // cannot run off a 390 px screen; from `sm` up it hangs under its button.
+    <details class="sm:relative" data-filter={props.name}>
       <summary
         class={`${buttonClass("outline")} list-none [&::-webkit-details-marker]:hidden ${
           n ? "border-primary" : ""
@@ -47,7 +49,7 @@ function Multi(
         {n > 0 && <span class="rounded bg-primary px-1 text-xs text-primary-foreground">{n}</span>}
         <span aria-hidden="true" class="text-muted-foreground">▾</span>
       </summary>
-      <fieldset class="absolute left-0 z-30 mt-1 min-w-[11rem] rounded-md border border-border bg-card p-1 shadow-lg">
+      <fieldset class="absolute left-0 right-0 z-30 mt-1 min-w-[11rem] rounded-md border border-border bg-card p-1 shadow-lg sm:right-auto">
         <legend class="sr-only">{props.label}</legend>
         {props.options.map((o) => (
           <label class="flex cursor-pointer items-center gap-2 rounded px-2 py-1.5 text-sm hover:bg-accent">
@@ -101,7 +103,7 @@ export default function JobFilters({ query, types }: JobFiltersProps) {
       role="search"
       aria-label="Filter jobs"
       data-ready={hydrated ? "" : undefined}
-      class="mb-3 flex flex-wrap items-center gap-2"
+      class="relative mb-3 flex flex-wrap items-center gap-2"
       onSubmit={(e) => {
         // Same request as the plain GET, without empty or default parameters.
         e.preventDefault();

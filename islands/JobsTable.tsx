@@ -3,10 +3,12 @@
  * bulk bar (retry, cancel, delete) in a POST form that works without
  * JavaScript. Hydrated, it adds "select all on this page", "select all N
  * matching", a count of the selection, and a confirmation before acting.
- * The server applies the action and redirects back with the outcome.
+ * The server applies the action and redirects back with the outcome (shown
+ * once: the outcome's parameters leave the address bar). It follows live
+ * refreshes of the page (`useLiveProps`), keeping the selection.
  */
-import { useState } from "preact/hooks";
-import { useHydrated } from "@/lib/web/runtime.ts";
+import { useEffect, useState } from "preact/hooks";
+import { useHydrated, useLiveProps } from "@/lib/web/runtime.ts";
 import {
   buttonClass,
   Empty,
@@ -15,7 +17,8 @@ import {
   RelativeTime,
   StatusBadge,
 } from "@/components/ui.tsx";
-import { type JobsQuery, jobsSearch, type Sortable } from "@/components/jobs_query.ts";
+import { isFiltered, type JobsQuery, jobsSearch, type Sortable } from "@/components/jobs_query.ts";
+import { pageCount } from "@/components/Pagination.tsx";
 
 /** One row as the table shows it. */
 export interface JobRow {
@@ -62,6 +65,16 @@ const ACTIONS = [
   },
 ] as const;
 
+/** The sortable columns, in table order (some hidden on narrow screens). */
+const COLUMNS: { col: Sortable; label: string; class?: string }[] = [
+  { col: "status", label: "Status" },
+  { col: "type", label: "Type · payload" },
+  { col: "priority", label: "Pri", class: "hidden sm:table-cell" },
+  { col: "attempts", label: "Tries", class: "hidden sm:table-cell" },
+  { col: "created_at", label: "Created" },
+  { col: "updated_at", label: "Updated", class: "hidden md:table-cell" },
+];
+
 function SortHeader(
   { query, col, label, class: cls = "" }: {
     query: JobsQuery;
@@ -93,10 +106,45 @@ function SortHeader(
   );
 }
 
-export default function JobsTable({ rows, total, query, now }: JobsTableProps) {
+/** Parameters that report a finished action; they are dropped from the address once shown. */
+const OUTCOME_PARAMS = ["bulk", "done", "skipped", "capped", "deleted"];
+
+function EmptyList({ query, total }: { query: JobsQuery; total: number }) {
+  const pages = pageCount(total, query.size);
+  if (total > 0 && query.page > pages) {
+    return (
+      <p class="px-4 py-8 text-center text-sm text-muted-foreground" data-out-of-range>
+        Page {query.page.toLocaleString("en-US")} does not exist —{" "}
+        <a href={`/jobs${jobsSearch(query, { page: pages })}`} class={`${LINK} text-foreground`}>
+          go to the last page ({pages.toLocaleString("en-US")})
+        </a>.
+      </p>
+    );
+  }
+  return (
+    <div data-empty>
+      <Empty>
+        {isFiltered(query)
+          ? "No jobs match these filters."
+          : "No jobs yet: create one with New job or POST /api/jobs."}
+      </Empty>
+    </div>
+  );
+}
+
+export default function JobsTable(props: JobsTableProps) {
+  const { rows, total, query, now } = useLiveProps("JobsTable", props);
   const hydrated = useHydrated();
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [picked, setSelected] = useState<Set<string>>(new Set());
   const [allMatching, setAllMatching] = useState(false);
+  useEffect(() => {
+    const url = new URL(location.href);
+    if (!OUTCOME_PARAMS.some((p) => url.searchParams.has(p))) return;
+    for (const p of OUTCOME_PARAMS) url.searchParams.delete(p);
+    history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  }, []);
+  // Jobs that left the page (deleted, or moved by a live refresh) leave the selection.
+  const selected = new Set(rows.filter((r) => picked.has(r.id)).map((r) => r.id));
   const back = `/jobs${jobsSearch(query)}`;
   const allOnPage = rows.length > 0 && rows.every((r) => selected.has(r.id));
   const count = allMatching ? total : selected.size;
@@ -169,97 +217,76 @@ export default function JobsTable({ rows, total, query, now }: JobsTableProps) {
           ))}
         </div>
       </div>
-      {rows.length === 0
-        ? <Empty>No jobs match these filters.</Empty>
-        : (
-          <div class="overflow-x-auto">
-            <table class="w-full text-sm">
-              <thead class="border-b border-border text-xs text-muted-foreground">
-                <tr>
-                  <th scope="col" class="w-8 py-2 pl-3 pr-1 text-left">
+      {rows.length === 0 ? <EmptyList query={query} total={total} /> : (
+        <div class="overflow-x-auto">
+          <table class="w-full text-sm">
+            <thead class="border-b border-border text-xs text-muted-foreground">
+              <tr>
+                <th scope="col" class="w-8 py-2 pl-3 pr-1 text-left">
+                  <input
+                    type="checkbox"
+                    aria-label="Select all jobs on this page"
+                    checked={allOnPage}
+                    disabled={!hydrated}
+                    onChange={() => {
+                      setSelected(allOnPage ? new Set() : new Set(rows.map((r) => r.id)));
+                      setAllMatching(false);
+                    }}
+                    class="h-4 w-4"
+                  />
+                </th>
+                <th scope="col" class="hidden px-2 py-2 text-left font-medium sm:table-cell">
+                  Job
+                </th>
+                {COLUMNS.map((c) => <SortHeader key={c.col} query={query} {...c} />)}
+              </tr>
+            </thead>
+            <tbody class="divide-y divide-border">
+              {rows.map((r) => (
+                <tr
+                  key={r.id}
+                  class={`hover:bg-muted ${selected.has(r.id) || allMatching ? "bg-accent" : ""}`}
+                  data-job-id={r.id}
+                >
+                  <td class="py-1.5 pl-3 pr-1">
                     <input
                       type="checkbox"
-                      aria-label="Select all jobs on this page"
-                      checked={allOnPage}
-                      disabled={!hydrated}
-                      onChange={() => {
-                        setSelected(allOnPage ? new Set() : new Set(rows.map((r) => r.id)));
-                        setAllMatching(false);
-                      }}
+                      name="ids"
+                      value={r.id}
+                      checked={allMatching || selected.has(r.id)}
+                      onChange={() => toggle(r.id)}
+                      aria-label={`Select job ${r.id.slice(0, 8)}`}
                       class="h-4 w-4"
                     />
-                  </th>
-                  <th scope="col" class="hidden px-2 py-2 text-left font-medium sm:table-cell">
-                    Job
-                  </th>
-                  <th scope="col" class="px-2 py-2 text-left font-medium">Status</th>
-                  <th scope="col" class="px-2 py-2 text-left font-medium">Type · payload</th>
-                  <SortHeader
-                    query={query}
-                    col="priority"
-                    label="Pri"
-                    class="hidden sm:table-cell"
-                  />
-                  <SortHeader
-                    query={query}
-                    col="attempts"
-                    label="Tries"
-                    class="hidden sm:table-cell"
-                  />
-                  <SortHeader query={query} col="created_at" label="Created" />
-                  <SortHeader
-                    query={query}
-                    col="updated_at"
-                    label="Updated"
-                    class="hidden md:table-cell"
-                  />
+                  </td>
+                  <td class="hidden whitespace-nowrap px-2 py-1.5 font-mono text-xs sm:table-cell">
+                    <a href={`/jobs/${r.id}`} class={LINK}>{r.id.slice(0, 8)}</a>
+                  </td>
+                  <td class="px-2 py-1.5">
+                    <StatusBadge status={r.status} />
+                  </td>
+                  <td class="max-w-0 w-full truncate px-2 py-1.5">
+                    <a href={`/jobs/${r.id}`} class={`${LINK} mr-2 font-medium`}>{r.type}</a>
+                    <span class="text-muted-foreground">{r.summary}</span>
+                  </td>
+                  <td class="hidden px-2 py-1.5 sm:table-cell">
+                    <PriorityLabel priority={r.priority} />
+                  </td>
+                  <td class="hidden px-2 py-1.5 tabular-nums text-muted-foreground sm:table-cell">
+                    {r.attempts}/{r.max_attempts}
+                  </td>
+                  <td class="px-2 py-1.5 text-xs text-muted-foreground">
+                    <RelativeTime date={r.created_at} now={now} />
+                  </td>
+                  <td class="hidden px-2 py-1.5 text-xs text-muted-foreground md:table-cell">
+                    <RelativeTime date={r.updated_at} now={now} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody class="divide-y divide-border">
-                {rows.map((r) => (
-                  <tr
-                    class={`hover:bg-muted ${selected.has(r.id) || allMatching ? "bg-accent" : ""}`}
-                    data-job-id={r.id}
-                  >
-                    <td class="py-1.5 pl-3 pr-1">
-                      <input
-                        type="checkbox"
-                        name="ids"
-                        value={r.id}
-                        checked={allMatching || selected.has(r.id)}
-                        onChange={() => toggle(r.id)}
-                        aria-label={`Select job ${r.id.slice(0, 8)}`}
-                        class="h-4 w-4"
-                      />
-                    </td>
-                    <td class="hidden whitespace-nowrap px-2 py-1.5 font-mono text-xs sm:table-cell">
-                      <a href={`/jobs/${r.id}`} class={LINK}>{r.id.slice(0, 8)}</a>
-                    </td>
-                    <td class="px-2 py-1.5">
-                      <StatusBadge status={r.status} />
-                    </td>
-                    <td class="max-w-0 w-full truncate px-2 py-1.5">
-                      <a href={`/jobs/${r.id}`} class={`${LINK} mr-2 font-medium`}>{r.type}</a>
-                      <span class="text-muted-foreground">{r.summary}</span>
-                    </td>
-                    <td class="hidden px-2 py-1.5 sm:table-cell">
-                      <PriorityLabel priority={r.priority} />
-                    </td>
-                    <td class="hidden px-2 py-1.5 tabular-nums text-muted-foreground sm:table-cell">
-                      {r.attempts}/{r.max_attempts}
-                    </td>
-                    <td class="px-2 py-1.5 text-xs text-muted-foreground">
-                      <RelativeTime date={r.created_at} now={now} />
-                    </td>
-                    <td class="hidden px-2 py-1.5 text-xs text-muted-foreground md:table-cell">
-                      <RelativeTime date={r.updated_at} now={now} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </form>
   );
 }

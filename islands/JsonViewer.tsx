@@ -36,7 +36,12 @@ export default function JsonViewer({ label, value }: JsonViewerProps) {
     setTimeout(() => setCopied(""), 1500);
   };
   return (
-    <div ref={root} data-ready={hydrated ? "" : undefined} data-json-viewer={label}>
+    <div
+      ref={root}
+      data-ready={hydrated ? "" : undefined}
+      data-json-viewer={label}
+      data-view-key={label}
+    >
       {hydrated && (
         <div class="mb-2 flex flex-wrap gap-1.5" role="toolbar" aria-label={`${label} JSON`}>
           <button

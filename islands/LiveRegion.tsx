@@ -1,21 +1,32 @@
 /**
  * Keeps a server-rendered page live. In "swap" mode it re-renders the page
- * on the server when jobs change (`/api/events`, throttled) and swaps every
- * `[data-live]` region in place; in "reload" mode (a job's page) it watches
- * one job through `/api/jobs/:id` and reloads the page when it changed.
+ * on the server when jobs change (`/api/events`, throttled), swaps every
+ * `[data-live]` region in place and hands the fresh render to islands that
+ * follow it (`useLiveProps`); in "reload" mode (a job's page) it watches
+ * one job through `/api/jobs/:id` and reloads the page when it changed,
+ * keeping the scroll and which JSON nodes were open.
  * `pollMs` adds a periodic refresh (heartbeats change without job events).
+ * Relative times ("3 min ago") are rewritten every {@link TICK_MS}.
  * Renders a small "Live" indicator.
  */
 import { useEffect, useState } from "preact/hooks";
 import {
+  announcePage,
   apiJson,
   fetchPage,
   onJobsChanged,
+  refreshTimes,
+  restoreView,
+  saveView,
   swapLiveRegions,
   throttle,
   useHydrated,
   useLive,
 } from "@/lib/web/runtime.ts";
+import { relativeTime } from "@/components/format.ts";
+
+/** How often relative times are rewritten. */
+export const TICK_MS = 15_000;
 
 /** Props of {@link LiveRegion}. */
 export interface LiveRegionProps {
@@ -34,15 +45,25 @@ export default function LiveRegion(
   const live = useLive();
   const [updates, setUpdates] = useState(0);
   useEffect(() => {
+    const tick = setInterval(() => refreshTimes((d) => relativeTime(d)), TICK_MS);
+    return () => clearInterval(tick);
+  }, []);
+  useEffect(() => {
+    const viewKey = `jobq.view:${location.pathname}`;
+    if (mode === "reload") restoreView(viewKey);
     const refresh = throttle(async () => {
       try {
         if (mode === "reload" && jobId) {
           const job = await apiJson<{ updated_at: string }>(`/api/jobs/${jobId}`);
           if (updatedAt && new Date(job.updated_at).getTime() !== new Date(updatedAt).getTime()) {
+            saveView(viewKey);
             location.reload();
           }
-        } else if (swapLiveRegions(await fetchPage()) > 0) {
-          setUpdates((n) => n + 1);
+        } else {
+          const doc = await fetchPage();
+          const swapped = swapLiveRegions(doc);
+          announcePage(doc);
+          if (swapped > 0) setUpdates((n) => n + 1);
         }
       } catch (err) {
         console.warn("live refresh failed", err);

@@ -1,5 +1,6 @@
 /** The HTML document around every page: head, metadata, body. */
 import { define } from "@/utils.ts";
+import { errorHeading } from "@/components/format.ts";
 
 const TITLES: Record<string, string> = {
   "/": "Dashboard",
@@ -9,16 +10,28 @@ const TITLES: Record<string, string> = {
   "/login": "Sign in",
 };
 
+/**
+ * The page's own title: the one its data gives, an error page's heading,
+ * "Page not found" on the no-route page (its data is just `{ path }`), else
+ * the route's; null when there is none (the title is then just "jobq").
+ */
+function titleOf(path: string, data: unknown): string | null {
+  const d = (data ?? {}) as { title?: unknown; status?: unknown; path?: unknown };
+  if (typeof d.title === "string") return d.title;
+  if (typeof d.status === "number") return errorHeading(d.status);
+  if (typeof d.path === "string") return "Page not found";
+  return Object.hasOwn(TITLES, path) ? TITLES[path] : null;
+}
+
 export default define.layout(({ Component, url, data }) => {
-  const given = (data as { title?: string } | null | undefined)?.title;
-  const title = given ?? TITLES[url.pathname] ?? "jobq";
+  const title = titleOf(url.pathname, data);
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
-        <title>{`${title} · jobq`}</title>
+        <title>{title ? `${title} · jobq` : "jobq"}</title>
         <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
       </head>
       <body class="min-h-screen bg-background font-sans text-foreground antialiased">

@@ -1,6 +1,7 @@
 /** The page for every error status of pages (404 from handlers, 409, 500, 503, …). */
 import { define } from "@/utils.ts";
 import { buttonClass } from "@/components/ui.tsx";
+import { errorHeading } from "@/components/format.ts";
 
 interface ErrorData {
   status: number;
@@ -9,24 +10,12 @@ interface ErrorData {
   requestId?: string;
 }
 
-const HEADINGS: Record<number, string> = {
-  400: "Bad request",
-  401: "Sign in needed",
-  403: "Not allowed",
-  404: "Not found",
-  409: "Not possible right now",
-  413: "Too large",
-  422: "Invalid input",
-  500: "Something went wrong",
-  503: "Temporarily unavailable",
-};
-
 export default define.page(({ data }) => {
   const e = data as unknown as ErrorData;
   return (
     <div class="mx-auto max-w-md py-16 text-center">
       <p class="text-sm font-semibold text-muted-foreground">{e.status}</p>
-      <h1 class="mt-1 text-2xl font-semibold tracking-tight">{HEADINGS[e.status] ?? "Error"}</h1>
+      <h1 class="mt-1 text-2xl font-semibold tracking-tight">{errorHeading(e.status)}</h1>
       <p class="mt-2 text-sm text-muted-foreground">{e.message}</p>
       {e.requestId && (
         <p class="mt-2 text-xs text-muted-foreground">

@@ -2,10 +2,11 @@
 import { define } from "@/utils.ts";
 import { buttonClass } from "@/components/ui.tsx";
 
-const NAV = [
+const NAV: { href: string; label: string; more?: string }[] = [
   { href: "/", label: "Dashboard" },
   { href: "/jobs", label: "Jobs" },
   { href: "/workers", label: "Workers" },
+  { href: "/docs", label: "API", more: " docs" },
 ];
 
 function active(path: string, href: string): boolean {
@@ -35,7 +36,8 @@ export default define.layout(({ Component, url, state }) => {
               <rect x="3" y="10" width="13" height="4" rx="1.5" class="fill-current opacity-60" />
               <rect x="3" y="16" width="8" height="4" rx="1.5" class="fill-current opacity-30" />
             </svg>
-            <span>jobq</span>
+            {/* On phones the mark alone names the app, leaving the navigation room. */}
+            <span class={bare ? "" : "sr-only sm:not-sr-only"}>jobq</span>
           </a>
           {!bare && (
             <nav
@@ -46,24 +48,28 @@ export default define.layout(({ Component, url, state }) => {
                 <a
                   href={n.href}
                   aria-current={active(url.pathname, n.href) ? "page" : undefined}
-                  class={`rounded-md px-2.5 py-1.5 font-medium transition-colors hover:bg-accent focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring ${
+                  class={`whitespace-nowrap rounded-md px-2 py-1.5 font-medium sm:px-2.5 transition-colors hover:bg-accent focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring ${
                     active(url.pathname, n.href)
                       ? "bg-accent text-foreground"
                       : "text-muted-foreground"
                   }`}
                 >
                   {n.label}
+                  {n.more && <span class="hidden sm:inline">{n.more}</span>}
                 </a>
               ))}
             </nav>
           )}
           {!bare && (
             <div class="ml-auto flex items-center gap-2">
-              <span class="hidden sm:block">
-                <a href="/jobs/new" class={buttonClass("primary")}>
-                  <span aria-hidden="true">+</span> New job
-                </a>
-              </span>
+              <a
+                href="/jobs/new"
+                class={buttonClass("primary", "px-2.5 sm:px-3")}
+                aria-label="New job"
+              >
+                <span aria-hidden="true">+</span>
+                <span class="hidden sm:inline" aria-hidden="true">New job</span>
+              </a>
               {signedIn && (
                 <form method="post" action="/logout">
                   <button type="submit" class={buttonClass("ghost")}>Sign out</button>

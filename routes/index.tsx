@@ -63,7 +63,11 @@ export default define.page<typeof handler>(({ data }) => {
     <>
       <PageHeader
         title="Dashboard"
-        description={`${count(counts.total)} jobs in the queue table`}
+        description={
+          <span data-live="total">
+            {count(counts.total)} {counts.total === 1 ? "job" : "jobs"} in the queue table
+          </span>
+        }
         actions={<LiveRegion mode="swap" pollMs={15000} />}
       />
       <div data-live="cards" class="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5">

@@ -284,7 +284,8 @@ export async function fail(
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker, message)
       SELECT id, ${t}, 'failed', attempts, ${opts.worker},
-        CASE WHEN status = 'pending' THEN ${message} || E'\n(retry scheduled at ' || scheduled_for::text || ')'
+        CASE WHEN status = 'pending' THEN ${message} || E'\n(retry scheduled at '
+               || to_char(scheduled_for AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"') || ')'
              ELSE ${message} END
       FROM upd
     )
@@ -524,8 +525,18 @@ export const SORT_COLUMNS = [
   "priority",
   "attempts",
   "scheduled_for",
+  "status",
+  "type",
 ] as const;
 export type SortColumn = typeof SORT_COLUMNS[number];
+
+/** Statuses in lifecycle order: `sort=status` follows it, not the alphabet. */
+const STATUS_ORDER = ["pending", "processing", "completed", "failed", "cancelled"];
+
+/** The ORDER BY key of an allow-listed sort column. */
+function sortKey(sql: Sql, sort: SortColumn) {
+  return sort === "status" ? sql`array_position(${STATUS_ORDER}::text[], status)` : sql(sort);
+}
 
 /** Filters, order and page of {@link list}. */
 export interface ListQuery {
@@ -585,11 +596,12 @@ export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
   // serve the common filter + created_at sort. The total of a status/type
   // filter (or none) comes from the maintained counts (stats.countMatching,
   // migration 0002) instead of counting history; priority and text filters
-  // count the matching rows.
+  // count the matching rows. Sorting by status or type has no index: it is a
+  // top-N sort of the matching rows.
   const countable = !q.priority?.length && !q.q?.trim();
   const [items, total] = await Promise.all([
     sql<Job[]>`SELECT * FROM job ${where} ORDER BY ${
-      sql(sort)
+      sortKey(sql, sort)
     } ${dir}, id ${dir} LIMIT ${limit} OFFSET ${offset}`,
     countable
       ? countMatching(sql, { status: q.status, type: q.type })

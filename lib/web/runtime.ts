@@ -168,3 +168,84 @@ export function islandPropsIn(doc: Document, name: string): Record<string, unkno
   if (!el || !text) return null;
   return reviveProps(JSON.parse(text)[el.dataset.islandId!]);
 }
+
+const PAGE_EVENT = "jobq:page";
+
+/** Tells every island that a fresh render of this page arrived (see {@link useLiveProps}). */
+export function announcePage(doc: Document): void {
+  dispatchEvent(new CustomEvent(PAGE_EVENT, { detail: doc }));
+}
+
+/**
+ * The props island `name` has in the latest render of this page: `initial`
+ * until a live refresh ({@link announcePage}) brings newer ones. State the
+ * island keeps in hooks (a selection, an open menu) survives the update.
+ */
+export function useLiveProps<T>(name: string, initial: T): T {
+  const [props, setProps] = useState(initial);
+  useEffect(() => {
+    const on = (e: Event) => {
+      const fresh = islandPropsIn((e as CustomEvent<Document>).detail, name);
+      if (fresh) setProps(fresh as T);
+    };
+    addEventListener(PAGE_EVENT, on);
+    return () => removeEventListener(PAGE_EVENT, on);
+  }, [name]);
+  return props;
+}
+
+/** Rewrites every `time[data-relative]` with `format(its datetime)` (keeps the text node). */
+export function refreshTimes(format: (d: Date) => string): void {
+  for (const el of document.querySelectorAll<HTMLTimeElement>("time[data-relative]")) {
+    const text = format(new Date(el.dateTime));
+    const node = el.firstChild;
+    if (node?.nodeType === Node.TEXT_NODE) {
+      if (node.nodeValue !== text) node.nodeValue = text;
+    } else el.textContent = text;
+  }
+}
+
+/**
+ * A stable name for a `<details>`: the `data-view-key`s of its ancestors plus
+ * its index among the details under the nearest one; null when it has none.
+ */
+function detailsKey(d: HTMLElement): string | null {
+  const owner = d.parentElement?.closest<HTMLElement>("[data-view-key]");
+  if (!owner) return null;
+  const index = [...owner.querySelectorAll<HTMLElement>("details")].indexOf(d);
+  return `${detailsKey(owner) ?? ""}/${owner.dataset.viewKey}#${index}`;
+}
+
+/**
+ * Saves the scroll position and which keyed `<details>` are open under
+ * `key` (sessionStorage), for {@link restoreView} after a reload.
+ */
+export function saveView(key: string): void {
+  const open: Record<string, boolean> = {};
+  for (const d of document.querySelectorAll<HTMLDetailsElement>("details")) {
+    const k = detailsKey(d);
+    if (k) open[k] = d.open;
+  }
+  try {
+    sessionStorage.setItem(key, JSON.stringify({ y: scrollY, open }));
+  } catch (err) {
+    console.warn("could not keep the view across the reload", err);
+  }
+}
+
+/** Restores (once) what {@link saveView} kept under `key`; does nothing when nothing was kept. */
+export function restoreView(key: string): void {
+  let saved: { y: number; open: Record<string, boolean> } | null = null;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(key) ?? "null");
+    sessionStorage.removeItem(key);
+  } catch (err) {
+    console.warn("could not restore the view", err);
+  }
+  if (!saved) return;
+  for (const d of document.querySelectorAll<HTMLDetailsElement>("details")) {
+    const k = detailsKey(d);
+    if (k && k in saved.open) d.open = saved.open[k];
+  }
+  scrollTo(0, saved.y);
+}

@@ -6,7 +6,7 @@
 import { define } from "@/utils.ts";
 import { page } from "@/lib/web/define.ts";
 import { HttpError } from "@/lib/web/errors.ts";
-import { jobs } from "@/lib/queue/mod.ts";
+import { artifacts, jobs } from "@/lib/queue/mod.ts";
 import {
   Alert,
   buttonClass,
@@ -17,9 +17,10 @@ import {
   RelativeTime,
   StatusBadge,
 } from "@/components/ui.tsx";
-import { duration, exactTime, relativeTime } from "@/components/format.ts";
+import { count, duration, exactTime, relativeTime } from "@/components/format.ts";
 import type { Job } from "@/lib/queue/types.ts";
 import { Timeline } from "@/components/Timeline.tsx";
+import { ErrorText } from "@/components/ErrorText.tsx";
 import JsonViewer from "@/islands/JsonViewer.tsx";
 import JobActions from "@/islands/JobActions.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
@@ -56,8 +57,12 @@ export const handler = define.handlers({
   async GET(ctx) {
     const job = await load(ctx.state.sql, ctx.params.id);
     const now = ctx.state.now() ?? new Date();
+    const file = job.type === "report" && job.status === "completed"
+      ? await artifacts.get(ctx.state.sql, { jobId: job.id })
+      : null;
     return page({
       job,
+      file: file ? { filename: file.filename, bytes: file.bytes.length } : null,
       title: `${job.type} ${job.id.slice(0, 8)}`,
       done: doneMessage(ctx.url.searchParams.get("done"), job, now),
       now,
@@ -146,14 +151,12 @@ export default define.page<typeof handler>(({ data }) => {
           <div class="flex flex-wrap items-center gap-2">
             <h1 class="text-xl font-semibold tracking-tight">{job.type} job</h1>
             <StatusBadge status={job.status} scheduledFor={job.scheduled_for} now={now} />
-            {running && (
-              <LiveRegion
-                mode="reload"
-                jobId={job.id}
-                updatedAt={new Date(job.updated_at).toISOString()}
-                pollMs={5000}
-              />
-            )}
+            <LiveRegion
+              mode="reload"
+              jobId={job.id}
+              updatedAt={new Date(job.updated_at).toISOString()}
+              pollMs={running ? 5000 : 0}
+            />
           </div>
           <p class="mt-0.5 break-all font-mono text-xs text-muted-foreground">{job.id}</p>
         </div>
@@ -197,9 +200,13 @@ export default define.page<typeof handler>(({ data }) => {
           class="mb-3 rounded-lg border border-red-300 bg-red-50 px-4 py-3 dark:border-red-800 dark:bg-red-900/40"
           role="note"
           aria-label="Last error"
+          data-view-key="last-error"
         >
           <div class="text-xs font-medium text-red-800 dark:text-red-300">Last error</div>
-          <pre class="mt-1 max-h-64 overflow-auto whitespace-pre-wrap break-words font-mono text-xs text-red-900 dark:text-red-200">{job.error}</pre>
+          <ErrorText
+            text={job.error}
+            preClass="mt-1 max-h-64 overflow-auto whitespace-pre-wrap break-words font-mono text-xs text-red-900 dark:text-red-200"
+          />
         </div>
       )}
       <div class="grid grid-cols-1 gap-3 lg:grid-cols-5">
@@ -211,12 +218,13 @@ export default define.page<typeof handler>(({ data }) => {
           </Card>
           <Card
             title="Result"
-            actions={job.type === "report" && job.status === "completed"
+            actions={data.file
               ? (
                 <a
                   href={`/api/jobs/${job.id}/artifact`}
                   class={buttonClass("outline", "h-7 text-xs")}
                   download
+                  title={`${data.file.filename}, ${count(data.file.bytes)} bytes`}
                 >
                   Download report
                 </a>
@@ -231,10 +239,20 @@ export default define.page<typeof handler>(({ data }) => {
                   </p>
                 )
                 : <JsonViewer label="Result" value={job.result} />}
+              {job.type === "report" && job.status === "completed" && !data.file && (
+                <p class="mt-2 text-sm text-muted-foreground" data-no-file>
+                  No file was stored for this report, so there is nothing to download.
+                </p>
+              )}
             </div>
           </Card>
         </div>
-        <Card title={`Timeline · ${job.events.length} events`} class="lg:col-span-2">
+        <Card
+          title={`Timeline · ${count(job.events.length)} ${
+            job.events.length === 1 ? "event" : "events"
+          }`}
+          class="lg:col-span-2"
+        >
           <div class="px-4 py-4">
             <Timeline events={job.events} now={now} />
           </div>

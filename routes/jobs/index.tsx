@@ -14,6 +14,8 @@ import { count, payloadSummary } from "@/components/format.ts";
 import { Alert, buttonClass, Card, PageHeader } from "@/components/ui.tsx";
 import JobFilters from "@/islands/JobFilters.tsx";
 import JobsTable from "@/islands/JobsTable.tsx";
+import LiveRegion from "@/islands/LiveRegion.tsx";
+import { Pagination } from "@/components/Pagination.tsx";
 
 /** Most jobs one "all matching" bulk action touches. */
 export const MAX_BULK = 10_000;
@@ -120,15 +122,21 @@ export const handler = define.handlers({
 
 export default define.page<typeof handler>(({ data }) => {
   const { query, total, flash } = data;
-  const pages = Math.max(1, Math.ceil(total / query.size));
-  const from = total === 0 ? 0 : (query.page - 1) * query.size + 1;
-  const to = Math.min(total, query.page * query.size);
   return (
     <>
       <PageHeader
         title="Jobs"
-        description={isFiltered(query) ? `${count(total)} matching` : `${count(total)} in total`}
-        actions={<a href="/jobs/new" class={buttonClass("outline")}>Create job</a>}
+        description={
+          <span data-live="jobs-total">
+            {isFiltered(query) ? `${count(total)} matching` : `${count(total)} in total`}
+          </span>
+        }
+        actions={
+          <>
+            <LiveRegion mode="swap" />
+            <a href="/jobs/new" class={buttonClass("outline")}>Create job</a>
+          </>
+        }
       />
       {flash && (
         <Alert kind={flash.done > 0 ? "success" : "info"} id="bulk-result">
@@ -148,49 +156,9 @@ export default define.page<typeof handler>(({ data }) => {
       <JobFilters query={query} types={[...JOB_TYPE_NAMES]} />
       <Card>
         <JobsTable rows={data.rows} total={total} query={query} now={data.now} />
-        <nav
-          aria-label="Pagination"
-          class="flex flex-wrap items-center justify-between gap-2 border-t border-border px-3 py-2 text-sm"
-        >
-          <span class="text-muted-foreground" data-range>
-            {total === 0 ? "No results" : `${count(from)}–${count(to)} of ${count(total)}`}
-          </span>
-          <div class="flex items-center gap-1.5">
-            <span class="mr-1 text-muted-foreground">
-              Page {count(query.page)} of {count(pages)}
-            </span>
-            {query.page > 1
-              ? (
-                <a
-                  class={buttonClass("outline", "h-7")}
-                  rel="prev"
-                  href={`/jobs${jobsSearch(query, { page: query.page - 1 })}`}
-                >
-                  Previous
-                </a>
-              )
-              : (
-                <span class={buttonClass("outline", "h-7 opacity-50")} aria-disabled="true">
-                  Previous
-                </span>
-              )}
-            {query.page < pages
-              ? (
-                <a
-                  class={buttonClass("outline", "h-7")}
-                  rel="next"
-                  href={`/jobs${jobsSearch(query, { page: query.page + 1 })}`}
-                >
-                  Next
-                </a>
-              )
-              : (
-                <span class={buttonClass("outline", "h-7 opacity-50")} aria-disabled="true">
-                  Next
-                </span>
-              )}
-          </div>
-        </nav>
+        <div data-live="pagination">
+          <Pagination query={query} total={total} />
+        </div>
       </Card>
     </>
   );
