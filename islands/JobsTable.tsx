@@ -30,6 +30,8 @@ export interface JobRow {
   max_attempts: number;
   created_at: Date;
   updated_at: Date;
+  /** When a pending job becomes due: later than now shows it as scheduled. */
+  scheduled_for: Date;
   summary: string;
 }
 
@@ -263,7 +265,7 @@ export default function JobsTable(props: JobsTableProps) {
                     <a href={`/jobs/${r.id}`} class={LINK}>{r.id.slice(0, 8)}</a>
                   </td>
                   <td class="px-2 py-1.5">
-                    <StatusBadge status={r.status} />
+                    <StatusBadge status={r.status} scheduledFor={r.scheduled_for} now={now} />
                   </td>
                   <td class="max-w-0 w-full truncate px-2 py-1.5">
                     <a href={`/jobs/${r.id}`} class={`${LINK} mr-2 font-medium`}>{r.type}</a>

@@ -277,6 +277,10 @@ Deno.test({
       await islandsReady(page);
       assertEquals(await badge(later.id), "scheduled · in 4 min");
       assertEquals(await badge(due.id), "pending");
+      await page.goto(server.url + "/jobs");
+      await islandsReady(page);
+      assertEquals(await badge(later.id), "scheduled · in 4 min", "the jobs list says so too");
+      assertEquals(await badge(due.id), "pending");
       const heading = () => page.innerText("h1 + [data-badge]").then((s) => s.trim());
       await page.goto(server.url + `/jobs/${later.id}`);
       assertEquals(await heading(), "scheduled · in 4 min");

@@ -55,6 +55,7 @@ export const handler = define.handlers({
         max_attempts: j.max_attempts,
         created_at: j.created_at,
         updated_at: j.updated_at,
+        scheduled_for: j.scheduled_for,
         summary: payloadSummary(j.type, j.payload),
       })),
       total: list.total,
