@@ -24,8 +24,6 @@ export interface Placement {
   binDir: string;
   /** The data folder, with no symlink on the way. */
   dataDir: string;
-  /** The folder outside the checkout in use, when one is. */
-  relocatedTo?: string;
 }
 
 /** True when the process runs as root (and so runs the server as `postgres`). */
@@ -44,22 +42,22 @@ export async function placeEmbedded(
   const root = resolve(opts.dataRoot);
   const home = join(root, "postgres");
   if (!isRoot()) return { binDir: opts.binDir, dataDir: home };
+  // A symlinked data folder (made here earlier, or by hand) is used where it points.
   const linked = await linkTarget(home);
-  const dataOk = linked === null && await postgresCanReach(root);
+  const dataOk = linked !== null || await postgresCanReach(root);
   const binOk = await postgresCanReach(join(opts.binDir, "initdb"));
-  if (dataOk && binOk) return { binDir: opts.binDir, dataDir: home };
-  if (linked === null && !dataOk) await refuseUnreachableData(home);
+  if (dataOk && binOk) return { binDir: opts.binDir, dataDir: linked ?? home };
+  if (!dataOk) await refuseUnreachableData(home);
   const base = await relocatedFolder(root);
   const binDir = binOk ? opts.binDir : await copyBinaries(opts.binDir, base);
-  const dataDir = linked ?? (dataOk ? home : await relocateData(home, base));
-  const unreachable = [...(binOk ? [] : [opts.binDir]), ...(linked || dataOk ? [] : [root])];
+  const dataDir = dataOk ? linked ?? home : await relocateData(home, base);
   log("info", "embedded_pg.relocated", {
-    ...(unreachable.length ? { postgres_cannot_reach: unreachable } : {}),
+    postgres_cannot_reach: [...(binOk ? [] : [opts.binDir]), ...(dataOk ? [] : [root])],
     binaries: binDir,
     data_dir: dataDir,
-    ...(linked || !dataOk ? { symlink: home } : {}),
+    ...(dataOk ? {} : { symlink: home }),
   });
-  return { binDir, dataDir, relocatedTo: base };
+  return { binDir, dataDir };
 }
 
 /** The folder `path` is a symlink to, or `null` when it is not one (or does not exist). */
