@@ -10,6 +10,7 @@ import { createApp } from "./lib/app.ts";
 import { log } from "./lib/log.ts";
 import { closeLiveStreams } from "./lib/live.ts";
 import { prepareIslands } from "./lib/web/build.ts";
+import { onStopSignals } from "./lib/stop_signals.ts";
 
 const config = loadConfig();
 const db = await configuredDatabase(config);
@@ -43,17 +44,20 @@ const server = Deno.serve({
   },
 }, app.fetch);
 
-let stopping = false;
-const stop = async () => {
-  if (stopping) Deno.exit(130);
-  stopping = true;
-  log("info", "web.stopping");
-  await stopWorker?.();
-  closeLiveStreams(sql); // open /api/events streams would hold shutdown() forever
-  await server.shutdown();
-  await app.close();
-  await sql.end({ timeout: 5 });
-  Deno.exit(0);
-};
-Deno.addSignalListener("SIGINT", stop);
-Deno.addSignalListener("SIGTERM", stop);
+// One Ctrl-C reaches this process twice (from the process group and from
+// `deno task`): only a signal more than a second after the first forces the exit.
+onStopSignals({
+  async stop(signal) {
+    log("info", "web.stopping", { signal });
+    await stopWorker?.();
+    closeLiveStreams(sql); // open /api/events streams would hold shutdown() forever
+    await server.shutdown();
+    await app.close();
+    await sql.end({ timeout: 5 });
+    Deno.exit(0);
+  },
+  force(signal) {
+    log("warn", "web.exit_now", { signal, reason: "second signal" });
+    Deno.exit(130);
+  },
+});

@@ -4,7 +4,7 @@
  */
 import postgres from "postgres";
 import { isAbsolute, join } from "node:path";
-import { ensureEmbedded, PROJECT_ROOT } from "./embedded_pg.ts";
+import { EmbeddedPgError, ensureEmbedded, PROJECT_ROOT } from "./embedded_pg.ts";
 import { log } from "./log.ts";
 
 /** A postgres.js pool or transaction. Every queue function takes one first. */
@@ -111,17 +111,25 @@ export async function resolveDatabase(opts: {
 /**
  * {@link resolveDatabase} for a loaded configuration: `DATABASE_URL`, else
  * the embedded server under `DATA_DIR` (on `EMBEDDED_PG_PORT` when set).
+ * For entry points: when the embedded server cannot run here, it prints one
+ * line saying what to do and exits with status 1.
  */
-export function configuredDatabase(
+export async function configuredDatabase(
   config: { DATABASE_URL?: string; DATA_DIR: string; EMBEDDED_PG_PORT?: number },
   opts: { quiet?: boolean } = {},
 ): Promise<DatabaseChoice> {
-  return resolveDatabase({
-    databaseUrl: config.DATABASE_URL,
-    dataDir: config.DATA_DIR,
-    embeddedPort: config.EMBEDDED_PG_PORT,
-    quiet: opts.quiet,
-  });
+  try {
+    return await resolveDatabase({
+      databaseUrl: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      embeddedPort: config.EMBEDDED_PG_PORT,
+      quiet: opts.quiet,
+    });
+  } catch (err) {
+    if (!(err instanceof EmbeddedPgError)) throw err;
+    console.error(`embedded PostgreSQL: ${err.message}`);
+    Deno.exit(1);
+  }
 }
 
 /** The URL with any password replaced by `***`. */

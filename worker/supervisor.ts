@@ -20,6 +20,7 @@ import { type Pruner, startPruner } from "../lib/queue/prune.ts";
 import type { Rescued } from "../lib/queue/jobs.ts";
 import * as workers from "../lib/queue/workers.ts";
 import type { RunnerInfo } from "../lib/queue/types.ts";
+import { onStopSignals } from "../lib/stop_signals.ts";
 import {
   type Finished,
   type FromRunner,
@@ -886,11 +887,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     await Promise.race([Promise.all([changed.close(), newJobs.close()]), delay(2000)]);
     await server?.finished.catch(() => {});
     await pool.end({ timeout: 2 }).catch(() => {});
-    if (signalHandler) {
-      for (const sig of ["SIGINT", "SIGTERM"] as const) {
-        Deno.removeSignalListener(sig, signalHandler);
-      }
-    }
+    removeSignals?.();
     log("info", "worker.stopped", {
       worker: id,
       completed: counts.completed,
@@ -906,22 +903,25 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     return stopPromise;
   }
 
-  let signalHandler: (() => void) | null = null;
+  // The first SIGINT/SIGTERM stops gracefully; one more than a second later
+  // exits at once (the same signal twice, from the process group and from
+  // `deno task` forwarding it, is one request: lib/stop_signals.ts).
+  let removeSignals: (() => void) | null = null;
   if (opts.handleSignals ?? true) {
-    let signals = 0;
-    signalHandler = () => {
-      signals++;
-      if (signals > 1) {
+    removeSignals = onStopSignals({
+      stop(signal) {
+        log("info", "worker.signal", { worker: id, signal });
+        stop();
+      },
+      force(signal) {
         log("warn", "worker.exit_now", {
           worker: id,
+          signal,
           reason: "second signal; held jobs come back when their lease expires",
         });
         Deno.exit(130);
-      }
-      log("info", "worker.signal", { worker: id });
-      stop();
-    };
-    for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, signalHandler);
+      },
+    });
   }
 
   // ---- start

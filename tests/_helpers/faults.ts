@@ -40,9 +40,23 @@ export const FAULT_HANDLERS = repoPath("tests/_helpers/fault_handlers.ts");
 
 /** Starts `deno run -A <entry> ...args` with `env`; stderr JSON lines are collected. */
 export function spawnProc(entry: string, env: Record<string, string>, args: string[] = []): Proc {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", entry, ...args],
-    env: { LOG_LEVEL: "info", NO_COLOR: "1", ...env },
+  return spawnCommand(Deno.execPath(), ["run", "-A", "--no-check", entry, ...args], { env });
+}
+
+/**
+ * Starts any command (e.g. `setsid deno task worker`) as {@link spawnProc}
+ * does: `env` added to this process's, stderr JSON lines collected.
+ */
+export function spawnCommand(
+  file: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; clearEnv?: boolean } = {},
+): Proc {
+  const child = new Deno.Command(file, {
+    args,
+    cwd: opts.cwd,
+    clearEnv: opts.clearEnv,
+    env: { LOG_LEVEL: "info", NO_COLOR: "1", ...opts.env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
