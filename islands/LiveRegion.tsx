@@ -15,6 +15,7 @@ import {
   apiJson,
   fetchPage,
   onJobsChanged,
+  pageIsLeaving,
   refreshTimes,
   restoreView,
   saveView,
@@ -52,6 +53,7 @@ export default function LiveRegion(
     const viewKey = `jobq.view:${location.pathname}`;
     if (mode === "reload") restoreView(viewKey);
     const refresh = throttle(async () => {
+      if (pageIsLeaving()) return;
       try {
         if (mode === "reload" && jobId) {
           const job = await apiJson<{ updated_at: string }>(`/api/jobs/${jobId}`);

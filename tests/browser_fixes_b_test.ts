@@ -224,6 +224,36 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "a live reload does not cancel an action's navigation (its banner shows)",
+        async () => {
+          const job = await insertJob(sql, { status: "failed" });
+          const { page, done } = await open(`/jobs/${job.id}`);
+          await page.waitForSelector("[data-island=LiveRegion] :text('Live')", { timeout: 10_000 });
+          // Hold the Retry POST until the job has changed and the page was told so: a
+          // live reload in that window would start a new navigation and drop the POST's.
+          let changed!: () => void;
+          const told = new Promise<void>((r) => changed = r);
+          await page.route(`**/jobs/${job.id}`, async (route) => {
+            if (route.request().method() !== "POST") return route.continue();
+            await sql`UPDATE job SET updated_at = now() WHERE id = ${job.id}`;
+            await notify();
+            await told;
+            await route.continue();
+          });
+          const seen = page.waitForResponse((r) => r.url().endsWith(`/api/jobs/${job.id}`));
+          const navigated = page.waitForURL(/done=retried/, { timeout: 15_000 });
+          // The click waits for the navigation it starts, which the route holds.
+          const clicked = page.click("button:has-text('Retry')");
+          await Promise.race([seen, new Promise((r) => setTimeout(r, 3_000))]);
+          changed();
+          await Promise.all([clicked, navigated]);
+          assert(await page.isVisible("[role=status]:has-text('queued again')"), "banner shown");
+          await page.unroute(`**/jobs/${job.id}`);
+          await done();
+        },
+      );
+
       await t.step("relative times age in the page without a reload", async () => {
         const o = await openPage(browser);
         const page = o.page;

@@ -75,6 +75,24 @@ function openSource() {
   }
 }
 
+let submitting = false;
+if (typeof document !== "undefined") {
+  // Bubbles after the form's own handlers, so a confirm() that was declined
+  // (defaultPrevented) does not count.
+  document.addEventListener("submit", (e) => {
+    if (!e.defaultPrevented) submitting = true;
+  });
+  addEventListener("pageshow", () => submitting = false);
+}
+
+/**
+ * True once a form on this page was submitted: a live reload or swap then
+ * would cancel the navigation the submission started (and its result banner).
+ */
+export function pageIsLeaving(): boolean {
+  return submitting;
+}
+
 /**
  * Calls `fn` whenever jobs change (any message on `/api/events`), and once
  * each time the stream (re)connects, so nothing missed while disconnected
