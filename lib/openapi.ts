@@ -164,9 +164,13 @@ function build(): Record<string, unknown> {
       headers: retryAfter,
     },
   };
+  const wrongHost =
+    "`misdirected_request`: the Host header names none of loopback, HOST, PUBLIC_URL or " +
+    "ALLOWED_HOSTS (refused before any handler, against DNS rebinding)";
   /** Every /api route but the document: token, database, crash. */
   const common = {
     401: err("missing or wrong bearer token (when API_TOKEN is set)"),
+    421: err(wrongHost),
     500: err("unexpected error (the body carries a request_id that is also logged)"),
     ...dbDown,
   };
@@ -183,7 +187,11 @@ function build(): Record<string, unknown> {
   };
   const notFound = { 404: err("no such job (a malformed id is also 404)") };
   const noQuery422 = { 422: err("`validation_failed`: this route takes no query parameters") };
-  const noQuery400 = { 400: err("`unexpected_query`: this route takes no query parameters") };
+  /** The meta routes outside /api: a query is refused, a wrong Host is 421 in plain text. */
+  const noQuery400 = {
+    400: err("`unexpected_query`: this route takes no query parameters"),
+    421: { description: wrongHost, content: { "text/plain": {} } },
+  };
 
   /** Registers an operation; a GET gets its HEAD twin (same answers, no body). */
   const op = (
@@ -453,6 +461,7 @@ function build(): Record<string, unknown> {
     responses: {
       200: { description: "OpenAPI 3.1", content: { "application/json": {} } },
       ...noQuery422,
+      421: err(wrongHost),
     },
   });
   op("get", "/docs", {
