@@ -1,7 +1,8 @@
 /** Bulk actions over many job ids, in one transaction. */
 import type { Sql, TxSql } from "../db.ts";
+import { at } from "./clock.ts";
 import type { JobStatus } from "./types.ts";
-import { retryNote, retryScheduledFor } from "./jobs.ts";
+import { retryNote, retryScheduledFor } from "./retry.ts";
 
 /** Actions a person can apply to selected jobs. */
 export const BULK_ACTIONS = ["retry", "cancel", "delete"] as const;
@@ -26,7 +27,7 @@ export async function apply(
   const ids = [...new Set(opts.ids.map((i) => i.toLowerCase()))];
   if (ids.length === 0) return [];
   const run = async (tx: TxSql) => {
-    const t = opts.now ? tx`${opts.now}::timestamptz` : tx`now()`;
+    const t = at(tx, opts.now);
     // Lock every target row first (in id order, so concurrent bulks cannot deadlock).
     const before = await tx<{ id: string; status: JobStatus }[]>`
       SELECT id, status FROM job WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
