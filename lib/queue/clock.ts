@@ -5,3 +5,6 @@ import type { Sql, TxSql } from "../db.ts";
 export function at(sql: Sql | TxSql, now: Date | null | undefined) {
   return now ? sql`${now}::timestamptz` : sql`now()`;
 }
+
+/** The SQL fragment {@link at} returns, for helpers that build on it. */
+export type Instant = ReturnType<typeof at>;

@@ -1,7 +1,8 @@
 /** Hot path: recording success, fenced on the lease holder. */
 import type { Sql } from "../db.ts";
 import { at } from "./clock.ts";
-import type { Job } from "./types.ts";
+import { changedOrThrow, type GuardedRow } from "./guard.ts";
+import { ConflictError, type Job, type JobStatus } from "./types.ts";
 
 /** A lease holder's proof: the job, the attempt it claimed, and who claimed it. */
 export interface Fence {
@@ -25,6 +26,41 @@ export async function complete(
     now: opts.now,
   });
   return rows[0] ?? null;
+}
+
+/**
+ * {@link complete} for a caller that must say why nothing happened (the
+ * external worker's API): returns the completed row, or throws
+ * `NotFoundError("job_not_found")`, or {@link fenceConflict}.
+ */
+export async function completeOrThrow(
+  sql: Sql,
+  opts: Fence & { result: unknown; now?: Date | null },
+): Promise<Job> {
+  const items = [{ id: opts.id, attempt: opts.attempt, result: opts.result }];
+  // `cur` reads the row as the statement's snapshot saw it (before `done`).
+  const rows = await sql<GuardedRow[]>`
+    ${completeStatement(sql, { worker: opts.worker, items, now: opts.now })},
+    cur AS (SELECT status FROM job WHERE id = ${opts.id})
+    SELECT cur.status AS found_status, done.* FROM cur LEFT JOIN done ON true`;
+  return changedOrThrow(opts.id, rows, fenceConflict);
+}
+
+/**
+ * Why a fenced write matched nothing on an existing job: it is not
+ * processing (`job_not_processing`), or another worker or attempt holds it
+ * (`lease_lost`: its lease expired and it was claimed again).
+ */
+export function fenceConflict(status: JobStatus): ConflictError {
+  return status === "processing"
+    ? new ConflictError(
+      "lease_lost",
+      "the job is held by another worker or attempt (its lease expired and it was claimed again)",
+    )
+    : new ConflictError(
+      "job_not_processing",
+      `only a processing job can be completed or failed; this one is ${status}`,
+    );
 }
 
 /**

@@ -16,9 +16,10 @@ export {
   completeIds,
   completeMany,
   type CompleteManyOptions,
+  completeOrThrow,
   type Fence,
 } from "./complete.ts";
-export { fail, type RetryPolicy } from "./fail.ts";
+export { fail, type FailOptions, failOrThrow, type RetryPolicy } from "./fail.ts";
 export { release } from "./release.ts";
 export { extendLease } from "./lease.ts";
 export { type Rescued, rescueExpired } from "./rescue.ts";
@@ -27,5 +28,5 @@ export { type Rescued, rescueExpired } from "./rescue.ts";
 export { list, type ListPage, type ListQuery, SORT_COLUMNS, type SortColumn } from "./list.ts";
 export { get, getWithEvents } from "./get.ts";
 export { cancel } from "./cancel.ts";
-export { retry, retryNote, retryScheduledFor } from "./retry.ts";
+export { retry } from "./retry.ts";
 export { remove, removeMany } from "./remove.ts";

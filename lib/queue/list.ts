@@ -1,5 +1,5 @@
 /** Admin: the filtered, sorted, paged job list. */
-import type { Sql } from "../db.ts";
+import type { Sql, TxSql } from "../db.ts";
 import { countMatching } from "./stats.ts";
 import type { Job, JobStatus } from "./types.ts";
 
@@ -19,8 +19,19 @@ export type SortColumn = typeof SORT_COLUMNS[number];
 const STATUS_ORDER = ["pending", "processing", "completed", "failed", "cancelled"];
 
 /** The ORDER BY key of an allow-listed sort column. */
-function sortKey(sql: Sql, sort: SortColumn) {
+function sortKey(sql: Sql | TxSql, sort: SortColumn) {
   return sort === "status" ? sql`array_position(${STATUS_ORDER}::text[], status)` : sql(sort);
+}
+
+/**
+ * The list's ORDER BY clause: the allow-listed sort column (else
+ * `created_at`), descending unless `asc`, ties broken on `id` so pages never
+ * overlap.
+ */
+export function listOrder(sql: Sql | TxSql, q: Pick<ListQuery, "sort" | "order">) {
+  const sort = SORT_COLUMNS.includes(q.sort as SortColumn) ? q.sort! : "created_at";
+  const dir = q.order === "asc" ? sql`ASC` : sql`DESC`;
+  return sql`ORDER BY ${sortKey(sql, sort)} ${dir}, id ${dir}`;
 }
 
 /** Filters, order and page of {@link list}. */
@@ -44,7 +55,8 @@ export interface ListPage {
   offset: number;
 }
 
-function listWhere(sql: Sql, q: ListQuery) {
+/** The WHERE clause of the list's filters (empty when there are none). */
+export function listWhere(sql: Sql | TxSql, q: ListQuery) {
   const parts = [];
   if (q.status?.length) parts.push(sql`status = ANY(${q.status})`);
   if (q.type?.length) parts.push(sql`type = ANY(${q.type})`);
@@ -74,8 +86,6 @@ function listWhere(sql: Sql, q: ListQuery) {
 export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
   const limit = Math.min(100, Math.max(1, q.limit ?? 20));
   const offset = Math.max(0, q.offset ?? 0);
-  const sort = SORT_COLUMNS.includes(q.sort as SortColumn) ? q.sort! : "created_at";
-  const dir = q.order === "asc" ? sql`ASC` : sql`DESC`;
   const where = listWhere(sql, q);
   // Indexes: job_<column>_idx / job_status_created_idx / job_type_created_idx
   // serve the common filter + created_at sort. The total of a status/type
@@ -85,9 +95,7 @@ export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
   // top-N sort of the matching rows.
   const countable = !q.priority?.length && !q.q?.trim();
   const [items, total] = await Promise.all([
-    sql<Job[]>`SELECT * FROM job ${where} ORDER BY ${
-      sortKey(sql, sort)
-    } ${dir}, id ${dir} LIMIT ${limit} OFFSET ${offset}`,
+    sql<Job[]>`SELECT * FROM job ${where} ${listOrder(sql, q)} LIMIT ${limit} OFFSET ${offset}`,
     countable
       ? countMatching(sql, { status: q.status, type: q.type })
       : sql<{ total: number }[]>`SELECT count(*)::int AS total FROM job ${where}`.then((r) =>

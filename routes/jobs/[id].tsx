@@ -78,36 +78,18 @@ export const handler = define.handlers({
       new Response(null, { status: 303, headers: { location: `/jobs/${job.id}?done=${done}` } });
     switch (action) {
       case "cancel": {
-        if (!await jobs.cancel(sql, { id: job.id, now: now() })) {
-          throw new HttpError(
-            409,
-            "not_pending",
-            `only pending jobs can be cancelled; this one is ${job.status}`,
-          );
-        }
+        await jobs.cancel(sql, { id: job.id, now: now() });
         ctx.state.changed.poke();
         return back("cancelled");
       }
       case "retry": {
-        if (!await jobs.retry(sql, { id: job.id, now: now() })) {
-          throw new HttpError(
-            409,
-            "not_retryable",
-            `only failed or cancelled jobs can be retried; this one is ${job.status}`,
-          );
-        }
+        await jobs.retry(sql, { id: job.id, now: now() });
         ctx.state.changed.poke();
         ctx.state.newJobs.poke();
         return back("retried");
       }
       case "delete": {
-        if (!await jobs.remove(sql, { id: job.id })) {
-          throw new HttpError(
-            409,
-            "job_running",
-            "a running job cannot be deleted; cancel or wait for it first",
-          );
-        }
+        await jobs.remove(sql, { id: job.id });
         ctx.state.changed.poke();
         return new Response(null, {
           status: 303,
