@@ -2,25 +2,13 @@
 import type { Sql, TxSql } from "../db.ts";
 import { countMatching } from "./stats.ts";
 import type { Job, JobStatus } from "./types.ts";
+import { JOB_STATUSES, SORT_COLUMNS, type SortColumn, UUID_RE } from "../job_constants.ts";
 
-/** Columns the list may sort by (an allow-list: user input never reaches SQL as an identifier). */
-export const SORT_COLUMNS = [
-  "created_at",
-  "updated_at",
-  "priority",
-  "attempts",
-  "scheduled_for",
-  "status",
-  "type",
-] as const;
-export type SortColumn = typeof SORT_COLUMNS[number];
+export { SORT_COLUMNS, type SortColumn };
 
-/** Statuses in lifecycle order: `sort=status` follows it, not the alphabet. */
-const STATUS_ORDER = ["pending", "processing", "completed", "failed", "cancelled"];
-
-/** The ORDER BY key of an allow-listed sort column. */
+/** The ORDER BY key of an allow-listed sort column (`status` in lifecycle order, not the alphabet's). */
 function sortKey(sql: Sql | TxSql, sort: SortColumn) {
-  return sort === "status" ? sql`array_position(${STATUS_ORDER}::text[], status)` : sql(sort);
+  return sort === "status" ? sql`array_position(${JOB_STATUSES}::text[], status)` : sql(sort);
 }
 
 /**
@@ -64,9 +52,7 @@ export function listWhere(sql: Sql | TxSql, q: ListQuery) {
   const text = q.q?.trim();
   if (text) {
     const like = "%" + text.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
-    const asId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)
-      ? text
-      : null;
+    const asId = UUID_RE.test(text) ? text : null;
     parts.push(
       asId
         ? sql`(id = ${asId}::uuid OR payload::text ILIKE ${like})`

@@ -5,11 +5,9 @@
  */
 import type { Sql, TxSql } from "../db.ts";
 import { at } from "./clock.ts";
+import { RESCUER_LOCK_KEY } from "./lock_keys.ts";
 import type { JobStatus } from "./types.ts";
 import { cleanupStale } from "./workers.ts";
-
-/** The advisory lock key that makes the rescuer a singleton (any constant works). */
-export const RESCUER_LOCK_KEY = 7_245_004; // 7_245_003 is the status-count compaction (migration 0002)
 
 /** What one rescue pass did; `ran: false` when another process held the turn. */
 export interface RescuePass {

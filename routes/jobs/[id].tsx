@@ -4,6 +4,7 @@
  * an action (`cancel`, `retry`, `delete`, `clone`) and redirects with 303.
  */
 import { define } from "@/utils.ts";
+import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "@/lib/web/define.ts";
 import { HttpError } from "@/lib/web/errors.ts";
 import { artifacts, jobs } from "@/lib/queue/mod.ts";
@@ -25,7 +26,6 @@ import JsonViewer from "@/islands/JsonViewer.tsx";
 import JobActions from "@/islands/JobActions.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** `table[key]` for the table's own keys only (never `constructor`, `__proto__`, …). */
 function own(table: Record<string, string>, key: string | null): string | null {
   return key !== null && Object.hasOwn(table, key) ? table[key] : null;
@@ -47,7 +47,7 @@ function doneMessage(key: string | null, job: Job, now: Date): string | null {
 }
 
 async function load(sql: Parameters<typeof jobs.getWithEvents>[0], id: string) {
-  if (!UUID.test(id)) throw new HttpError(404, "job_not_found", `there is no job ${id}`);
+  if (!UUID_RE.test(id)) throw new HttpError(404, "job_not_found", `there is no job ${id}`);
   const job = await jobs.getWithEvents(sql, { id });
   if (!job) throw new HttpError(404, "job_not_found", `there is no job ${id}`);
   return job;

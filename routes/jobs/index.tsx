@@ -5,6 +5,7 @@
  * {@link MAX_BULK}), then redirects back (303) with the outcome in the URL.
  */
 import { define } from "@/utils.ts";
+import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "@/lib/web/define.ts";
 import { HttpError } from "@/lib/web/errors.ts";
 import { bulk, jobs } from "@/lib/queue/mod.ts";
@@ -21,7 +22,6 @@ import { Pagination } from "@/components/Pagination.tsx";
 
 /** Most jobs one "all matching" bulk action touches. */
 export const MAX_BULK = 10_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const VERBS: Record<string, string> = { retry: "Retried", cancel: "Cancelled", delete: "Deleted" };
 
 /** The list's filters and order as the queue takes them. */
@@ -92,7 +92,7 @@ export const handler = define.handlers({
         limit: MAX_BULK,
       }));
     } else {
-      const ids = form.getAll("ids").map(String).filter((id) => UUID.test(id));
+      const ids = form.getAll("ids").map(String).filter((id) => UUID_RE.test(id));
       const out = await bulk.apply(ctx.state.sql, { ...opts, ids });
       matched = ids.length;
       done = out.filter((o) => o.outcome === "done").length;
