@@ -5,21 +5,14 @@
  * Browser-safe (the list islands build links with it).
  */
 
-/** The five job states, in lifecycle order (as in lib/queue/types.ts, which islands may not import). */
-export const JOB_STATUSES = ["pending", "processing", "completed", "failed", "cancelled"] as const;
-export type JobStatus = typeof JOB_STATUSES[number];
+import {
+  JOB_STATUSES,
+  type JobStatus,
+  SORT_COLUMNS,
+  type SortColumn as Sortable,
+} from "../lib/job_constants.ts";
 
-/** Columns the list sorts by (mirrors the queue's allow-list). */
-export const SORTABLE = [
-  "created_at",
-  "updated_at",
-  "priority",
-  "attempts",
-  "scheduled_for",
-  "status",
-  "type",
-] as const;
-export type Sortable = typeof SORTABLE[number];
+export { JOB_STATUSES, type JobStatus, type Sortable };
 /** Page sizes offered. */
 export const PAGE_SIZES = [10, 20, 50, 100] as const;
 
@@ -57,7 +50,7 @@ export function parseJobsQuery(sp: URLSearchParams): JobsQuery {
         many("priority").map(Number).filter((p) => Number.isInteger(p) && p >= 1 && p <= 5),
       ),
     ],
-    sort: SORTABLE.includes(sort) ? sort : "created_at",
+    sort: SORT_COLUMNS.includes(sort) ? sort : "created_at",
     order: sp.get("order") === "asc" ? "asc" : "desc",
     page: Number.isInteger(page) && page >= 1 ? Math.min(page, 100_000) : 1,
     size: (PAGE_SIZES as readonly number[]).includes(size) ? size : 20,

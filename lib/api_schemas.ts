@@ -6,15 +6,10 @@
 import { z } from "zod";
 import { createJobSchema, hasUnstorableChars, JOB_TYPE_NAMES } from "./jobs/mod.ts";
 import { BULK_ACTIONS } from "./queue/bulk.ts";
-import { SORT_COLUMNS } from "./queue/jobs.ts";
-import { EVENT_KINDS, JOB_STATUSES } from "./queue/types.ts";
+import { JOB_STATUSES, SORT_COLUMNS, UUID_RE } from "./job_constants.ts";
+import { EVENT_KINDS } from "./queue/types.ts";
 
-/**
- * A job id as Postgres accepts it: 8-4-4-4-12 hex digits, either case. No
- * RegExp flags: the OpenAPI document carries the source as its `pattern`.
- */
-export const UUID_RE =
-  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+export { UUID_RE };
 
 /** Most jobs in one batch, and most ids in one bulk action. */
 export const MAX_BATCH = 1000;

@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import { join } from "node:path";
 import type { Config } from "./config.ts";
-import type { Sql } from "./db.ts";
+import { ping, type Sql } from "./db.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "./queue/notify.ts";
 import { EnqueueCoalescer } from "./queue/enqueue_coalescer.ts";
 import { mountRoutes, refuseWildcardPath } from "./web/app.ts";
@@ -50,7 +50,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const newJobs = new Notifier(opts.sql, CHANNEL_NEW_JOBS);
   const changed = new Notifier(opts.sql, CHANNEL_CHANGED, { minGapMs: 100 });
   const now = opts.now ?? (() => null);
-  const outage = new OutageLog({ probe: () => opts.sql`SELECT 1` });
+  const outage = new OutageLog({ probe: () => ping(opts.sql) });
   await mountRoutes<State>(hono, {
     onErrorAnswered: (d) => d.code === "database_unavailable" && outage.refused(),
     routesDir: opts.modules ? undefined : (opts.routesDir ?? join(ROOT, "routes")),

@@ -186,3 +186,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"));
 }
+
+/** One round trip to the database (`SELECT 1`): resolves when it answers, rejects when it does not. */
+export async function ping(sql: Sql): Promise<void> {
+  await sql`SELECT 1`;
+}

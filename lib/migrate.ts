@@ -7,9 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { Sql } from "./db.ts";
 import { log } from "./log.ts";
-
-/** The advisory lock key that serialises migration runs (any constant works). */
-export const MIGRATION_LOCK_KEY = 7_245_001;
+import { MIGRATION_LOCK_KEY } from "./queue/lock_keys.ts";
 
 /** The folder holding the numbered `.sql` files. */
 export const MIGRATIONS_DIR = join(dirname(fromFileUrl(import.meta.url)), "..", "migrations");

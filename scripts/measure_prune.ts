@@ -9,6 +9,7 @@
 import { openPool } from "../lib/db.ts";
 import * as jobs from "../lib/queue/jobs.ts";
 import { prune } from "../lib/queue/prune.ts";
+import * as stats from "../lib/queue/stats.ts";
 import { parseCount, parseDuration, parseFlags } from "./args.ts";
 
 const flags = parseFlags(Deno.args, { "older-than": "value", before: "value" });
@@ -38,8 +39,8 @@ function summary(ms: number[]): string {
 }
 
 try {
-  const [{ finished }] = await sql<{ finished: number }[]>`
-    SELECT count(*)::int AS finished FROM job WHERE status IN ('completed', 'failed', 'cancelled')`;
+  const c = await stats.counts(sql);
+  const finished = c.completed + c.failed + c.cancelled;
   console.log(`finished jobs before: ${finished}`);
   const t0 = performance.now();
   const before = await claimLoop(() => performance.now() - t0 > beforeMs);

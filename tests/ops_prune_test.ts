@@ -1,5 +1,6 @@
 /** `lib/queue/prune.ts`: retention that deletes exactly the old finished jobs, in batches, never waiting. */
-import { countPrunable, prune, PRUNE_LOCK_KEY, startPruner } from "../lib/queue/prune.ts";
+import { countPrunable, prune, startPruner } from "../lib/queue/prune.ts";
+import { PRUNE_LOCK_KEY } from "../lib/queue/lock_keys.ts";
 import * as artifacts from "../lib/queue/artifacts.ts";
 import type { JobStatus } from "../lib/queue/types.ts";
 import { createTestDb, type TestDb } from "./_helpers/db.ts";

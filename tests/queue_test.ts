@@ -2,12 +2,18 @@
 import { createTestDb, fixedClock, seededRandom, type TestDb } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
-import { bulk, events, jobs, stats } from "../lib/queue/mod.ts";
+import { bulk, ConflictError, events, jobs, NotFoundError, stats } from "../lib/queue/mod.ts";
 import { openPool } from "../lib/db.ts";
 
 let db: TestDb;
 const LEASE = 30;
 const RETRY = { baseMs: 1000, maxMs: 60_000 };
+
+/** Expects `fn` to throw the queue's typed error with `code`. */
+async function refused(fn: () => Promise<unknown>, code: string) {
+  const err = await assertRejects(fn, code === "job_not_found" ? NotFoundError : ConflictError);
+  assertEquals((err as NotFoundError).code, code);
+}
 
 async function reset() {
   await db.sql`TRUNCATE job, job_event, job_artifact`;
@@ -354,28 +360,91 @@ Deno.test({
         assertEquals([after?.status, after?.attempts, after?.locked_by], ["pending", 0, null]);
       });
 
-      await t.step("cancel, retry and delete follow the rules", async () => {
-        await reset();
-        const pending = await insertJob(db.sql);
-        const processing = await insertJob(db.sql, { status: "processing" });
-        const failed = await insertJob(db.sql, { status: "failed", attempts: 3 });
-        const completed = await insertJob(db.sql, { status: "completed" });
-        assertEquals((await jobs.cancel(db.sql, { id: pending.id }))?.status, "cancelled");
-        assertEquals(await jobs.cancel(db.sql, { id: processing.id }), null);
-        assertEquals(await jobs.cancel(db.sql, { id: completed.id }), null);
-        assertEquals(await jobs.cancel(db.sql, { id: crypto.randomUUID() }), null);
-        const retried = await jobs.retry(db.sql, { id: failed.id });
-        assertEquals([retried?.status, retried?.attempts], ["pending", 0]);
-        assertEquals((await jobs.retry(db.sql, { id: pending.id }))?.status, "pending"); // cancelled → pending
-        assertEquals(await jobs.retry(db.sql, { id: completed.id }), null);
-        assertEquals(await jobs.retry(db.sql, { id: processing.id }), null);
-        assertEquals(await jobs.remove(db.sql, { id: processing.id }), null);
-        assertEquals(await jobs.remove(db.sql, { id: completed.id }), completed.id);
-        assertEquals(await jobs.get(db.sql, { id: completed.id }), null);
-        assertEquals(await events.list(db.sql, { jobId: completed.id }), []);
-        const kinds = (await events.list(db.sql, { jobId: failed.id })).map((e) => e.kind);
-        assertEquals(kinds, ["created", "retried"]);
-      });
+      await t.step(
+        "cancel, retry and delete: the row, or a typed error and no change",
+        async () => {
+          await reset();
+          const pending = await insertJob(db.sql);
+          const processing = await insertJob(db.sql, { status: "processing" });
+          const failed = await insertJob(db.sql, { status: "failed", attempts: 3 });
+          const completed = await insertJob(db.sql, { status: "completed" });
+          const missing = crypto.randomUUID();
+          assertEquals((await jobs.cancel(db.sql, { id: pending.id })).status, "cancelled");
+          await refused(() => jobs.cancel(db.sql, { id: processing.id }), "job_not_pending");
+          await refused(() => jobs.cancel(db.sql, { id: completed.id }), "job_not_pending");
+          await refused(() => jobs.cancel(db.sql, { id: missing }), "job_not_found");
+          const retried = await jobs.retry(db.sql, { id: failed.id });
+          assertEquals([retried.status, retried.attempts], ["pending", 0]);
+          assertEquals((await jobs.retry(db.sql, { id: pending.id })).status, "pending"); // cancelled → pending
+          await refused(() => jobs.retry(db.sql, { id: completed.id }), "job_not_retryable");
+          await refused(() => jobs.retry(db.sql, { id: processing.id }), "job_not_retryable");
+          await refused(() => jobs.retry(db.sql, { id: missing }), "job_not_found");
+          await refused(() => jobs.remove(db.sql, { id: processing.id }), "job_running");
+          await refused(() => jobs.remove(db.sql, { id: missing }), "job_not_found");
+          const removed = await jobs.remove(db.sql, { id: completed.id });
+          assertEquals([removed.id, removed.status], [completed.id, "completed"]);
+          assertEquals(await jobs.get(db.sql, { id: completed.id }), null);
+          assertEquals(await events.list(db.sql, { jobId: completed.id }), []);
+          const kinds = (await events.list(db.sql, { jobId: failed.id })).map((e) => e.kind);
+          assertEquals(kinds, ["created", "retried"]);
+          // The refusals changed nothing and wrote no events.
+          assertEquals((await jobs.get(db.sql, { id: processing.id }))?.status, "processing");
+          assertEquals(
+            await events.countKind(db.sql, { kind: "cancelled", jobId: processing.id }),
+            0,
+          );
+          assertEquals(
+            await events.countKind(db.sql, { kind: "retried", jobId: processing.id }),
+            0,
+          );
+        },
+      );
+
+      await t.step(
+        "fenced complete and fail: the row, or why the caller may not write it",
+        async () => {
+          await reset();
+          const job = await insertJob(db.sql);
+          const [c] = await jobs.claim(db.sql, { worker: "w", leaseSeconds: LEASE });
+          const fence = { id: job.id, attempt: c.attempts, worker: "w" };
+          const failOpts = { error: "x", retry: RETRY };
+          await refused(
+            () => jobs.completeOrThrow(db.sql, { ...fence, worker: "other", result: 1 }),
+            "lease_lost",
+          );
+          await refused(
+            () => jobs.failOrThrow(db.sql, { ...fence, attempt: 9, ...failOpts }),
+            "lease_lost",
+          );
+          await refused(
+            () => jobs.failOrThrow(db.sql, { ...fence, id: crypto.randomUUID(), ...failOpts }),
+            "job_not_found",
+          );
+          const failed = await jobs.failOrThrow(db.sql, { ...fence, ...failOpts });
+          assertEquals([failed.id, failed.status], [job.id, "pending"]);
+          await refused(
+            () => jobs.completeOrThrow(db.sql, { ...fence, result: 1 }),
+            "job_not_processing",
+          );
+          const [again] = await jobs.claim(db.sql, {
+            worker: "w",
+            leaseSeconds: LEASE,
+            now: new Date(failed.scheduled_for.getTime() + 1000),
+          });
+          const done = await jobs.completeOrThrow(db.sql, {
+            ...fence,
+            attempt: again.attempts,
+            result: 1,
+          });
+          assertEquals([done.status, done.result], ["completed", 1]);
+          assertEquals(Object.keys(done).includes("found_status"), false);
+          await refused(
+            () => jobs.failOrThrow(db.sql, { ...fence, ...failOpts }),
+            "job_not_processing",
+          );
+          assertEquals(await events.countKind(db.sql, { kind: "failed", jobId: job.id }), 1);
+        },
+      );
 
       await t.step(
         "retry: a cancelled job scheduled for later keeps its schedule; others are due now",
@@ -449,6 +518,46 @@ Deno.test({
         assertEquals(del.map((o) => o.outcome), ["done", "done"]);
         assertEquals((await stats.counts(db.sql)).total, 1);
       });
+
+      await t.step(
+        "bulk over all matching: the first `limit` in the list's order, in one statement",
+        async () => {
+          await reset();
+          const base = Date.UTC(2026, 0, 15, 12);
+          const mk = (status: "failed" | "completed", min: number) =>
+            insertJob(db.sql, { status, created_at: new Date(base + min * 60_000) });
+          const oldest = await mk("failed", 1);
+          const older = await mk("completed", 2);
+          const newer = await mk("failed", 3);
+          const newest = await mk("failed", 4);
+          const other = await insertJob(db.sql, { status: "failed", type: "report" });
+          const filter = { type: ["email"], sort: "created_at" as const, order: "asc" as const };
+          const r = await bulk.applyMatching(db.sql, { action: "retry", filter, limit: 3 });
+          assertEquals(r, { matched: 3, done: 2, capped: true });
+          const status = async (id: string) => (await jobs.get(db.sql, { id }))?.status;
+          assertEquals(
+            await Promise.all([oldest, older, newer, newest, other].map((j) => status(j.id))),
+            ["pending", "completed", "pending", "failed", "failed"],
+          );
+          const ev = (await events.list(db.sql, { jobId: oldest.id })).at(-1);
+          assertEquals(ev?.message, "retried by hand (bulk, was failed)");
+          const del = await bulk.applyMatching(db.sql, {
+            action: "delete",
+            filter: { status: ["failed"], type: ["email"] },
+            limit: 3,
+          });
+          assertEquals(del, { matched: 1, done: 1, capped: false });
+          assertEquals(await jobs.get(db.sql, { id: newest.id }), null);
+          assertEquals(
+            await bulk.applyMatching(db.sql, {
+              action: "cancel",
+              filter: { q: "nothing" },
+              limit: 3,
+            }),
+            { matched: 0, done: 0, capped: false },
+          );
+        },
+      );
 
       await t.step("batch enqueue is all-or-nothing", async () => {
         await reset();

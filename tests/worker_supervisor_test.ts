@@ -4,7 +4,8 @@
  * cluster-wide lock), and start-up errors.
  */
 import * as jobs from "../lib/queue/jobs.ts";
-import { rescuePass, RESCUER_LOCK_KEY } from "../lib/queue/rescue.ts";
+import { rescuePass } from "../lib/queue/rescue.ts";
+import { RESCUER_LOCK_KEY } from "../lib/queue/lock_keys.ts";
 import * as workers from "../lib/queue/workers.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_helpers/assert.ts";
 import { createTestDb } from "./_helpers/db.ts";

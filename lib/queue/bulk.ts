@@ -1,7 +1,14 @@
-/** Bulk actions over many job ids, in one transaction. */
-import type { Sql, TxSql } from "../db.ts";
+/**
+ * Bulk actions, each one statement: over listed ids ({@link apply}), or over
+ * every job the list's filters match ({@link applyMatching}).
+ */
+import type { Sql } from "../db.ts";
+import { cancelCtes } from "./cancel.ts";
+import { at } from "./clock.ts";
+import { listOrder, type ListQuery, listWhere } from "./list.ts";
+import { removeCtes } from "./remove.ts";
+import { retryCtes } from "./retry.ts";
 import type { JobStatus } from "./types.ts";
-import { retryNote, retryScheduledFor } from "./jobs.ts";
 
 /** Actions a person can apply to selected jobs. */
 export const BULK_ACTIONS = ["retry", "cancel", "delete"] as const;
@@ -15,9 +22,21 @@ export interface BulkOutcome {
 }
 
 /**
- * Applies `action` to every id in one transaction (retry: failed/cancelled →
- * pending; cancel: pending → cancelled; delete: anything but processing) and
- * reports per id, in input order. Duplicate ids are reported once.
+ * The CTEs of `action` over the locked targets `cur`: retry (failed or
+ * cancelled → pending), cancel (pending → cancelled) or delete (anything
+ * but processing); each leaves the other rows alone and names its rows `changed`.
+ */
+function actionCtes(sql: Sql, action: BulkAction, now: Date | null | undefined) {
+  const t = at(sql, now);
+  if (action === "cancel") return cancelCtes(sql, { t, note: "cancelled by hand (bulk)" });
+  if (action === "retry") return retryCtes(sql, { t, note: "retried by hand (bulk, " });
+  return removeCtes(sql);
+}
+
+/**
+ * Applies `action` to every id in one statement and reports per id, in input
+ * order (duplicates once): `done` with the status after (null when deleted),
+ * `conflict` with the status that forbade it, or `not_found`.
  */
 export async function apply(
   sql: Sql,
@@ -25,60 +44,53 @@ export async function apply(
 ): Promise<BulkOutcome[]> {
   const ids = [...new Set(opts.ids.map((i) => i.toLowerCase()))];
   if (ids.length === 0) return [];
-  const run = async (tx: TxSql) => {
-    const t = opts.now ? tx`${opts.now}::timestamptz` : tx`now()`;
-    // Lock every target row first (in id order, so concurrent bulks cannot deadlock).
-    const before = await tx<{ id: string; status: JobStatus }[]>`
-      SELECT id, status FROM job WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
-    const statusOf = new Map(before.map((r) => [r.id, r.status]));
-    let changed: string[] = [];
-    if (opts.action === "cancel") {
-      changed = (await tx<{ id: string }[]>`
-        WITH upd AS (
-          UPDATE job SET status = 'cancelled', updated_at = ${t}
-          WHERE id = ANY(${ids}::uuid[]) AND status = 'pending' RETURNING id, attempts
-        ), ev AS (
-          INSERT INTO job_event (job_id, at, kind, attempt, message)
-          SELECT id, ${t}, 'cancelled', attempts, 'cancelled by hand (bulk)' FROM upd
-        ) SELECT id FROM upd`).map((r) => r.id);
-    } else if (opts.action === "retry") {
-      changed = (await tx<{ id: string }[]>`
-        WITH prev AS (
-          SELECT id, status, attempts FROM job WHERE id = ANY(${ids}::uuid[]) AND status IN ('failed', 'cancelled')
-        ), upd AS (
-          UPDATE job j SET status = 'pending', attempts = 0,
-            scheduled_for = ${retryScheduledFor(tx, t)}, updated_at = ${t}
-          FROM prev WHERE j.id = prev.id
-          RETURNING j.id, j.scheduled_for, prev.status AS prev_status, prev.attempts AS prev_attempts
-        ), ev AS (
-          INSERT INTO job_event (job_id, at, kind, attempt, message)
-          SELECT id, ${t}, 'retried', prev_attempts,
-            'retried by hand (bulk, was ' || prev_status || ')' || ${retryNote(tx, t)} FROM upd
-        ) SELECT id FROM upd`).map((r) => r.id);
-    } else {
-      changed = (await tx<{ id: string }[]>`
-        WITH del AS (
-          DELETE FROM job WHERE id = ANY(${ids}::uuid[]) AND status <> 'processing' RETURNING id
-        ), ev AS (
-          DELETE FROM job_event WHERE job_id IN (SELECT id FROM del)
-        ), art AS (
-          DELETE FROM job_artifact WHERE job_id IN (SELECT id FROM del)
-        ) SELECT id FROM del`).map((r) => r.id);
-    }
-    const done = new Set(changed);
-    const after = opts.action === "delete" ? new Map<string, JobStatus>() : new Map(
-      (await tx<
-        { id: string; status: JobStatus }[]
-      >`SELECT id, status FROM job WHERE id = ANY(${ids}::uuid[])`)
-        .map((r) => [r.id, r.status]),
-    );
-    return ids.map((id): BulkOutcome => {
-      if (!statusOf.has(id)) return { id, outcome: "not_found", status: null };
-      if (done.has(id)) return { id, outcome: "done", status: after.get(id) ?? null };
-      return { id, outcome: "conflict", status: statusOf.get(id)! };
-    });
-  };
-  return "begin" in sql
-    ? await (sql as Sql).begin((tx) => run(tx)) as BulkOutcome[]
-    : await run(sql as unknown as TxSql);
+  // Locks: every target row, by primary key, in id order (concurrent bulks cannot deadlock).
+  const rows = await sql<{ id: string; found: JobStatus; status: JobStatus | null }[]>`
+    WITH cur AS (
+      SELECT id, status, attempts FROM job WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE
+    ), ${actionCtes(sql, opts.action, opts.now)}
+    SELECT cur.id, cur.status AS found, changed.status FROM cur LEFT JOIN changed ON changed.id = cur.id`;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id): BulkOutcome => {
+    const r = byId.get(id);
+    if (!r) return { id, outcome: "not_found", status: null };
+    if (r.status === null) return { id, outcome: "conflict", status: r.found };
+    return { id, outcome: "done", status: opts.action === "delete" ? null : r.status };
+  });
+}
+
+/** What {@link applyMatching} did. */
+export interface BulkMatchingResult {
+  /** Jobs the action was applied to (at most `limit`). */
+  matched: number;
+  /** Of those, the ones it changed; the rest were left alone because of their status. */
+  done: number;
+  /** More than `limit` jobs matched: the ones after the first `limit` were not touched. */
+  capped: boolean;
+}
+
+/**
+ * Applies `action`, in one statement, to the first `limit` jobs (in the list's
+ * order) matching the list's filters (`q`, `status`, `type`, `priority`;
+ * `sort` and `order` pick which come first).
+ */
+export async function applyMatching(
+  sql: Sql,
+  opts: { action: BulkAction; filter: ListQuery; limit: number; now?: Date | null },
+): Promise<BulkMatchingResult> {
+  const order = listOrder(sql, opts.filter);
+  // Picks in the list's order (served by the list's indexes), one row more
+  // than `limit` to tell whether it is capped; then locks the picked rows
+  // by primary key, in id order (concurrent bulks cannot deadlock).
+  const [r] = await sql<BulkMatchingResult[]>`
+    WITH pick AS (
+      SELECT id, row_number() OVER (${order}) AS n FROM job ${listWhere(sql, opts.filter)}
+      ${order} LIMIT ${opts.limit + 1}
+    ), cur AS (
+      SELECT id, status, attempts FROM job
+      WHERE id IN (SELECT id FROM pick WHERE n <= ${opts.limit}) ORDER BY id FOR UPDATE
+    ), ${actionCtes(sql, opts.action, opts.now)}
+    SELECT (SELECT count(*) FROM cur)::int AS matched, (SELECT count(*) FROM changed)::int AS done,
+      (SELECT count(*) FROM pick) > ${opts.limit} AS capped`;
+  return r;
 }

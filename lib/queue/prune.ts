@@ -7,15 +7,13 @@
  */
 import type { Sql, TxSql } from "../db.ts";
 import { log } from "../log.ts";
+import { PRUNE_LOCK_KEY } from "./lock_keys.ts";
 
 /** Statuses a job never leaves on its own; only these are pruned. */
 export const FINISHED_STATUSES = ["completed", "failed", "cancelled"] as const;
 
 /** Default rows per batch: short enough to commit in well under a second. */
 export const PRUNE_BATCH_SIZE = 5000;
-
-/** Advisory lock taken by each pruner batch, so pruners take turns (unique among the project's keys). */
-export const PRUNE_LOCK_KEY = 7_245_010;
 
 /** Rows deleted (or, for a dry run, that would be). */
 export interface PruneCounts {

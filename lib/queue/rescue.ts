@@ -1,13 +1,13 @@
 /**
- * The rescuer's turn: one process in the cluster at a time returns expired
- * leases (see `jobs.rescueExpired`) and deletes rows of dead worker processes.
+ * Hot path upkeep: returning expired leases ({@link rescueExpired}), and the
+ * rescuer's turn ({@link rescuePass}): one process in the cluster at a time
+ * rescues and deletes rows of dead worker processes.
  */
 import type { Sql, TxSql } from "../db.ts";
-import { type Rescued, rescueExpired } from "./jobs.ts";
+import { at } from "./clock.ts";
+import { RESCUER_LOCK_KEY } from "./lock_keys.ts";
+import type { JobStatus } from "./types.ts";
 import { cleanupStale } from "./workers.ts";
-
-/** The advisory lock key that makes the rescuer a singleton (any constant works). */
-export const RESCUER_LOCK_KEY = 7_245_004; // 7_245_003 is the status-count compaction (migration 0002)
 
 /** What one rescue pass did; `ran: false` when another process held the turn. */
 export interface RescuePass {
@@ -38,4 +38,49 @@ export async function rescuePass(
     });
     return { ran: true, rescued, staleWorkers };
   }) as RescuePass;
+}
+
+/** What the rescuer did to one job. */
+export interface Rescued {
+  id: string;
+  status: JobStatus;
+  attempts: number;
+  previous_worker: string;
+}
+
+/**
+ * Returns jobs whose lease expired (by the database clock) to the retry path:
+ * pending again (due now) when attempts remain, else failed. The crashed
+ * attempt counts. Writes a `rescued` event each; re-checks the condition in
+ * the UPDATE. Returns what it changed (at most `limit`).
+ */
+export async function rescueExpired(
+  sql: Sql,
+  opts: { limit?: number; now?: Date | null } = {},
+): Promise<Rescued[]> {
+  const t = at(sql, opts.now);
+  // Index: job_lease_idx (partial on processing, by locked_until).
+  return await sql<Rescued[]>`
+    WITH expired AS (
+      SELECT id, locked_by FROM job
+      WHERE status = 'processing' AND locked_until < ${t}
+      ORDER BY locked_until
+      LIMIT ${opts.limit ?? 1000}
+      FOR UPDATE SKIP LOCKED
+    ), upd AS (
+      UPDATE job j SET
+        status = CASE WHEN j.attempts < j.max_attempts THEN 'pending' ELSE 'failed' END,
+        error = 'lease expired: worker ' || expired.locked_by || ' stopped renewing it',
+        scheduled_for = ${t}, updated_at = ${t}, locked_by = NULL, locked_until = NULL
+      FROM expired
+      WHERE j.id = expired.id AND j.status = 'processing' AND j.locked_until < ${t}
+      RETURNING j.id, j.status, j.attempts, expired.locked_by AS previous_worker
+    ), ev AS (
+      INSERT INTO job_event (job_id, at, kind, attempt, worker, message)
+      SELECT id, ${t}, 'rescued', attempts, previous_worker,
+        'lease expired; ' || CASE WHEN status = 'pending' THEN 'returned to pending'
+                                  ELSE 'no attempts left: failed' END
+      FROM upd
+    )
+    SELECT * FROM upd`;
 }

@@ -1,5 +1,6 @@
 /** Counts and trends for the dashboard and `/api/stats`. */
 import type { Sql } from "../db.ts";
+import { at } from "./clock.ts";
 import { JOB_STATUSES, type StatusCounts } from "./types.ts";
 
 /**
@@ -52,7 +53,7 @@ export async function trend(sql: Sql, opts: {
   bucket: "minute" | "hour";
   now?: Date | null;
 }): Promise<TrendPoint[]> {
-  const t = opts.now ? sql`${opts.now}::timestamptz` : sql`now()`;
+  const t = at(sql, opts.now);
   const step = opts.bucket === "minute" ? "1 minute" : "1 hour";
   const unit = opts.bucket;
   const lo =

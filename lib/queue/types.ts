@@ -1,8 +1,7 @@
 /** Row types of the queue tables; fields keep the column names (snake_case). */
 
-/** The five states of a job. */
-export const JOB_STATUSES = ["pending", "processing", "completed", "failed", "cancelled"] as const;
-export type JobStatus = typeof JOB_STATUSES[number];
+import type { JobStatus } from "../job_constants.ts";
+export { JOB_STATUSES, type JobStatus } from "../job_constants.ts";
 
 /** Lifecycle event kinds recorded in `job_event`. */
 export const EVENT_KINDS = [

@@ -4,6 +4,7 @@
  * an action (`cancel`, `retry`, `delete`, `clone`) and redirects with 303.
  */
 import { define } from "@/utils.ts";
+import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "@/lib/web/define.ts";
 import { HttpError } from "@/lib/web/errors.ts";
 import { artifacts, jobs } from "@/lib/queue/mod.ts";
@@ -25,7 +26,6 @@ import JsonViewer from "@/islands/JsonViewer.tsx";
 import JobActions from "@/islands/JobActions.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** `table[key]` for the table's own keys only (never `constructor`, `__proto__`, …). */
 function own(table: Record<string, string>, key: string | null): string | null {
   return key !== null && Object.hasOwn(table, key) ? table[key] : null;
@@ -47,7 +47,7 @@ function doneMessage(key: string | null, job: Job, now: Date): string | null {
 }
 
 async function load(sql: Parameters<typeof jobs.getWithEvents>[0], id: string) {
-  if (!UUID.test(id)) throw new HttpError(404, "job_not_found", `there is no job ${id}`);
+  if (!UUID_RE.test(id)) throw new HttpError(404, "job_not_found", `there is no job ${id}`);
   const job = await jobs.getWithEvents(sql, { id });
   if (!job) throw new HttpError(404, "job_not_found", `there is no job ${id}`);
   return job;
@@ -78,36 +78,18 @@ export const handler = define.handlers({
       new Response(null, { status: 303, headers: { location: `/jobs/${job.id}?done=${done}` } });
     switch (action) {
       case "cancel": {
-        if (!await jobs.cancel(sql, { id: job.id, now: now() })) {
-          throw new HttpError(
-            409,
-            "not_pending",
-            `only pending jobs can be cancelled; this one is ${job.status}`,
-          );
-        }
+        await jobs.cancel(sql, { id: job.id, now: now() });
         ctx.state.changed.poke();
         return back("cancelled");
       }
       case "retry": {
-        if (!await jobs.retry(sql, { id: job.id, now: now() })) {
-          throw new HttpError(
-            409,
-            "not_retryable",
-            `only failed or cancelled jobs can be retried; this one is ${job.status}`,
-          );
-        }
+        await jobs.retry(sql, { id: job.id, now: now() });
         ctx.state.changed.poke();
         ctx.state.newJobs.poke();
         return back("retried");
       }
       case "delete": {
-        if (!await jobs.remove(sql, { id: job.id })) {
-          throw new HttpError(
-            409,
-            "job_running",
-            "a running job cannot be deleted; cancel or wait for it first",
-          );
-        }
+        await jobs.remove(sql, { id: job.id });
         ctx.state.changed.poke();
         return new Response(null, {
           status: 303,

@@ -5,11 +5,14 @@
  * {@link MAX_BULK}), then redirects back (303) with the outcome in the URL.
  */
 import { define } from "@/utils.ts";
+import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "@/lib/web/define.ts";
 import { HttpError } from "@/lib/web/errors.ts";
 import { bulk, jobs } from "@/lib/queue/mod.ts";
+import type { BulkAction } from "@/lib/queue/bulk.ts";
+import type { ListQuery } from "@/lib/queue/list.ts";
 import { JOB_TYPE_NAMES } from "@/lib/jobs/mod.ts";
-import { isFiltered, jobsSearch, parseJobsQuery } from "@/components/jobs_query.ts";
+import { isFiltered, type JobsQuery, jobsSearch, parseJobsQuery } from "@/components/jobs_query.ts";
 import { count, payloadSummary } from "@/components/format.ts";
 import { Alert, buttonClass, Card, PageHeader } from "@/components/ui.tsx";
 import JobFilters from "@/islands/JobFilters.tsx";
@@ -19,19 +22,25 @@ import { Pagination } from "@/components/Pagination.tsx";
 
 /** Most jobs one "all matching" bulk action touches. */
 export const MAX_BULK = 10_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const VERBS: Record<string, string> = { retry: "Retried", cancel: "Cancelled", delete: "Deleted" };
+
+/** The list's filters and order as the queue takes them. */
+function filterOf(query: JobsQuery): ListQuery {
+  return {
+    q: query.q || undefined,
+    status: query.status,
+    type: query.type,
+    priority: query.priority,
+    sort: query.sort,
+    order: query.order,
+  };
+}
 
 export const handler = define.handlers({
   async GET(ctx) {
     const query = parseJobsQuery(ctx.url.searchParams);
     const list = await jobs.list(ctx.state.sql, {
-      q: query.q || undefined,
-      status: query.status,
-      type: query.type,
-      priority: query.priority,
-      sort: query.sort,
-      order: query.order,
+      ...filterOf(query),
       limit: query.size,
       offset: (query.page - 1) * query.size,
     });
@@ -74,36 +83,19 @@ export const handler = define.handlers({
     const backRaw = String(form.get("back") ?? "/jobs");
     const backUrl = new URL(backRaw.startsWith("/jobs") ? backRaw : "/jobs", ctx.url);
     const query = parseJobsQuery(backUrl.searchParams);
-    let ids: string[];
-    let capped = false;
+    const opts = { action: action as BulkAction, now: ctx.state.now() };
+    let matched: number, done: number, capped = false;
     if (form.get("scope") === "all") {
-      ids = [];
-      for (let offset = 0; offset < MAX_BULK; offset += 100) {
-        const p = await jobs.list(ctx.state.sql, {
-          q: query.q || undefined,
-          status: query.status,
-          type: query.type,
-          priority: query.priority,
-          sort: query.sort,
-          order: query.order,
-          limit: 100,
-          offset,
-        });
-        ids.push(...p.items.map((j) => j.id));
-        if (p.items.length < 100) break;
-        if (offset + 100 >= MAX_BULK && p.total > MAX_BULK) capped = true;
-      }
+      ({ matched, done, capped } = await bulk.applyMatching(ctx.state.sql, {
+        ...opts,
+        filter: filterOf(query),
+        limit: MAX_BULK,
+      }));
     } else {
-      ids = form.getAll("ids").map(String).filter((id) => UUID.test(id));
-    }
-    let done = 0;
-    for (let i = 0; i < ids.length; i += 1000) {
-      const out = await bulk.apply(ctx.state.sql, {
-        action: action as "retry",
-        ids: ids.slice(i, i + 1000),
-        now: ctx.state.now(),
-      });
-      done += out.filter((o) => o.outcome === "done").length;
+      const ids = form.getAll("ids").map(String).filter((id) => UUID_RE.test(id));
+      const out = await bulk.apply(ctx.state.sql, { ...opts, ids });
+      matched = ids.length;
+      done = out.filter((o) => o.outcome === "done").length;
     }
     if (done > 0) {
       ctx.state.changed.poke();
@@ -112,7 +104,7 @@ export const handler = define.handlers({
     const target = new URL(`/jobs${jobsSearch(query)}`, ctx.url);
     target.searchParams.set("bulk", action);
     target.searchParams.set("done", String(done));
-    target.searchParams.set("skipped", String(ids.length - done));
+    target.searchParams.set("skipped", String(matched - done));
     if (capped) target.searchParams.set("capped", "1");
     return new Response(null, {
       status: 303,

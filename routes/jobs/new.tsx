@@ -7,6 +7,7 @@
  * `?clone=<id>` starts from an existing job; `?type=` picks the type.
  */
 import { define } from "@/utils.ts";
+import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "@/lib/web/define.ts";
 import { HttpError } from "@/lib/web/errors.ts";
 import { jobs } from "@/lib/queue/mod.ts";
@@ -19,8 +20,6 @@ import {
 } from "@/components/job_form.ts";
 import { Alert, Card, PageHeader } from "@/components/ui.tsx";
 import JobForm from "@/islands/JobForm.tsx";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function formPage(
   type: string,
@@ -36,7 +35,7 @@ export const handler = define.handlers({
   async GET(ctx) {
     const sp = ctx.url.searchParams;
     const clone = sp.get("clone");
-    if (clone && UUID.test(clone)) {
+    if (clone && UUID_RE.test(clone)) {
       const job = await jobs.get(ctx.state.sql, { id: clone });
       if (job) {
         return formPage(

@@ -8,19 +8,18 @@ import { jobs } from "../../../lib/queue/mod.ts";
 import { recordCompleted } from "../../../lib/metrics.ts";
 import { json } from "../../../lib/web/json.ts";
 import { bodyOf, jobIdOf } from "../_helpers.ts";
-import { fenceFor, lostLease } from "../_fence.ts";
 
 export const handler = define.handlers({
   async POST(ctx) {
     const id = jobIdOf(ctx);
     const input = await bodyOf(ctx, completeBody, { optional: true });
-    const fence = await fenceFor(ctx.state.sql, id, input);
-    const job = await jobs.complete(ctx.state.sql, {
-      ...fence,
+    const job = await jobs.completeOrThrow(ctx.state.sql, {
+      id,
+      worker: input.worker,
+      attempt: input.attempt,
       result: input.result ?? null,
       now: ctx.state.now(),
     });
-    if (!job) throw await lostLease(ctx.state.sql, id);
     ctx.state.changed.poke();
     recordCompleted(job);
     return json(job);

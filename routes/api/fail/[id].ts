@@ -11,21 +11,20 @@ import { jobs } from "../../../lib/queue/mod.ts";
 import { recordFailed } from "../../../lib/metrics.ts";
 import { json } from "../../../lib/web/json.ts";
 import { bodyOf, jobIdOf } from "../_helpers.ts";
-import { fenceFor, lostLease } from "../_fence.ts";
 
 export const handler = define.handlers({
   async POST(ctx) {
     const id = jobIdOf(ctx);
     const input = await bodyOf(ctx, failBody, { optional: true });
-    const fence = await fenceFor(ctx.state.sql, id, input);
-    const job = await jobs.fail(ctx.state.sql, {
-      ...fence,
+    const job = await jobs.failOrThrow(ctx.state.sql, {
+      id,
+      worker: input.worker,
+      attempt: input.attempt,
       error: input.error,
       permanent: input.permanent ?? false,
       retry: { baseMs: ctx.state.config.RETRY_BASE_MS, maxMs: ctx.state.config.RETRY_MAX_MS },
       now: ctx.state.now(),
     });
-    if (!job) throw await lostLease(ctx.state.sql, id);
     ctx.state.changed.poke();
     if (job.status === "pending") ctx.state.newJobs.poke();
     recordFailed(job);

@@ -5,26 +5,16 @@
 import { define } from "../../../../utils.ts";
 import { emptyBody } from "../../../../lib/api_schemas.ts";
 import { jobs } from "../../../../lib/queue/mod.ts";
-import { HttpError } from "../../../../lib/web/errors.ts";
 import { json } from "../../../../lib/web/json.ts";
-import { bodyOf, jobIdOf, jobNotFound } from "../../_helpers.ts";
+import { bodyOf, jobIdOf } from "../../_helpers.ts";
 
 export const handler = define.handlers({
   async POST(ctx) {
     const id = jobIdOf(ctx);
     await bodyOf(ctx, emptyBody, { optional: true });
     const job = await jobs.retry(ctx.state.sql, { id, now: ctx.state.now() });
-    if (job) {
-      ctx.state.newJobs.poke();
-      ctx.state.changed.poke();
-      return json(job);
-    }
-    const current = await jobs.get(ctx.state.sql, { id });
-    if (!current) throw jobNotFound(id);
-    throw new HttpError(
-      409,
-      "job_not_retryable",
-      `only a failed or cancelled job can be retried; this one is ${current.status}`,
-    );
+    ctx.state.newJobs.poke();
+    ctx.state.changed.poke();
+    return json(job);
   },
 });

@@ -1,0 +1,28 @@
+/**
+ * Constants about jobs that the queue, the API schemas, routes and islands
+ * share. Browser-safe (no imports): islands import it as the queue does, so
+ * each list exists once.
+ */
+
+/** The five states of a job, in lifecycle order (`sort=status` follows it). */
+export const JOB_STATUSES = ["pending", "processing", "completed", "failed", "cancelled"] as const;
+export type JobStatus = typeof JOB_STATUSES[number];
+
+/** Columns the job list may sort by (an allow-list: user input never reaches SQL as an identifier). */
+export const SORT_COLUMNS = [
+  "created_at",
+  "updated_at",
+  "priority",
+  "attempts",
+  "scheduled_for",
+  "status",
+  "type",
+] as const;
+export type SortColumn = typeof SORT_COLUMNS[number];
+
+/**
+ * A job id as Postgres accepts it: 8-4-4-4-12 hex digits, either case. No
+ * RegExp flags: the OpenAPI document carries the source as its `pattern`.
+ */
+export const UUID_RE =
+  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;

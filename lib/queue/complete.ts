@@ -1,0 +1,118 @@
+/** Hot path: recording success, fenced on the lease holder. */
+import type { Sql } from "../db.ts";
+import { at } from "./clock.ts";
+import { changedOrThrow, type GuardedRow } from "./guard.ts";
+import { ConflictError, type Job, type JobStatus } from "./types.ts";
+
+/** A lease holder's proof: the job, the attempt it claimed, and who claimed it. */
+export interface Fence {
+  id: string;
+  attempt: number;
+  worker: string;
+}
+
+/**
+ * Records success. Fenced on (id, processing, attempts, locked_by): returns
+ * the completed row, or `null` when the caller no longer holds the job
+ * (rescued, given back, cancelled or deleted meanwhile) — then nothing changes.
+ */
+export async function complete(
+  sql: Sql,
+  opts: Fence & { result: unknown; now?: Date | null },
+): Promise<Job | null> {
+  const rows = await completeMany(sql, {
+    worker: opts.worker,
+    items: [{ id: opts.id, attempt: opts.attempt, result: opts.result }],
+    now: opts.now,
+  });
+  return rows[0] ?? null;
+}
+
+/**
+ * {@link complete} for a caller that must say why nothing happened (the
+ * external worker's API): returns the completed row, or throws
+ * `NotFoundError("job_not_found")`, or {@link fenceConflict}.
+ */
+export async function completeOrThrow(
+  sql: Sql,
+  opts: Fence & { result: unknown; now?: Date | null },
+): Promise<Job> {
+  const items = [{ id: opts.id, attempt: opts.attempt, result: opts.result }];
+  // `cur` reads the row as the statement's snapshot saw it (before `done`).
+  const rows = await sql<GuardedRow[]>`
+    ${completeStatement(sql, { worker: opts.worker, items, now: opts.now })},
+    cur AS (SELECT status FROM job WHERE id = ${opts.id})
+    SELECT cur.status AS found_status, done.* FROM cur LEFT JOIN done ON true`;
+  return changedOrThrow(opts.id, rows, fenceConflict);
+}
+
+/**
+ * Why a fenced write matched nothing on an existing job: it is not
+ * processing (`job_not_processing`), or another worker or attempt holds it
+ * (`lease_lost`: its lease expired and it was claimed again).
+ */
+export function fenceConflict(status: JobStatus): ConflictError {
+  return status === "processing"
+    ? new ConflictError(
+      "lease_lost",
+      "the job is held by another worker or attempt (its lease expired and it was claimed again)",
+    )
+    : new ConflictError(
+      "job_not_processing",
+      `only a processing job can be completed or failed; this one is ${status}`,
+    );
+}
+
+/**
+ * Completes many jobs of one worker in one statement, each fenced as in
+ * {@link complete}. Returns the rows that were completed; ids missing from
+ * the result were not held by `worker` at that attempt.
+ */
+export async function completeMany(sql: Sql, opts: CompleteManyOptions): Promise<Job[]> {
+  if (opts.items.length === 0) return [];
+  return await sql<Job[]>`${completeStatement(sql, opts)} SELECT * FROM done`;
+}
+
+/**
+ * {@link completeMany}, returning only the ids completed: the worker's hot
+ * path, which needs no more than that and so parses no rows.
+ */
+export async function completeIds(sql: Sql, opts: CompleteManyOptions): Promise<string[]> {
+  if (opts.items.length === 0) return [];
+  const rows = await sql<{ id: string }[]>`${completeStatement(sql, opts)} SELECT id FROM done`;
+  return rows.map((r) => r.id);
+}
+
+/** What {@link completeMany} and {@link completeIds} take. */
+export interface CompleteManyOptions {
+  worker: string;
+  items: { id: string; attempt: number; result: unknown }[];
+  now?: Date | null;
+}
+
+/** The CTEs that complete `opts.items`; the caller selects from `done`. */
+function completeStatement(sql: Sql, opts: CompleteManyOptions) {
+  const t = at(sql, opts.now);
+  // Locks: each matched row (primary key lookups: `id = ANY(ids)` keeps them
+  // index scans whatever the row estimate of the JSON input, which would
+  // otherwise let a small table be hashed whole). Rows no longer held by the
+  // caller do not match and are left alone.
+  const ids = opts.items.map((i) => i.id);
+  return sql`
+    WITH input AS (
+      SELECT (e->>'id')::uuid AS id, (e->>'attempt')::int AS attempt, e->'result' AS result
+      FROM jsonb_array_elements(${
+    sql.json(opts.items.map((i) => ({ ...i, result: i.result ?? null })) as never)
+  }) AS e
+    ), done AS (
+      UPDATE job j SET status = 'completed', result = input.result, error = NULL, completed_at = ${t},
+        updated_at = ${t}, locked_by = NULL, locked_until = NULL
+      FROM input
+      WHERE j.id = ANY(${ids}::uuid[]) AND j.id = input.id AND j.status = 'processing'
+        AND j.attempts = input.attempt AND j.locked_by = ${opts.worker}
+      RETURNING j.*
+    ), ev AS (
+      INSERT INTO job_event (job_id, at, kind, attempt, worker)
+      SELECT id, ${t}, 'completed', attempts, ${opts.worker} FROM done
+    )`;
+}

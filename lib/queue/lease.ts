@@ -1,0 +1,35 @@
+/** Hot path: renewing the leases a worker holds. */
+import type { Sql } from "../db.ts";
+import { at } from "./clock.ts";
+
+/**
+ * Extends the lease of the listed jobs still held by `worker` to now +
+ * `leaseSeconds`. Returns the ids extended: a missing id was lost, or was
+ * locked by a write of its holder at that moment (skipped, never waited for).
+ */
+export async function extendLease(sql: Sql, opts: {
+  worker: string;
+  ids: string[];
+  leaseSeconds: number;
+  now?: Date | null;
+}): Promise<string[]> {
+  if (opts.ids.length === 0) return [];
+  const t = at(sql, opts.now);
+  // Primary key lookups; never touches rows of other workers. Locks: the
+  // rows, in id order, SKIP LOCKED: a row locked now is being completed,
+  // failed or given back by its runner (whose multi-row completeMany locks
+  // the same rows in another order — waiting here deadlocked with it), so it
+  // needs no renewal; if that write rolls back, the next renewal (lease/3
+  // later) extends it.
+  const rows = await sql<{ id: string }[]>`
+    WITH held AS (
+      SELECT id FROM job
+      WHERE id = ANY(${opts.ids}::uuid[]) AND status = 'processing' AND locked_by = ${opts.worker}
+      ORDER BY id
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE job j SET locked_until = ${t} + make_interval(secs => ${opts.leaseSeconds})
+    FROM held WHERE j.id = held.id
+    RETURNING j.id`;
+  return rows.map((r) => r.id);
+}

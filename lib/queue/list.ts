@@ -1,0 +1,92 @@
+/** Admin: the filtered, sorted, paged job list. */
+import type { Sql, TxSql } from "../db.ts";
+import { countMatching } from "./stats.ts";
+import type { Job, JobStatus } from "./types.ts";
+import { JOB_STATUSES, SORT_COLUMNS, type SortColumn, UUID_RE } from "../job_constants.ts";
+
+export { SORT_COLUMNS, type SortColumn };
+
+/** The ORDER BY key of an allow-listed sort column (`status` in lifecycle order, not the alphabet's). */
+function sortKey(sql: Sql | TxSql, sort: SortColumn) {
+  return sort === "status" ? sql`array_position(${JOB_STATUSES}::text[], status)` : sql(sort);
+}
+
+/**
+ * The list's ORDER BY clause: the allow-listed sort column (else
+ * `created_at`), descending unless `asc`, ties broken on `id` so pages never
+ * overlap.
+ */
+export function listOrder(sql: Sql | TxSql, q: Pick<ListQuery, "sort" | "order">) {
+  const sort = SORT_COLUMNS.includes(q.sort as SortColumn) ? q.sort! : "created_at";
+  const dir = q.order === "asc" ? sql`ASC` : sql`DESC`;
+  return sql`ORDER BY ${sortKey(sql, sort)} ${dir}, id ${dir}`;
+}
+
+/** Filters, order and page of {@link list}. */
+export interface ListQuery {
+  status?: JobStatus[];
+  type?: string[];
+  priority?: number[];
+  /** Free text: an exact id, or a substring of the payload's JSON text (case-insensitive). */
+  q?: string;
+  sort?: SortColumn;
+  order?: "asc" | "desc";
+  limit?: number;
+  offset?: number;
+}
+
+/** A page of jobs and the number of all matching rows. */
+export interface ListPage {
+  items: Job[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** The WHERE clause of the list's filters (empty when there are none). */
+export function listWhere(sql: Sql | TxSql, q: ListQuery) {
+  const parts = [];
+  if (q.status?.length) parts.push(sql`status = ANY(${q.status})`);
+  if (q.type?.length) parts.push(sql`type = ANY(${q.type})`);
+  if (q.priority?.length) parts.push(sql`priority = ANY(${q.priority}::smallint[])`);
+  const text = q.q?.trim();
+  if (text) {
+    const like = "%" + text.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
+    const asId = UUID_RE.test(text) ? text : null;
+    parts.push(
+      asId
+        ? sql`(id = ${asId}::uuid OR payload::text ILIKE ${like})`
+        : sql`(id::text ILIKE ${like} OR payload::text ILIKE ${like})`,
+    );
+  }
+  if (parts.length === 0) return sql``;
+  let where = sql`WHERE ${parts[0]}`;
+  for (const p of parts.slice(1)) where = sql`${where} AND ${p}`;
+  return where;
+}
+
+/**
+ * A filtered, sorted page of jobs with the total count of matches. Sorting
+ * ties break on `id` so pages never overlap. Limit is clamped to 1–100.
+ */
+export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
+  const limit = Math.min(100, Math.max(1, q.limit ?? 20));
+  const offset = Math.max(0, q.offset ?? 0);
+  const where = listWhere(sql, q);
+  // Indexes: job_<column>_idx / job_status_created_idx / job_type_created_idx
+  // serve the common filter + created_at sort. The total of a status/type
+  // filter (or none) comes from the maintained counts (stats.countMatching,
+  // migration 0002) instead of counting history; priority and text filters
+  // count the matching rows. Sorting by status or type has no index: it is a
+  // top-N sort of the matching rows.
+  const countable = !q.priority?.length && !q.q?.trim();
+  const [items, total] = await Promise.all([
+    sql<Job[]>`SELECT * FROM job ${where} ${listOrder(sql, q)} LIMIT ${limit} OFFSET ${offset}`,
+    countable
+      ? countMatching(sql, { status: q.status, type: q.type })
+      : sql<{ total: number }[]>`SELECT count(*)::int AS total FROM job ${where}`.then((r) =>
+        r[0].total
+      ),
+  ]);
+  return { items, total, limit, offset };
+}

@@ -1,0 +1,21 @@
+/**
+ * Every advisory-lock key the project takes, in one place so that no two
+ * uses share one by accident. Two are taken inside SQL functions that
+ * migrations created (a migration is never edited, so the number is written
+ * there too); a test checks the migrations still say the same.
+ */
+
+/** Serialises migration runs (session lock, `lib/migrate.ts`). */
+export const MIGRATION_LOCK_KEY = 7_245_001;
+
+/** The status-count compaction's turn (`job_status_compact()`, migration 0002). */
+export const STATUS_COUNT_COMPACTION_LOCK_KEY = 7_245_003;
+
+/** Makes the rescuer a singleton across processes (transaction lock, `rescue.ts`). */
+export const RESCUER_LOCK_KEY = 7_245_004;
+
+/** The trend-count compaction's turn (`job_trend_compact()`, migration 0004). */
+export const TREND_COMPACTION_LOCK_KEY = 7_245_005;
+
+/** Each pruner batch's turn, so pruners take turns (transaction lock, `prune.ts`). */
+export const PRUNE_LOCK_KEY = 7_245_010;

@@ -1,0 +1,46 @@
+/** Admin: deleting jobs with their events and artifact. */
+import type { Sql, TxSql } from "../db.ts";
+import { changeOne } from "./guard.ts";
+import { ConflictError, type Job } from "./types.ts";
+
+/**
+ * The CTEs `changed` (the deleted rows), `ev` and `art` (their events and
+ * artifact, deleted too) over a CTE `cur (id, …)` of target rows. A
+ * processing row is left alone (a running job is cancelled or finished first).
+ */
+export function removeCtes(sql: Sql | TxSql) {
+  return sql`changed AS (
+      DELETE FROM job j USING cur WHERE j.id = cur.id AND j.status <> 'processing' RETURNING j.*
+    ), ev AS (
+      DELETE FROM job_event WHERE job_id IN (SELECT id FROM changed)
+    ), art AS (
+      DELETE FROM job_artifact WHERE job_id IN (SELECT id FROM changed)
+    )`;
+}
+
+/**
+ * Deletes a job with its events and artifact, in any state but processing.
+ * Returns the deleted row; throws `NotFoundError("job_not_found")` or, for a
+ * running job, `ConflictError("job_running")` (nothing changes).
+ */
+export async function remove(sql: Sql, opts: { id: string }): Promise<Job> {
+  return await changeOne(sql, {
+    id: opts.id,
+    ctes: removeCtes(sql),
+    conflict: () =>
+      new ConflictError(
+        "job_running",
+        "a running job cannot be deleted; cancel or wait for it first",
+      ),
+  });
+}
+
+/** Deletes many jobs as {@link remove} does, in one statement; returns the deleted ids (processing and missing ones are skipped). */
+export async function removeMany(sql: Sql, opts: { ids: string[] }): Promise<string[]> {
+  if (opts.ids.length === 0) return [];
+  // Primary key lookups; each delete re-checks the status of the row it locks.
+  const rows = await sql<{ id: string }[]>`
+    WITH cur AS (SELECT id FROM job WHERE id = ANY(${opts.ids}::uuid[])), ${removeCtes(sql)}
+    SELECT id FROM changed`;
+  return rows.map((r) => r.id);
+}
