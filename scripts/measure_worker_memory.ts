@@ -10,6 +10,7 @@
  */
 import { openPool } from "../lib/db.ts";
 import * as jobs from "../lib/queue/jobs.ts";
+import * as stats from "../lib/queue/stats.ts";
 import { parseCount, parseFlags } from "./args.ts";
 
 const flags = parseFlags(Deno.args, { jobs: "value" });
@@ -61,9 +62,8 @@ try {
   }).spawn();
   const pid = await taskChild(task.pid);
   for (;;) {
-    const [{ left }] = await sql<{ left: number }[]>`
-      SELECT count(*)::int AS left FROM job WHERE status IN ('pending', 'processing')`;
-    if (left === 0) break;
+    const c = await stats.counts(sql);
+    if (c.pending + c.processing === 0) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   const s = (performance.now() - t0) / 1000;
