@@ -4,7 +4,7 @@
  * cluster at a time (see `lib/queue/prune.ts`, which does the work).
  */
 import type { Sql } from "../../lib/db.ts";
-import { type Pruner, startPruner } from "../../lib/queue/prune.ts";
+import { type Pruner, type PruneResult, startPruner } from "../../lib/queue/prune.ts";
 
 /** Options of {@link PrunerService}. */
 export interface PrunerServiceOptions {
@@ -34,6 +34,11 @@ export class PrunerService {
     const { sql, worker, olderThanMs } = this.#o;
     if (this.#pruner || !olderThanMs) return;
     this.#pruner = startPruner(sql, { olderThanMs, worker });
+  }
+
+  /** Runs once now (null when not started, or when the run failed: it is logged). */
+  async runNow(): Promise<PruneResult | null> {
+    return await this.#pruner?.runNow() ?? null;
   }
 
   /** Stops the loop; resolves when its batch in flight is done. */
