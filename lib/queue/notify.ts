@@ -168,9 +168,13 @@ export class Listener {
     } as any);
   }
 
-  /** Listens (retrying through an outage); rejects when the retry gives up. Idempotent. */
-  start(): Promise<void> {
-    return this.#listen();
+  /**
+   * Listens; rejects when the retry gives up, or at the first error with
+   * `retry: false` (a caller that reports the failure instead of waiting).
+   * Re-LISTENs after a drop always retry. Idempotent.
+   */
+  start(opts: { retry?: boolean } = {}): Promise<void> {
+    return this.#listen(opts.retry ?? true);
   }
 
   /** Stops listening and ends the connection (waits at most `timeoutS`). */
@@ -179,15 +183,16 @@ export class Listener {
     await this.#conn.end({ timeout: timeoutS }).catch(() => {});
   }
 
-  #listen(): Promise<void> {
+  #listen(retrying = true): Promise<void> {
     this.#loop ??= (async () => {
       try {
-        const retry = this.#opts.retry ?? ((op) => this.#retry(op));
-        await retry(async () => {
+        const op = async () => {
           for (const channel of this.#opts.channels) {
             await this.#conn`LISTEN ${this.#conn(channel)}`;
           }
-        });
+        };
+        const retry = this.#opts.retry ?? ((op) => this.#retry(op));
+        await (retrying ? retry(op) : op());
         if (!this.#closed) this.#opts.onListening?.();
       } finally {
         this.#loop = null;
