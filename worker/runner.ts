@@ -6,96 +6,25 @@
  * the hard timeout by terminating a runner whose handler will not stop, and
  * tells it to wake (new jobs), stop (graceful shutdown) or drop lost jobs.
  *
- * Completions are buffered and written in batches (`jobs.completeMany`);
- * failures are written at once. A write that fails because the database is
- * unreachable is kept in memory and retried until it goes through: the fence
- * (id, attempt, locked_by) makes a late or repeated write safe.
+ * What the runner keeps is one state object (runner_state.ts); how it
+ * writes the end of attempts is runner_writes.ts: completions are buffered and
+ * written in batches, failures at once, and a write that fails because the
+ * database is unreachable is kept in memory and retried until it goes through
+ * (the fence — id, attempt, locked_by — makes a late or repeated write safe).
  */
-import { openPool, type Sql } from "../lib/db.ts";
+import { openPool } from "../lib/db.ts";
 import { PermanentError } from "../lib/jobs/errors.ts";
 import { log, setLogLevel } from "../lib/log.ts";
-import * as jobs from "../lib/queue/jobs.ts";
-import type { LeanJob } from "../lib/queue/jobs.ts";
-import { closeTransports, type ContextDeps, createContext } from "./context.ts";
+import { jobs } from "../lib/queue/mod.ts";
+import { closeTransports, createContext } from "./context.ts";
 import { NotSerialisableError, toJsonResult } from "./json.ts";
-import {
-  type Finished,
-  type FromRunner,
-  type JobRef,
-  type RunnerSettings,
-  RunnerStatus,
-  type ToRunner,
-} from "./protocol.ts";
-import { delay, describe, isTransient, withRetry } from "./retry.ts";
+import { type JobRef, type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
+import { delay, describe, withRetry } from "./retry.ts";
+import { finished, post, refOf, retryHooks, state } from "./runner_state.ts";
+import { flush, giveBack, recordFailure } from "./runner_writes.ts";
 import type { HandlerMap } from "./types.ts";
 
-/** The attempt whose handler runs now: its abort, its deadline and how to end its wait early. */
-interface Current {
-  ref: JobRef;
-  ac: AbortController;
-  deadline: number;
-  timedOut: () => void;
-}
-
-/** A completion waiting in the buffer for the next batch write. */
-interface Done {
-  ref: JobRef;
-  result: unknown;
-  ms: number;
-}
-
-/** Everything this runner keeps between messages and jobs, in one place. */
-interface RunnerState {
-  /** Settings, pool, handlers, claimed types, handler deps and shared status: set by `init`. */
-  settings: RunnerSettings;
-  sql: Sql;
-  handlers: HandlerMap;
-  types: string[];
-  deps: ContextDeps;
-  status: RunnerStatus;
-  /** Sequence number of the next claimed job (see the `claimed` message). */
-  nextSeq: number;
-  stopping: boolean;
-  /** Set after a handler ignored its abort: this runner does no more work and waits to be terminated. */
-  halted: boolean;
-  dbUp: boolean;
-  wakePending: boolean;
-  wakeIdle: (() => void) | null;
-  /** Jobs the supervisor says this runner lost (their lease went elsewhere). */
-  lost: Set<string>;
-  current: Current | null;
-  /** Moving average of this runner's job run time (ms). */
-  avgMs: number;
-  /** Completions not yet written, the chain of batch writes, and the timer of the next. */
-  completions: Done[];
-  flushChain: Promise<void>;
-  flushTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The one timer watching the running handler's timeout (see {@link watch}). */
-  watchdog: { at: number; timer: ReturnType<typeof setTimeout> } | null;
-}
-
-const state: RunnerState = {
-  // The first six are set by init(); no message but "init" reads them before it has run.
-  settings: undefined as never,
-  sql: undefined as never,
-  handlers: undefined as never,
-  types: undefined as never,
-  deps: undefined as never,
-  status: undefined as never,
-  nextSeq: 0,
-  stopping: false,
-  halted: false,
-  dbUp: true,
-  wakePending: false,
-  wakeIdle: null,
-  lost: new Set<string>(),
-  current: null,
-  avgMs: 0,
-  completions: [],
-  flushChain: Promise.resolve(),
-  flushTimer: undefined,
-  watchdog: null,
-};
+type LeanJob = jobs.LeanJob;
 
 /**
  * A runner claims about this much work at once, judged by its average job
@@ -116,14 +45,6 @@ function claimLimit(): number {
   );
 }
 
-function post(m: FromRunner): void {
-  self.postMessage(m);
-}
-
-function finished(items: Finished[]): void {
-  if (items.length) post({ kind: "finished", items });
-}
-
 /**
  * One timer watches the running handler's timeout, instead of a timer per
  * job: it is armed for the earliest deadline it knows and, when it fires
@@ -140,32 +61,6 @@ function watch(deadline: number): void {
   }, Math.max(0, deadline - performance.now()));
   state.watchdog = { at: deadline, timer };
 }
-
-function refOf(job: LeanJob): JobRef {
-  return { id: job.id, type: job.type, attempt: job.attempts };
-}
-
-const retryHooks = (label: string, giveUp?: () => boolean) => ({
-  label,
-  giveUp,
-  onDown(err: unknown) {
-    if (state.dbUp) {
-      state.dbUp = false;
-      log("debug", "runner.db_down", {
-        worker: state.settings.lockedBy,
-        op: label,
-        error: describe(err),
-      });
-      post({ kind: "db", up: false, error: describe(err) });
-    }
-  },
-  onUp() {
-    if (!state.dbUp) {
-      state.dbUp = true;
-      post({ kind: "db", up: true });
-    }
-  },
-});
 
 self.onmessage = (e: MessageEvent<ToRunner>) => {
   const m = e.data;
@@ -340,37 +235,6 @@ async function loop(): Promise<void> {
   post({ kind: "stopped" });
 }
 
-/** Gives claimed jobs that never started back to pending (not an attempt). */
-async function giveBack(queue: LeanJob[]): Promise<void> {
-  if (queue.length === 0) return;
-  const items = queue.map((j) => ({ id: j.id, attempt: j.attempts }));
-  try {
-    const ids = new Set(
-      await withRetry(
-        () =>
-          jobs.release(state.sql, {
-            worker: state.settings.lockedBy,
-            items,
-            reason: "given back on shutdown before it started",
-          }),
-        retryHooks("release"),
-      ),
-    );
-    log("info", "jobs.released", {
-      worker: state.settings.lockedBy,
-      count: ids.size,
-      job_ids: [...ids],
-    });
-    finished(queue.map((j) => ({
-      job: refOf(j),
-      outcome: ids.has(j.id) ? "released" : "lost",
-      ms: 0,
-    })));
-  } catch (err) {
-    log("error", "jobs.release_failed", { worker: state.settings.lockedBy, error: describe(err) });
-  }
-}
-
 function isPermanent(err: unknown): boolean {
   return err instanceof PermanentError || (err as Error | null)?.name === "PermanentError";
 }
@@ -470,133 +334,4 @@ async function runHandler(
  */
 function ran(): void {
   state.status.clear();
-}
-
-/** Writes a failed attempt (retrying through an outage); reports how it ended. */
-async function recordFailure(
-  ref: JobRef,
-  error: unknown,
-  permanent: boolean,
-  ms: number,
-): Promise<void> {
-  const fence = { id: ref.id, attempt: ref.attempt, worker: state.settings.lockedBy };
-  const errorMsg = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  try {
-    const row = await withRetry(
-      () => jobs.fail(state.sql, { ...fence, error, permanent, retry: state.settings.retry }),
-      retryHooks("fail"),
-    );
-    if (!row) {
-      log("warn", "job.lost", {
-        job_id: ref.id,
-        type: ref.type,
-        attempt: ref.attempt,
-        worker: state.settings.lockedBy,
-        ms,
-        reason: "lease no longer held; failure not recorded",
-      });
-      finished([{ job: ref, outcome: "lost", ms, error: errorMsg }]);
-      return;
-    }
-    const final = row.status === "failed";
-    log(final ? "error" : "warn", "job.failed", {
-      job_id: ref.id,
-      type: ref.type,
-      attempt: ref.attempt,
-      worker: state.settings.lockedBy,
-      ms,
-      final,
-      permanent,
-      retry_at: final ? undefined : row.scheduled_for,
-      error: errorMsg.slice(0, 500),
-    });
-    finished([{ job: ref, outcome: "failed", ms, error: errorMsg, final }]);
-  } catch (err) {
-    log("error", "job.fail_not_recorded", {
-      job_id: ref.id,
-      attempt: ref.attempt,
-      worker: state.settings.lockedBy,
-      error: describe(err),
-    });
-    finished([{ job: ref, outcome: "lost", ms, error: errorMsg }]);
-  }
-}
-
-/** Writes buffered completions (serialised: one flush at a time). Never rejects. */
-function flush(): Promise<void> {
-  if (state.flushTimer !== undefined) {
-    clearTimeout(state.flushTimer);
-    state.flushTimer = undefined;
-  }
-  state.flushChain = state.flushChain.then(flushNow, flushNow);
-  return state.flushChain;
-}
-
-async function flushNow(): Promise<void> {
-  while (state.completions.length > 0) {
-    const batch = state.completions.slice(0, state.settings.completeBatch);
-    let done: Set<string>;
-    try {
-      done = new Set(
-        await withRetry(
-          () =>
-            jobs.completeIds(state.sql, {
-              worker: state.settings.lockedBy,
-              items: batch.map((d) => ({ id: d.ref.id, attempt: d.ref.attempt, result: d.result })),
-            }),
-          retryHooks("complete"),
-        ),
-      );
-    } catch (err) {
-      // Not an outage: one item poisons the batch. Write them one by one.
-      log("warn", "jobs.complete_batch_failed", {
-        worker: state.settings.lockedBy,
-        error: describe(err),
-      });
-      done = await completeOneByOne(batch);
-    }
-    state.completions.splice(0, batch.length);
-    const items: Finished[] = [];
-    for (const d of batch) {
-      const fields = {
-        job_id: d.ref.id,
-        type: d.ref.type,
-        attempt: d.ref.attempt,
-        worker: state.settings.lockedBy,
-        ms: d.ms,
-      };
-      if (done.has(d.ref.id)) {
-        log("info", "job.completed", fields);
-        items.push({ job: d.ref, outcome: "completed", ms: d.ms });
-      } else if (d.result !== undefined) {
-        log("warn", "job.lost", { ...fields, reason: "lease no longer held; result discarded" });
-        items.push({ job: d.ref, outcome: "lost", ms: d.ms });
-      }
-    }
-    finished(items);
-  }
-}
-
-async function completeOneByOne(batch: Done[]): Promise<Set<string>> {
-  const done = new Set<string>();
-  for (const d of batch) {
-    try {
-      const row = await withRetry(
-        () =>
-          jobs.complete(state.sql, {
-            id: d.ref.id,
-            attempt: d.ref.attempt,
-            worker: state.settings.lockedBy,
-            result: d.result,
-          }),
-        retryHooks("complete"),
-      );
-      if (row) done.add(d.ref.id);
-    } catch (err) {
-      if (isTransient(err)) throw err;
-      await recordFailure(d.ref, `the result could not be stored: ${describe(err)}`, false, d.ms);
-      d.result = undefined; // reported by recordFailure
-    }
-  }
-  return done;
 }
