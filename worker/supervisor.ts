@@ -146,8 +146,12 @@ function runnerSettings(
   };
 }
 
-/** Every service of one worker process, wired together (nothing started yet). */
-function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { closed: boolean }) {
+/** The runner pool and what it shares with every other service (nothing started yet). */
+function wireCore(
+  opts: SupervisorOptions,
+  o: ReturnType<typeof resolved>,
+  state: { closed: boolean },
+) {
   const id = o.id;
   const sql: Sql = openPool(opts.databaseUrl, { max: 3, name: "jobq-worker" });
   const changed = new Notifier(sql, CHANNEL_CHANGED, { minGapMs: 250 });
@@ -188,6 +192,14 @@ function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { 
     settler,
     changed,
   });
+  return { sql, changed, newJobs, events, health, metrics, pool };
+}
+
+/** Every service of one worker process, wired together (nothing started yet). */
+function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { closed: boolean }) {
+  const core = wireCore(opts, o, state);
+  const { id } = o;
+  const { sql, changed, newJobs, events, health, metrics, pool } = core;
   const listener = new NewJobsListener({
     sql,
     worker: id,
@@ -240,20 +252,7 @@ function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { 
       failed: metrics.counts.failed,
     }),
   });
-  return {
-    sql,
-    changed,
-    newJobs,
-    events,
-    metrics,
-    pool,
-    listener,
-    leases,
-    heartbeat,
-    rescuer,
-    pruner,
-    server,
-  };
+  return { ...core, listener, leases, heartbeat, rescuer, pruner, server };
 }
 
 /** Wired services, as {@link wire} returns them. */
