@@ -1,12 +1,13 @@
 /**
  * Live change feed for `/api/events`: one LISTEN connection per pool (so per
- * process) on `jobq_changed` and `jobq_new`, shared by every subscriber, with
+ * process; a {@link Listener} of `lib/queue/notify.ts`, which re-LISTENs after
+ * a drop) on `jobq_changed` and `jobq_new`, shared by every subscriber, with
  * notifications coalesced into at most one message per `minGapMs` (a burst of
  * thousands of changes becomes a handful of messages).
  */
 import type { Sql } from "./db.ts";
 import { log } from "./log.ts";
-import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS } from "./queue/notify.ts";
+import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Listener } from "./queue/notify.ts";
 
 /** One coalesced message: which channels fired since the last one, and how often. */
 export interface LiveChange {
@@ -16,7 +17,7 @@ export interface LiveChange {
   notifications: number;
 }
 
-type Listener = (change: LiveChange) => void;
+type Subscriber = (change: LiveChange) => void;
 
 /** Options of {@link liveFeed}. */
 export interface LiveOptions {
@@ -27,16 +28,15 @@ export interface LiveOptions {
 /** A shared subscription to the queue's change channels. */
 export class LiveFeed {
   #sql: Sql;
-  #listeners = new Set<Listener>();
-  #closers = new Map<Listener, () => void>();
-  #unlisten: (() => Promise<void>)[] = [];
+  #listeners = new Set<Subscriber>();
+  #closers = new Map<Subscriber, () => void>();
+  #listener: Listener | null = null;
   #starting: Promise<void> | null = null;
   #minGapMs: number;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #lastSent = 0;
   #seq = 0;
   #pending = new Map<string, number>();
-  #skipUnlisten = false;
 
   constructor(sql: Sql, opts: LiveOptions = {}) {
     this.#sql = sql;
@@ -53,7 +53,7 @@ export class LiveFeed {
    * Returns the function that removes it; the last removal stops LISTEN.
    * `onClose` is called by {@link closeAll} (server shutdown) to end the stream.
    */
-  async subscribe(fn: Listener, onClose?: () => void): Promise<() => void> {
+  async subscribe(fn: Subscriber, onClose?: () => void): Promise<() => void> {
     this.#listeners.add(fn);
     if (onClose) this.#closers.set(fn, onClose);
     try {
@@ -75,12 +75,10 @@ export class LiveFeed {
 
   /**
    * Ends every subscriber's stream (their `onClose`), so that a graceful
-   * server shutdown does not wait for live clients to leave. Meant for
-   * shutdown: LISTEN is left to end with the pool.
+   * server shutdown does not wait for live clients to leave; the last one
+   * leaving ends the LISTEN connection.
    */
   closeAll(): void {
-    // The pool is about to end, which drops the LISTEN connection: no UNLISTEN needed.
-    this.#skipUnlisten = true;
     for (const close of [...this.#closers.values()]) {
       try {
         close();
@@ -88,19 +86,22 @@ export class LiveFeed {
         log("warn", "live.close_failed", { error: err });
       }
     }
-    this.#skipUnlisten = false;
   }
 
   #start(): Promise<void> {
-    if (this.#unlisten.length) return Promise.resolve();
+    if (this.#listener) return Promise.resolve();
     this.#starting ??= (async () => {
+      const listener = new Listener(this.#sql, {
+        channels: [CHANNEL_CHANGED, CHANNEL_NEW_JOBS],
+        onNotify: (channel) => this.#notified(channel),
+      });
       try {
-        for (const channel of [CHANNEL_CHANGED, CHANNEL_NEW_JOBS]) {
-          const l = await this.#sql.listen(channel, () => this.#notified(channel));
-          this.#unlisten.push(() => l.unlisten());
-        }
+        // A subscriber that cannot listen gets the error now (its request fails), not a wait.
+        await listener.start({ retry: false });
+        this.#listener = listener;
+        if (this.#listeners.size === 0) this.#stop(); // the last subscriber left meanwhile
       } catch (err) {
-        await this.#unlistenAll();
+        await listener.close();
         throw err;
       } finally {
         this.#starting = null;
@@ -113,19 +114,9 @@ export class LiveFeed {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#pending.clear();
-    if (this.#skipUnlisten) this.#unlisten.splice(0);
-    else void this.#unlistenAll();
-  }
-
-  async #unlistenAll() {
-    const fns = this.#unlisten.splice(0);
-    for (const fn of fns) {
-      try {
-        await fn();
-      } catch (err) {
-        log("warn", "live.unlisten_failed", { error: err });
-      }
-    }
+    const listener = this.#listener;
+    this.#listener = null;
+    listener?.close().catch((err) => log("warn", "live.unlisten_failed", { error: err }));
   }
 
   #notified(channel: string) {

@@ -2,7 +2,7 @@
 import { createTestDb, type TestDb } from "./_helpers/db.ts";
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { jobs } from "../lib/queue/mod.ts";
-import { CHANNEL_NEW_JOBS, InlineNotify, Notifier } from "../lib/queue/notify.ts";
+import { CHANNEL_NEW_JOBS, InlineNotify, Listener, Notifier } from "../lib/queue/notify.ts";
 import { openPool, type Sql } from "../lib/db.ts";
 
 /** Counts the notifications on `channel` seen by a dedicated LISTEN connection. */
@@ -139,4 +139,54 @@ Deno.test({
       await db.drop();
     }
   },
+});
+
+Deno.test("Listener: one connection for its channels; LISTENs again after its backend is terminated", async () => {
+  const db = await createTestDb();
+  const seen: string[] = [];
+  let listening = 0;
+  const listener = new Listener(db.sql, {
+    channels: ["jobq_a", "jobq_b"],
+    name: "jobq-test-listener",
+    onNotify: (channel) => seen.push(channel),
+    onListening: () => listening++,
+  });
+  const backends = async () =>
+    (await db.sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = 'jobq-test-listener'`)
+      .map((r) => r.pid);
+  const until = async (ok: () => boolean, what: string) => {
+    const deadline = Date.now() + 10_000;
+    while (!ok()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${seen}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    await listener.start();
+    assertEquals([listening, (await backends()).length], [1, 1]);
+    await db
+      .sql`SELECT pg_notify('jobq_a', ''), pg_notify('jobq_other', ''), pg_notify('jobq_b', '')`;
+    await until(() => seen.length >= 2, "two notifications");
+    assertEquals(seen, ["jobq_a", "jobq_b"]);
+    const [pid] = await backends();
+    await db.sql`SELECT pg_terminate_backend(${pid})`;
+    await until(() => listening >= 2, "a second LISTEN");
+    await db.sql`SELECT pg_notify('jobq_b', '')`;
+    await until(() => seen.length >= 3, "a notification after the reconnect");
+  } finally {
+    await listener.close();
+    await db.drop();
+  }
+});
+
+Deno.test("Listener: start({ retry: false }) rejects at once when the database is unreachable", async () => {
+  const down = openPool("postgres://postgres@127.0.0.1:1/nowhere", { max: 1, connectTimeout: 2 });
+  const listener = new Listener(down, { channels: ["jobq_a"], onNotify: () => {} });
+  try {
+    await assertRejects(() => listener.start({ retry: false }));
+  } finally {
+    await listener.close();
+    await down.end({ timeout: 1 });
+  }
 });

@@ -8,8 +8,12 @@
  * flight notifies inside its statement instead ({@link InlineNotify}): one
  * notifying commit at a time serialises nothing, and workers wake a round
  * trip sooner.
+ *
+ * The receiving side is {@link Listener}: the one owner of LISTEN in the
+ * project (the worker's wake-ups and the web's `/api/events` feed both use it).
  */
-import type { Sql } from "../db.ts";
+import postgres from "postgres";
+import { isDatabaseUnavailable, type Sql } from "../db.ts";
 import { log } from "../log.ts";
 
 /** New jobs are due: wakes idle workers. */
@@ -101,6 +105,112 @@ export class InlineNotify {
       return out;
     } finally {
       this.#inFlight--;
+    }
+  }
+}
+
+/** Options of {@link Listener}. */
+export interface ListenerOptions {
+  /** Channels to LISTEN on. */
+  channels: string[];
+  /** Called for every notification on one of `channels`. */
+  onNotify(channel: string, payload: string): void;
+  /**
+   * Called after every successful LISTEN: at start and after each reconnect.
+   * Notifications sent while the connection was down are lost, so a caller
+   * that must not miss work looks for it here.
+   */
+  onListening?(): void;
+  /** `application_name` of the connection (default: the pool's). */
+  name?: string;
+  /**
+   * How a (re-)LISTEN is retried while the database is away; rejects to give
+   * up. Default: back off from 100 ms to 3 s until it works or the listener
+   * closes.
+   */
+  retry?(op: () => Promise<unknown>): Promise<unknown>;
+}
+
+/**
+ * A dedicated connection that LISTENs on some channels and LISTENs again
+ * after every drop (a server restart, a terminated backend), for as long as
+ * it is open. It connects like the pool it is made from (`sql`) but is not
+ * one of its connections: {@link close} ends it.
+ */
+export class Listener {
+  #opts: ListenerOptions;
+  // deno-lint-ignore no-explicit-any
+  #conn: postgres.Sql<any>;
+  #closed = false;
+  #loop: Promise<void> | null = null;
+
+  constructor(sql: Sql, opts: ListenerOptions) {
+    this.#opts = opts;
+    const base = sql.options;
+    this.#conn = postgres({
+      ...base,
+      max: 1,
+      idle_timeout: null,
+      max_lifetime: null,
+      fetch_types: false,
+      connection: {
+        ...base.connection,
+        ...(opts.name ? { application_name: opts.name } : {}),
+      },
+      onnotify: (channel: string, payload: string) => {
+        if (!this.#closed && opts.channels.includes(channel)) opts.onNotify(channel, payload);
+      },
+      onclose: () => {
+        if (!this.#closed) this.#listen().catch(() => {});
+      },
+      // postgres.js reads onnotify and accepts its own parsed options, but declares neither.
+      // deno-lint-ignore no-explicit-any
+    } as any);
+  }
+
+  /**
+   * Listens; rejects when the retry gives up, or at the first error with
+   * `retry: false` (a caller that reports the failure instead of waiting).
+   * Re-LISTENs after a drop always retry. Idempotent.
+   */
+  start(opts: { retry?: boolean } = {}): Promise<void> {
+    return this.#listen(opts.retry ?? true);
+  }
+
+  /** Stops listening and ends the connection (waits at most `timeoutS`). */
+  async close(timeoutS = 1): Promise<void> {
+    this.#closed = true;
+    await this.#conn.end({ timeout: timeoutS }).catch(() => {});
+  }
+
+  #listen(retrying = true): Promise<void> {
+    this.#loop ??= (async () => {
+      try {
+        const op = async () => {
+          for (const channel of this.#opts.channels) {
+            await this.#conn`LISTEN ${this.#conn(channel)}`;
+          }
+        };
+        const retry = this.#opts.retry ?? ((op) => this.#retry(op));
+        await (retrying ? retry(op) : op());
+        if (!this.#closed) this.#opts.onListening?.();
+      } finally {
+        this.#loop = null;
+      }
+    })();
+    return this.#loop;
+  }
+
+  async #retry(op: () => Promise<unknown>): Promise<void> {
+    for (let n = 0;; n++) {
+      try {
+        await op();
+        return;
+      } catch (err) {
+        if (this.#closed || !isDatabaseUnavailable(err)) throw err;
+        log("debug", "listen.retry", { channels: this.#opts.channels, error: err });
+        await new Promise((r) => setTimeout(r, Math.min(3000, 100 * 2 ** Math.min(n, 5))));
+      }
     }
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * The worker's listener: wakes an idle runner for each `NOTIFY jobq_new`, on
+ * a LISTEN connection of `lib/queue/notify.ts` (the project's one LISTEN
+ * owner) that re-LISTENs after every drop; after each (re-)LISTEN it wakes
+ * every runner, since notifications sent while it was not listening are lost.
+ */
+import type { Sql } from "../../lib/db.ts";
+import { log } from "../../lib/log.ts";
+import { CHANNEL_NEW_JOBS, Listener } from "../../lib/queue/mod.ts";
+import { describe, withRetry } from "../retry.ts";
+import type { DbHealth } from "./health.ts";
+
+/** Options of {@link NewJobsListener}. */
+export interface NewJobsListenerOptions {
+  /** The pool the LISTEN connection is modelled on (it is not one of its connections). */
+  sql: Sql;
+  /** The process's worker id, for log lines. */
+  worker: string;
+  health: DbHealth;
+  /** A new job is due: wake one runner. */
+  onNewJob(): void;
+  /** Listening (again): notifications may have been missed, look now. */
+  onListening(): void;
+}
+
+/** LISTENs on `jobq_new` until stopped. */
+export class NewJobsListener {
+  #o: NewJobsListenerOptions;
+  #listener: Listener;
+  #closed = false;
+
+  constructor(opts: NewJobsListenerOptions) {
+    this.#o = opts;
+    this.#listener = new Listener(opts.sql, {
+      channels: [CHANNEL_NEW_JOBS],
+      name: "jobq-worker-listen",
+      onNotify: () => opts.onNewJob(),
+      onListening: () => {
+        opts.health.ok();
+        log("debug", "worker.listening", { worker: opts.worker, channel: CHANNEL_NEW_JOBS });
+        opts.onListening();
+      },
+      retry: (op) => this.#retry(op),
+    });
+  }
+
+  /** Resolves once listening (or once the retry gave up, which is logged). */
+  async start(): Promise<void> {
+    await this.#listener.start().catch(() => {});
+  }
+
+  /** Stops listening and ends the connection. */
+  async stop(): Promise<void> {
+    this.#closed = true;
+    await this.#listener.close();
+  }
+
+  async #retry(op: () => Promise<unknown>): Promise<unknown> {
+    const { health, worker } = this.#o;
+    try {
+      return await withRetry(op, {
+        ...health.hooks("listen", () => this.#closed),
+        maxDelayMs: 3000,
+      });
+    } catch (err) {
+      if (!this.#closed) log("error", "worker.listen_failed", { worker, error: describe(err) });
+      throw err;
+    }
+  }
+}

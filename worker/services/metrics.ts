@@ -1,0 +1,114 @@
+/**
+ * The worker process's figures: the Prometheus registry behind `/metrics`
+ * and the running totals of the heartbeat, `/healthz` and the stop log line.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Finished } from "../protocol.ts";
+
+/** What the gauges read when scraped. */
+export interface GaugeSources {
+  /** Web Workers running a job now. */
+  busy(): number;
+  /** Web Workers up (state "running"). */
+  runners(): number;
+  /** True while the database answers. */
+  databaseUp(): boolean;
+}
+
+/** Attempts finished by this process, by outcome. */
+export interface Counts {
+  completed: number;
+  failed: number;
+  lost: number;
+  released: number;
+}
+
+/** Counters, histogram and gauges of one worker process (a registry of its own). */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly counts: Counts = { completed: 0, failed: 0, lost: 0, released: 0 };
+  #jobs: Counter<"type" | "outcome">;
+  #duration: Histogram<"type">;
+  #rescued: Counter;
+  #replaced: Counter<"reason">;
+
+  constructor(sources: GaugeSources) {
+    const registers = [this.registry];
+    this.#jobs = new Counter({
+      name: "jobq_worker_jobs_total",
+      help: "Attempts finished by this process, by type and outcome",
+      labelNames: ["type", "outcome"],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: "jobq_worker_job_duration_seconds",
+      help: "Run time of attempts, by type",
+      labelNames: ["type"],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers,
+    });
+    this.#rescued = new Counter({
+      name: "jobq_worker_rescued_total",
+      help: "Jobs whose expired lease this process's rescuer returned",
+      registers,
+    });
+    this.#replaced = new Counter({
+      name: "jobq_worker_runner_replacements_total",
+      help: "Web Workers terminated and replaced, by reason",
+      labelNames: ["reason"],
+      registers,
+    });
+    new Gauge({
+      name: "jobq_worker_runners_busy",
+      help: "Web Workers running a job now",
+      registers,
+      collect() {
+        this.set(sources.busy());
+      },
+    });
+    new Gauge({
+      name: "jobq_worker_runners",
+      help: "Web Workers of this process",
+      registers,
+      collect() {
+        this.set(sources.runners());
+      },
+    });
+    new Gauge({
+      name: "jobq_worker_database_up",
+      help: "1 while the database answers, 0 during an outage",
+      registers,
+      collect() {
+        this.set(sources.databaseUp() ? 1 : 0);
+      },
+    });
+  }
+
+  /**
+   * Counts one finished attempt. `timed`: a completed or failed attempt a
+   * runner ran (its run time goes into the histogram); a failure written on a
+   * dead runner's behalf is counted but not timed.
+   */
+  finished(f: Pick<Finished, "job" | "outcome" | "ms">, timed = true): void {
+    this.#jobs.inc({ type: f.job.type, outcome: f.outcome });
+    if (timed && (f.outcome === "completed" || f.outcome === "failed")) {
+      this.#duration.observe({ type: f.job.type }, f.ms / 1000);
+    }
+    this.counts[f.outcome]++;
+  }
+
+  /** Counts jobs given back without an attempt by the supervisor (runner gone). */
+  released(n: number): void {
+    this.counts.released += n;
+  }
+
+  /** Counts jobs the rescuer returned. */
+  rescued(n: number): void {
+    this.#rescued.inc(n);
+  }
+
+  /** Counts a runner terminated and replaced. */
+  replaced(reason: string): void {
+    this.#replaced.inc({ reason });
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * The runner pool: `concurrency` Web Workers (runners) that claim and run
+ * jobs. It spawns them, wakes them (one for a new job, all after an outage),
+ * tracks the jobs each holds, enforces the hard per-job timeout (a watchdog
+ * terminates a runner whose handler will not stop), replaces runners that
+ * crash, and stops them gracefully.
+ */
+import { log } from "../../lib/log.ts";
+import type { Notifier } from "../../lib/queue/mod.ts";
+import type { RunnerInfo } from "../../lib/queue/types.ts";
+import type {
+  Finished,
+  FromRunner,
+  JobRef,
+  RunnerSettings,
+  RunnerStatus,
+  ToRunner,
+} from "../protocol.ts";
+import { delay, describe } from "../retry.ts";
+import type { EventBus } from "./events.ts";
+import type { DbHealth } from "./health.ts";
+import type { WorkerMetrics } from "./metrics.ts";
+import { alive, drop, hold, kill, newSlot, running, type Slot } from "./runner_slot.ts";
+import type { Settler } from "./settle.ts";
+
+/** Extra time past timeout + abort grace before a runner is terminated (ms). */
+const HARD_MARGIN_MS = 1000;
+/** How long a crashed runner's last messages get to arrive before its jobs are settled (ms). */
+const CRASH_SETTLE_MS = 100;
+/** How often the hard timeouts of running handlers are checked (ms). */
+const WATCHDOG_MS = 100;
+
+/** What {@link RunnerPool} needs. */
+export interface RunnerPoolDeps {
+  /** The process's worker id; runners are `<id>/<n>`. */
+  id: string;
+  concurrency: number;
+  /** The init settings of a new runner. */
+  settings(lockedBy: string, status: RunnerStatus): RunnerSettings;
+  /** After a timeout aborts the signal, how long the handler may take to stop (ms). */
+  abortGraceMs: number;
+  events: EventBus;
+  metrics: WorkerMetrics;
+  health: DbHealth;
+  settler: Settler;
+  /** Poked after attempts were recorded (live dashboards). */
+  changed: Notifier;
+  /** The runner module (default `../runner.ts`). */
+  runnerModule?: URL;
+}
+
+/** The Web Workers of one process and the jobs they hold. */
+export class RunnerPool {
+  #d: RunnerPoolDeps;
+  #slots: Slot[] = [];
+  #spawned = 0;
+  #claims = 0;
+  #stopping = false;
+  #closed = false;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+
+  constructor(deps: RunnerPoolDeps) {
+    this.#d = deps;
+  }
+
+  /** True from the start of {@link stop}. */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /**
+   * Starts the runners and the watchdog; resolves when every runner is ready
+   * and rejects when one cannot start (e.g. a bad handlers module: then call
+   * {@link terminate}).
+   */
+  async start(): Promise<void> {
+    this.#watchdog = setInterval(() => {
+      if (!this.#closed) this.#enforceTimeouts();
+    }, WATCHDOG_MS);
+    for (let i = 0; i < this.#d.concurrency; i++) this.#spawn(i);
+    await Promise.all(this.#slots.map((s) => s.ready.promise));
+  }
+
+  /** The runners' `locked_by`. */
+  names(): string[] {
+    return this.#slots.map((s) => s.lockedBy);
+  }
+
+  /** Wakes every running runner (after an outage, a rescue or a re-LISTEN). */
+  wakeAll(): void {
+    for (const slot of this.#slots) {
+      if (slot.state === "running") this.#send(slot, { kind: "wake" });
+    }
+  }
+
+  /**
+   * Wakes one idle runner (holding no jobs, not already woken): the one that
+   * claimed most recently. New-job notifications use this instead of
+   * {@link wakeAll}: waking every runner for each new job made all of them
+   * claim at once (one finds the job, the rest run an empty claim each).
+   * Preferring the runner used last keeps a trickle of jobs on warm runners
+   * (compiled code, open connections) instead of spreading it over cold ones.
+   * A runner that claims something wakes the next idle one (see "claimed"),
+   * so a backlog still fans out to every runner; busy runners claim again by
+   * themselves when their batch is done.
+   */
+  wakeOne(): void {
+    let best: Slot | null = null;
+    for (const slot of this.#slots) {
+      if (!slot || slot.state !== "running" || slot.held.size > 0 || slot.awake) continue;
+      if (!best || slot.lastClaim > best.lastClaim) best = slot;
+    }
+    if (!best) return;
+    best.awake = true;
+    this.#send(best, { kind: "wake" });
+  }
+
+  /** The jobs each live runner holds (runners holding none are left out). */
+  holdings(): { lockedBy: string; jobs: JobRef[] }[] {
+    return this.#slots.filter((s) => s.state !== "dead" && s.held.size > 0)
+      .map((s) => ({ lockedBy: s.lockedBy, jobs: [...s.held.values()] }));
+  }
+
+  /** True while runner `lockedBy` holds job `id`. */
+  holds(lockedBy: string, id: string): boolean {
+    const slot = this.#slots.find((s) => s.lockedBy === lockedBy);
+    return !!slot && slot.state !== "dead" && slot.held.has(id);
+  }
+
+  /** Tells runner `lockedBy` that it lost the leases of `ids` (its handler is aborted). */
+  lost(lockedBy: string, ids: string[]): void {
+    const slot = this.#slots.find((s) => s.lockedBy === lockedBy);
+    if (slot) this.#send(slot, { kind: "lost", ids });
+  }
+
+  /** What each runner does now, for the worker row (the `/workers` page reads it). */
+  info(): RunnerInfo[] {
+    const at = Date.now();
+    return this.#slots.map((s) => {
+      const run = running(s);
+      return {
+        worker: s.lockedBy,
+        state: s.state,
+        job: run?.job.id,
+        running_ms: run ? Math.max(0, Math.round(at - run.startedAt)) : undefined,
+      };
+    });
+  }
+
+  /** The runners for `/healthz` and `Supervisor.runners()`. */
+  list(): { worker: string; state: Slot["state"]; running: JobRef | null; held: number }[] {
+    return this.#slots.map((s) => ({
+      worker: s.lockedBy,
+      state: s.state,
+      running: running(s)?.job ?? null,
+      held: s.held.size,
+    }));
+  }
+
+  /** Runners running a job now. */
+  busy(): number {
+    return this.#slots.filter((s) => running(s)).length;
+  }
+
+  /** Runners up (state "running"). */
+  up(): number {
+    return this.#slots.filter((s) => s.state === "running").length;
+  }
+
+  /**
+   * Graceful stop: asks every runner to stop (each finishes its job, writes
+   * its completions, gives back what it has not started) and waits up to
+   * `graceMs`; runners still busy then are terminated and their jobs given
+   * back (bounded to 10 s through an outage: the lease covers the rest).
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    log("info", "worker.stopping", {
+      worker: this.#d.id,
+      running: this.busy(),
+      grace_s: graceMs / 1000,
+    });
+    for (const slot of this.#slots) {
+      if (slot.state === "running" || slot.state === "starting") {
+        if (slot.state === "running") slot.state = "stopping";
+        this.#send(slot, { kind: "stop" });
+      }
+    }
+    const all = Promise.all(this.#slots.map((s) => s.stopped.promise));
+    const graceOver = new AbortController();
+    const inTime = await Promise.race([
+      all.then(() => true),
+      delay(graceMs, graceOver.signal).then(() => false),
+    ]);
+    graceOver.abort();
+    if (inTime) return;
+    const late = this.#slots.filter(alive);
+    const giveBack: Promise<void>[] = [];
+    for (const slot of late) {
+      const held = kill(slot);
+      if (held.length) {
+        const reason = `given back on shutdown: still running after the ${
+          graceMs / 1000
+        } s grace period`;
+        giveBack.push(this.#d.settler.release(slot.lockedBy, held, reason));
+      }
+    }
+    log("warn", "worker.grace_over", { worker: this.#d.id, runners: late.map((s) => s.lockedBy) });
+    const bound = new AbortController();
+    await Promise.race([Promise.all(giveBack), delay(10_000, bound.signal)]);
+    bound.abort();
+  }
+
+  /** Stops the watchdog and replacements (after {@link stop}, or when the start failed). */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#watchdog);
+  }
+
+  /** Terminates every runner at once (a failed start). */
+  terminate(): void {
+    this.close();
+    for (const s of this.#slots) s.worker.terminate();
+  }
+
+  #send(slot: Slot, m: ToRunner): void {
+    if (!alive(slot)) return;
+    slot.worker.postMessage(m);
+  }
+
+  #spawn(index: number): Slot {
+    const lockedBy = `${this.#d.id}/${++this.#spawned}`;
+    const module = this.#d.runnerModule ?? new URL("../runner.ts", import.meta.url);
+    const worker = new Worker(module, { type: "module", name: lockedBy });
+    const slot = newSlot(index, lockedBy, worker);
+    this.#slots[index] = slot;
+    worker.onmessage = (e: MessageEvent<FromRunner>) => this.#onMessage(slot, e.data);
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      const msg = e.message || describe(e.error);
+      if (slot.state === "starting") slot.ready.reject(new Error(msg));
+      // Messages the runner posted just before it died (e.g. "started") can
+      // arrive after this event: let them in first, so the job it was
+      // running is known and its attempt counted, not given back.
+      setTimeout(
+        () =>
+          this.#replace(slot, "crashed", `Web Worker crashed while running the job: ${msg}`, msg),
+        CRASH_SETTLE_MS,
+      );
+    };
+    worker.onmessageerror = () => {
+      this.#replace(slot, "crashed", "Web Worker sent an unreadable message", "messageerror");
+    };
+    const settings = this.#d.settings(lockedBy, slot.status);
+    worker.postMessage({ kind: "init", settings } satisfies ToRunner);
+    return slot;
+  }
+
+  #onMessage(slot: Slot, m: FromRunner): void {
+    if (slot.state === "dead") return;
+    switch (m.kind) {
+      case "ready":
+        slot.state = this.#stopping ? "stopping" : "running";
+        if (this.#stopping) this.#send(slot, { kind: "stop" });
+        slot.ready.resolve();
+        break;
+      case "fatal":
+        slot.ready.reject(new Error(`runner ${slot.lockedBy} could not start: ${m.error}`));
+        this.#replace(slot, "crashed", `Web Worker failed: ${m.error}`, m.error);
+        break;
+      case "claimed":
+        slot.awake = false;
+        slot.lastClaim = ++this.#claims;
+        hold(slot, m.firstSeq, m.jobs);
+        this.#d.events.emit({ kind: "claimed", worker: slot.lockedBy, jobs: m.jobs });
+        // There may be more: let the next idle runner look too.
+        this.wakeOne();
+        break;
+      case "finished":
+        this.#onFinished(slot, m.items);
+        break;
+      case "idle":
+        slot.awake = false;
+        break;
+      case "stuck": {
+        const why = `job ${m.job.id} ignored its abort after the ${m.timeoutMs / 1000} s timeout`;
+        this.#replace(slot, "timeout", null, why);
+        break;
+      }
+      case "db":
+        if (m.up) this.#d.health.ok();
+        else {
+          const err = new Error(m.error ?? "database unavailable");
+          this.#d.health.down(
+            Object.assign(err, { code: "CONNECTION_CLOSED" }),
+            `runner ${slot.lockedBy}`,
+          );
+        }
+        break;
+      case "stopped":
+        slot.state = "stopped";
+        slot.worker.terminate();
+        slot.stopped.resolve();
+        break;
+    }
+  }
+
+  #onFinished(slot: Slot, items: Finished[]): void {
+    let recorded = false;
+    const { events, metrics } = this.#d;
+    const worker = slot.lockedBy;
+    for (const { job, outcome, ms, error, final } of items) {
+      drop(slot, job.id);
+      metrics.finished({ job, outcome, ms });
+      if (outcome === "completed") {
+        recorded = true;
+        events.emit({ kind: "completed", worker, job, ms });
+      } else if (outcome === "failed") {
+        recorded = true;
+        events.emit({ kind: "failed", worker, job, ms, error: error ?? "", final: !!final });
+      } else {
+        events.emit({ kind: outcome, worker, job });
+      }
+    }
+    if (recorded) this.#d.changed.poke();
+  }
+
+  /**
+   * The hard timeout: a handler still running past its timeout, the abort
+   * grace and a margin has blocked its Web Worker (a runner that regains
+   * control ends the attempt itself and says "stuck"), so the runner is
+   * terminated and replaced.
+   */
+  #enforceTimeouts(): void {
+    const now = performance.timeOrigin + performance.now();
+    for (const slot of this.#slots) {
+      if (!slot || !alive(slot)) continue;
+      const run = running(slot);
+      if (!run) continue;
+      const hardMs = run.timeoutMs + this.#d.abortGraceMs + HARD_MARGIN_MS;
+      if (now - run.startedAt < hardMs) continue;
+      const secs = run.timeoutMs / 1000;
+      log("error", "job.timeout_terminate", {
+        job_id: run.job.id,
+        type: run.job.type,
+        attempt: run.job.attempt,
+        worker: slot.lockedBy,
+        ms: hardMs,
+      });
+      this.#replace(
+        slot,
+        "timeout",
+        `timed out after ${secs} s; the handler blocked its Web Worker, which was terminated and replaced`,
+        `job ${run.job.id} ran past its ${secs} s timeout and did not stop`,
+      );
+    }
+  }
+
+  /**
+   * Terminates a runner and settles what it held: the running job fails
+   * with `failMessage` (counted: a job that kills its runner cannot loop
+   * forever), the rest go back to pending. Then a fresh runner takes its place
+   * unless the pool is stopping.
+   */
+  #replace(
+    slot: Slot,
+    reason: "crashed" | "timeout",
+    failMessage: string | null,
+    detail: string,
+  ): void {
+    if (!alive(slot)) return;
+    const wasStarting = slot.state === "starting";
+    const run = running(slot)?.job ?? null;
+    const rest = kill(slot).filter((j) => j.id !== run?.id);
+    this.#d.metrics.replaced(reason);
+    log("error", "runner.replaced", {
+      worker: slot.lockedBy,
+      reason,
+      error: detail,
+      job_id: run?.id,
+      type: run?.type,
+      attempt: run?.attempt,
+      released: rest.length,
+    });
+    if (run && failMessage) this.#d.settler.fail(slot.lockedBy, run, failMessage);
+    if (rest.length) {
+      this.#d.settler.release(slot.lockedBy, rest, `given back: Web Worker ${reason}`);
+    }
+    slot.stopped.resolve();
+    if (this.#stopping || this.#closed || wasStarting) return;
+    const next = this.#spawn(slot.index);
+    this.#d.events.emit({ kind: "replaced", worker: slot.lockedBy, next: next.lockedBy, reason });
+    next.ready.promise.then(
+      () => {
+        if (!this.#stopping) this.#send(next, { kind: "wake" });
+      },
+      (err) => log("error", "runner.start_failed", { worker: next.lockedBy, error: describe(err) }),
+    );
+  }
+}
