@@ -4,7 +4,7 @@
  * variable and what it expected.
  */
 import { z } from "zod";
-import { HOSTNAME } from "./web/host_check.ts";
+import { HOSTNAME } from "./http/host_check.ts";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const int = (min: number, max: number) =>

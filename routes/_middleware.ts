@@ -16,11 +16,11 @@
  */
 import { define, type State } from "@/utils.ts";
 import { allowedHosts } from "@/lib/config.ts";
-import { earlyError } from "@/lib/web/errors.ts";
-import { requestHostname } from "@/lib/web/host_check.ts";
-import { requestSession } from "@/lib/web/session.ts";
+import { earlyError } from "@/lib/http/errors.ts";
+import { requestHostname } from "@/lib/http/host_check.ts";
+import { requestSession } from "@/lib/http/session.ts";
 import { prepareIslands } from "@/lib/web/build.ts";
-import type { Ctx } from "@/lib/web/define.ts";
+import type { Context } from "fresh";
 
 const OPEN = ["/login", "/healthz", "/readyz", "/metrics", "/favicon.ico"];
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -77,7 +77,7 @@ function withHeaders(res: Response, nonce: string, path: string): Response {
   return out;
 }
 
-async function gate(ctx: Ctx<State>): Promise<Response | null> {
+async function gate(ctx: Context<State>): Promise<Response | null> {
   const { config } = ctx.state;
   const path = ctx.url.pathname;
   if (!config.DASHBOARD_PASSWORD) return null;
@@ -86,8 +86,7 @@ async function gate(ctx: Ctx<State>): Promise<Response | null> {
   ctx.state.session = session;
   if (session) return null;
   const next = path + ctx.url.search;
-  const location = "/login" + (path === "/" ? "" : "?next=" + encodeURIComponent(next));
-  return new Response(null, { status: 303, headers: { location } });
+  return ctx.redirect("/login" + (path === "/" ? "" : "?next=" + encodeURIComponent(next)), 303);
 }
 
 const hostCheck = define.middleware(async (ctx) => {

@@ -16,8 +16,8 @@
 import { define } from "../../utils.ts";
 import { API_ROUTES } from "../../lib/openapi.ts";
 import { recordHttp, recordUnauthenticated } from "../../lib/metrics.ts";
-import { jsonError } from "../../lib/web/errors.ts";
-import { requestSession, tokenMatches } from "../../lib/web/session.ts";
+import { jsonError } from "../../lib/http/errors.ts";
+import { requestSession, tokenMatches } from "../../lib/http/session.ts";
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 

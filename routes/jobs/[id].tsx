@@ -4,8 +4,8 @@
  * an action (`cancel`, `retry`, `delete`, `clone`) and redirects with 303.
  */
 import { define } from "@/utils.ts";
-import { page } from "@/lib/web/define.ts";
-import { HttpError } from "@/lib/web/errors.ts";
+import { page } from "fresh";
+import { HttpError } from "@/lib/http/errors.ts";
 import { artifacts, jobs } from "@/lib/queue/mod.ts";
 import {
   Alert,
@@ -74,8 +74,7 @@ export const handler = define.handlers({
     const id = ctx.params.id;
     const job = await load(sql, id);
     const action = String((await ctx.req.formData()).get("action") ?? "");
-    const back = (done: string) =>
-      new Response(null, { status: 303, headers: { location: `/jobs/${job.id}?done=${done}` } });
+    const back = (done: string) => ctx.redirect(`/jobs/${job.id}?done=${done}`, 303);
     switch (action) {
       case "cancel": {
         if (!await jobs.cancel(sql, { id: job.id, now: now() })) {
@@ -109,16 +108,10 @@ export const handler = define.handlers({
           );
         }
         ctx.state.changed.poke();
-        return new Response(null, {
-          status: 303,
-          headers: { location: `/jobs?deleted=${job.id}` },
-        });
+        return ctx.redirect(`/jobs?deleted=${job.id}`, 303);
       }
       case "clone":
-        return new Response(null, {
-          status: 303,
-          headers: { location: `/jobs/new?clone=${job.id}` },
-        });
+        return ctx.redirect(`/jobs/new?clone=${job.id}`, 303);
     }
     throw new HttpError(400, "bad_action", "choose cancel, retry, delete or clone");
   },

@@ -5,8 +5,8 @@
  * {@link MAX_BULK}), then redirects back (303) with the outcome in the URL.
  */
 import { define } from "@/utils.ts";
-import { page } from "@/lib/web/define.ts";
-import { HttpError } from "@/lib/web/errors.ts";
+import { page } from "fresh";
+import { HttpError } from "@/lib/http/errors.ts";
 import { bulk, jobs } from "@/lib/queue/mod.ts";
 import { JOB_TYPE_NAMES } from "@/lib/jobs/mod.ts";
 import { isFiltered, jobsSearch, parseJobsQuery } from "@/components/jobs_query.ts";
@@ -114,10 +114,7 @@ export const handler = define.handlers({
     target.searchParams.set("done", String(done));
     target.searchParams.set("skipped", String(ids.length - done));
     if (capped) target.searchParams.set("capped", "1");
-    return new Response(null, {
-      status: 303,
-      headers: { location: target.pathname + target.search },
-    });
+    return ctx.redirect(target.pathname + target.search, 303);
   },
 });
 

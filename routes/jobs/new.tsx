@@ -7,8 +7,8 @@
  * `?clone=<id>` starts from an existing job; `?type=` picks the type.
  */
 import { define } from "@/utils.ts";
-import { page } from "@/lib/web/define.ts";
-import { HttpError } from "@/lib/web/errors.ts";
+import { page } from "fresh";
+import { HttpError } from "@/lib/http/errors.ts";
 import { jobs } from "@/lib/queue/mod.ts";
 import { JOB_TYPES } from "@/lib/jobs/mod.ts";
 import {
@@ -80,10 +80,7 @@ export const handler = define.handlers({
     });
     ctx.state.newJobs.poke();
     ctx.state.changed.poke();
-    return new Response(null, {
-      status: 303,
-      headers: { location: `/jobs/${job.id}?done=created` },
-    });
+    return ctx.redirect(`/jobs/${job.id}?done=created`, 303);
   },
 });
 

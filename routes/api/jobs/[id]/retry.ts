@@ -5,9 +5,9 @@
 import { define } from "../../../../utils.ts";
 import { emptyBody } from "../../../../lib/api_schemas.ts";
 import { jobs } from "../../../../lib/queue/mod.ts";
-import { HttpError } from "../../../../lib/web/errors.ts";
-import { json } from "../../../../lib/web/json.ts";
-import { bodyOf, jobIdOf, jobNotFound } from "../../_helpers.ts";
+import { HttpError } from "../../../../lib/http/errors.ts";
+import { json } from "../../../../lib/http/json.ts";
+import { bodyOf, jobIdOf, jobNotFound } from "../../(_lib)/helpers.ts";
 
 export const handler = define.handlers({
   async POST(ctx) {

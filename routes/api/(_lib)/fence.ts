@@ -4,10 +4,10 @@
  * `locked_by` and `attempts` that `/api/process` returned). 404 for a missing
  * job, 409 when it is not processing.
  */
-import { type Job, jobs } from "../../lib/queue/mod.ts";
-import { HttpError } from "../../lib/web/errors.ts";
-import type { Sql } from "../../lib/db.ts";
-import { jobNotFound } from "./_helpers.ts";
+import { type Job, jobs } from "../../../lib/queue/mod.ts";
+import { HttpError } from "../../../lib/http/errors.ts";
+import type { Sql } from "../../../lib/db.ts";
+import { jobNotFound } from "./helpers.ts";
 
 /** Checks that job `id` exists and is processing, and returns the fence the caller named. */
 export async function fenceFor(
