@@ -13,7 +13,11 @@ import { EnqueueCoalescer } from "./queue/enqueue_coalescer.ts";
 import { mountRoutes } from "fresh";
 import { OutageLog } from "./http/outage.ts";
 import { answerError, toHttpError } from "./http/errors.ts";
-import { guardFormData, refuseWildcardPath } from "./http/guards.ts";
+import { requestId } from "hono/request-id";
+import { allowedHosts } from "./config.ts";
+import { guardFormData, hostCheck, refuseWildcardPath } from "./http/guards.ts";
+import { apiMiddleware } from "./http/api_middleware.ts";
+import { nonceOf, pageCsrf, pageHeaders } from "./http/page_middleware.ts";
 import { configureIslands } from "./web/build.ts";
 import { ROOT } from "./web/paths.ts";
 import type { State } from "../utils.ts";
@@ -58,28 +62,34 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const changed = new Notifier(opts.sql, CHANNEL_CHANGED, { minGapMs: 100 });
   const now = opts.now ?? (() => null);
   const outage = new OutageLog({ probe: () => opts.sql`SELECT 1` });
-  hono.use("*", guardFormData);
-  await mountRoutes<State>(hono, {
-    toHttpError,
-    onError: answerError,
-    routesDir: opts.modules ? undefined : (opts.routesDir ?? join(ROOT, "routes")),
-    modules: opts.modules,
-    state: () => ({
+  const config = opts.config;
+  hono.use("*", hostCheck(allowedHosts(config)));
+  hono.use("/api/*", requestId());
+  hono.use("*", pageHeaders);
+  hono.use("*", async (c, next) => {
+    c.set("state", {
       sql: opts.sql,
-      config: opts.config,
+      config,
       now,
       enqueuer,
       newJobs,
       changed,
       outage,
-      requestId: crypto.randomUUID(),
-      nonce: crypto.randomUUID().replaceAll("-", ""),
-    }),
+      requestId: c.get("requestId") ?? crypto.randomUUID(),
+      nonce: nonceOf(c),
+    });
+    await next();
+  });
+  for (const mw of apiMiddleware(config)) hono.use("/api/*", mw);
+  hono.use("*", pageCsrf, guardFormData);
+  await mountRoutes<State>(hono, {
+    toHttpError,
+    onError: answerError,
+    routesDir: opts.modules ? undefined : (opts.routesDir ?? join(ROOT, "routes")),
+    modules: opts.modules,
   });
   return {
-    fetch: (req, info) =>
-      refuseWildcardPath(req) ??
-        hono.fetch(req, info),
+    fetch: (req, info) => refuseWildcardPath(req) ?? hono.fetch(req, info),
     hono,
     enqueuer,
     newJobs,

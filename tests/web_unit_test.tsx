@@ -15,7 +15,7 @@ import { JsonTree } from "../components/JsonTree.tsx";
 import { jobsSearch, parseJobsQuery } from "../components/jobs_query.ts";
 import { errorsByField, formToJob, payloadToValues, validateForm } from "../components/job_form.ts";
 import { duration, relativeTime } from "../components/format.ts";
-import { crossSite } from "../routes/_middleware.ts";
+import { crossSite } from "../lib/http/same_origin.ts";
 import { sameOriginPath as safeNext } from "../lib/web/context.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_helpers/assert.ts";
 import { $, $$, parse, text } from "./_helpers/html.ts";

@@ -36,8 +36,11 @@ export interface MountOptions<S> {
   /** Folder of route files (or `modules` in memory, keyed by relative file path). */
   routesDir?: string;
   modules?: Record<string, Module>;
-  /** Builds the request state (called once per request, before any middleware). */
-  state: (c: HonoContext) => S;
+  /**
+   * Builds the request state (called once per request, before any route
+   * middleware); without it the app sets the `state` variable itself.
+   */
+  state?: (c: HonoContext) => S;
   /** Turns a thrown value into an `HttpError` (default: an `HttpError` stays, others are 500). */
   toHttpError?: (err: unknown) => HttpError;
   /**
@@ -142,10 +145,13 @@ export async function mountRoutes<S>(app: Hono<Env<S>>, opts: MountOptions<S>): 
     }
   };
 
-  app.use("*", async (c, next) => {
-    c.set("state", opts.state(c));
-    await next();
-  });
+  const state = opts.state;
+  if (state) {
+    app.use("*", async (c, next) => {
+      c.set("state", state(c));
+      await next();
+    });
+  }
 
   // Middleware: outer folders first.
   for (
