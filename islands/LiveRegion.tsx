@@ -12,17 +12,15 @@
 import { useEffect, useState } from "preact/hooks";
 import {
   announcePage,
-  apiJson,
   fetchPage,
-  onJobsChanged,
   refreshTimes,
   restoreView,
   saveView,
   swapLiveRegions,
   throttle,
   useHydrated,
-  useLive,
 } from "@/lib/web/runtime.ts";
+import { apiJson, onJobsChanged, useLive } from "@/lib/browser/api.ts";
 import { relativeTime } from "@/components/format.ts";
 
 /** How often relative times are rewritten. */

@@ -23,7 +23,7 @@ import { ROOT } from "./web/paths.ts";
 import type { State } from "../utils.ts";
 
 /** The folders islands import from (their changes rebuild the island bundles). */
-export const BROWSER_SAFE = ["islands", "components", "lib/jobs"];
+export const BROWSER_SAFE = ["islands", "components", "lib/jobs", "lib/browser"];
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
