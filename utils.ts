@@ -3,8 +3,8 @@ import type { Config } from "./lib/config.ts";
 import type { Sql } from "./lib/db.ts";
 import type { Notifier } from "./lib/queue/notify.ts";
 import type { EnqueueCoalescer } from "./lib/queue/enqueue_coalescer.ts";
-import { createDefine } from "./lib/web/define.ts";
-import type { OutageLog } from "./lib/web/outage.ts";
+import { createDefine } from "fresh";
+import type { OutageLog } from "./lib/http/outage.ts";
 
 /** Per-request state, set before any middleware runs. */
 export interface State {

@@ -12,9 +12,7 @@
 import { useEffect, useState } from "preact/hooks";
 import {
   announcePage,
-  apiJson,
   fetchPage,
-  onJobsChanged,
   pageIsLeaving,
   refreshTimes,
   restoreView,
@@ -22,8 +20,8 @@ import {
   swapLiveRegions,
   throttle,
   useHydrated,
-  useLive,
 } from "@/lib/web/runtime.ts";
+import { apiJson, onJobsChanged, useLive } from "@/lib/browser/api.ts";
 import { relativeTime } from "@/components/format.ts";
 
 /** How often relative times are rewritten. */

@@ -6,7 +6,8 @@
  * `/api/stats/trend`, and job changes refresh it.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { apiJson, onJobsChanged, throttle, useHydrated } from "@/lib/web/runtime.ts";
+import { throttle, useHydrated } from "@/lib/web/runtime.ts";
+import { apiJson, onJobsChanged } from "@/lib/browser/api.ts";
 
 /** One bucket of the chart (ISO bucket start). */
 export interface TrendPointData {

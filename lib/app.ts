@@ -10,10 +10,20 @@ import type { Config } from "./config.ts";
 import { ping, type Sql } from "./db.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "./queue/notify.ts";
 import { EnqueueCoalescer } from "./queue/enqueue_coalescer.ts";
-import { mountRoutes, refuseWildcardPath } from "./web/app.ts";
-import { OutageLog } from "./web/outage.ts";
+import { mountRoutes } from "fresh";
+import { OutageLog } from "./http/outage.ts";
+import { answerError, toHttpError } from "./http/errors.ts";
+import { requestId } from "hono/request-id";
+import { allowedHosts } from "./config.ts";
+import { guardFormData, hostCheck, refuseWildcardPath } from "./http/guards.ts";
+import { apiMiddleware } from "./http/api_middleware.ts";
+import { nonceOf, pageCsrf, pageHeaders } from "./http/page_middleware.ts";
+import { configureIslands } from "./web/build.ts";
 import { ROOT } from "./web/paths.ts";
 import type { State } from "../utils.ts";
+
+/** The folders islands import from (their changes rebuild the island bundles). */
+export const BROWSER_SAFE = ["islands", "components", "lib/jobs", "lib/browser"];
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -28,9 +38,9 @@ export interface AppOptions {
 
 /** A Hono app plus the resources it owns. */
 export interface App {
-  /** Serves a request; `info` (from Deno.serve) gives routes the client address as `env.remoteAddr`. */
+  /** Serves a request; `info` (from Deno.serve) is the routes' `ctx.info` (the client address). */
   fetch: (req: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
-  hono: Hono;
+  hono: Hono<{ Variables: { state: State } }>;
   /** Writes concurrent `POST /api/jobs` enqueues in shared statements, each notifying workers. */
   enqueuer: EnqueueCoalescer;
   newJobs: Notifier;
@@ -44,33 +54,42 @@ export interface App {
 
 /** Builds the web application on an open pool. */
 export async function createApp(opts: AppOptions): Promise<App> {
-  const hono = new Hono();
+  configureIslands({ browserSafe: BROWSER_SAFE });
+  const hono = new Hono<{ Variables: { state: State } }>();
   // Its statements notify CHANNEL_NEW_JOBS as they commit: one at a time, so nothing serialises.
   const enqueuer = new EnqueueCoalescer(opts.sql, { notify: CHANNEL_NEW_JOBS });
   const newJobs = new Notifier(opts.sql, CHANNEL_NEW_JOBS);
   const changed = new Notifier(opts.sql, CHANNEL_CHANGED, { minGapMs: 100 });
   const now = opts.now ?? (() => null);
   const outage = new OutageLog({ probe: () => ping(opts.sql) });
-  await mountRoutes<State>(hono, {
-    onErrorAnswered: (d) => d.code === "database_unavailable" && outage.refused(),
-    routesDir: opts.modules ? undefined : (opts.routesDir ?? join(ROOT, "routes")),
-    modules: opts.modules,
-    state: () => ({
+  const config = opts.config;
+  hono.use("*", hostCheck(allowedHosts(config)));
+  hono.use("/api/*", requestId());
+  hono.use("*", pageHeaders);
+  hono.use("*", async (c, next) => {
+    c.set("state", {
       sql: opts.sql,
-      config: opts.config,
+      config,
       now,
       enqueuer,
       newJobs,
       changed,
       outage,
-      requestId: crypto.randomUUID(),
-      nonce: crypto.randomUUID().replaceAll("-", ""),
-    }),
+      requestId: c.get("requestId") ?? crypto.randomUUID(),
+      nonce: nonceOf(c),
+    });
+    await next();
+  });
+  for (const mw of apiMiddleware(config)) hono.use("/api/*", mw);
+  hono.use("*", pageCsrf, guardFormData);
+  await mountRoutes<State>(hono, {
+    toHttpError,
+    onError: answerError,
+    routesDir: opts.modules ? undefined : (opts.routesDir ?? join(ROOT, "routes")),
+    modules: opts.modules,
   });
   return {
-    fetch: (req, info) =>
-      refuseWildcardPath(req) ??
-        hono.fetch(req, info ? { remoteAddr: info.remoteAddr } : undefined),
+    fetch: (req, info) => refuseWildcardPath(req) ?? hono.fetch(req, info),
     hono,
     enqueuer,
     newJobs,

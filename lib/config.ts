@@ -4,7 +4,9 @@
  * variable and what it expected.
  */
 import { z } from "zod";
-import { HOSTNAME } from "./web/host_check.ts";
+import { HOSTNAME } from "./http/host_check.ts";
+
+const TOKENS = "expected bearer tokens (letters, digits, -._~+/ and a trailing =), comma-separated";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const int = (min: number, max: number) =>
@@ -35,7 +37,9 @@ export const ENV_SCHEMA = z.object({
   RETRY_BASE_MS: int(1, 86_400_000).default(1000),
   RETRY_MAX_MS: int(1, 604_800_000).default(3_600_000),
   SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(25),
-  API_TOKEN: z.string().min(1).optional(),
+  // Bearer tokens (RFC 6750's syntax, which hono/bearer-auth accepts), comma-separated.
+  API_TOKEN: z.string().min(1)
+    .regex(/^\s*[\w.~+/-]+=*\s*(?:,\s*[\w.~+/-]+=*\s*)*$/, TOKENS).optional(),
   DASHBOARD_PASSWORD: z.string().min(1).optional(),
   SESSION_SECRET: z.string().min(16, "expected at least 16 characters").optional(),
   ALLOW_UNAUTHENTICATED: bool.default(false),

@@ -1,5 +1,6 @@
 /** The HTML document around every page: head, metadata, body. */
 import { define } from "@/utils.ts";
+import { HttpError } from "fresh";
 import { errorHeading } from "@/components/format.ts";
 
 const TITLES: Record<string, string> = {
@@ -12,19 +13,20 @@ const TITLES: Record<string, string> = {
 
 /**
  * The page's own title: the one its data gives, an error page's heading,
- * "Page not found" on the no-route page (its data is just `{ path }`), else
- * the route's; null when there is none (the title is then just "jobq").
+ * "Page not found" on the no-route page, else the route's; null when there
+ * is none (the title is then just "jobq").
  */
-function titleOf(path: string, data: unknown): string | null {
-  const d = (data ?? {}) as { title?: unknown; status?: unknown; path?: unknown };
+function titleOf(path: string, data: unknown, error: unknown, route: string | null): string | null {
+  const d = (data ?? {}) as { title?: unknown };
   if (typeof d.title === "string") return d.title;
-  if (typeof d.status === "number") return errorHeading(d.status);
-  if (typeof d.path === "string") return "Page not found";
+  if (error instanceof HttpError) {
+    return route === null && error.status === 404 ? "Page not found" : errorHeading(error.status);
+  }
   return Object.hasOwn(TITLES, path) ? TITLES[path] : null;
 }
 
-export default define.layout(({ Component, url, data }) => {
-  const title = titleOf(url.pathname, data);
+export default define.layout(({ Component, url, data, error, route }) => {
+  const title = titleOf(url.pathname, data, error, route);
   return (
     <html lang="en">
       <head>

@@ -4,7 +4,7 @@
  * parameter is a 400 in the API's error envelope, so a typo never passes
  * unnoticed. Not a route (the leading underscore keeps it out of routing).
  */
-import { jsonError } from "../lib/web/errors.ts";
+import { jsonError } from "../lib/http/errors.ts";
 
 /** A 400 naming the unexpected parameters, or null when the query is empty. */
 export function refuseQuery(url: URL): Response | null {

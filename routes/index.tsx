@@ -1,6 +1,6 @@
 /** `/`: the dashboard — status cards, last-hour throughput, trend chart, recent jobs, workers; live. */
 import { define } from "@/utils.ts";
-import { page } from "@/lib/web/define.ts";
+import { page } from "fresh";
 import { jobs, stats, workers } from "@/lib/queue/mod.ts";
 import { JOB_STATUSES } from "@/lib/queue/types.ts";
 import { Card, LINK, PageHeader, statusDot } from "@/components/ui.tsx";

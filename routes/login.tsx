@@ -12,7 +12,8 @@
  * admin's. Without a password it redirects home.
  */
 import { define } from "@/utils.ts";
-import { page } from "@/lib/web/define.ts";
+import { page, type RouteConfig } from "fresh";
+import { sameOriginPath } from "@/lib/web/context.ts";
 import {
   KNOWN_BROWSER_COOKIE,
   KNOWN_BROWSER_MAX_AGE_SECONDS,
@@ -23,18 +24,17 @@ import {
   signKnownBrowser,
   signSession,
   timingSafeEqual,
-} from "@/lib/web/session.ts";
-import { addressKey, RateLimiter } from "@/lib/web/rate_limit.ts";
+} from "@/lib/http/session.ts";
+import { addressKey, RateLimiter } from "@/lib/http/rate_limit.ts";
 import { Alert, buttonClass, Card, INPUT, LABEL } from "@/components/ui.tsx";
+import { Frame } from "@/components/Frame.tsx";
 
 /** Failed logins: 5 per known browser or address, and 50 overall (unknown browsers) per minute. */
 export const loginLimiter = new RateLimiter({ max: 5, globalMax: 50, windowMs: 60_000 });
 
 /** The client's address as the server saw it (`unknown` in-process without one). */
-function clientKey(env: unknown): string {
-  return addressKey(
-    (env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname,
-  );
+function clientKey(info: Deno.ServeHandlerInfo): string {
+  return addressKey((info.remoteAddr as Deno.NetAddr).hostname || undefined);
 }
 
 /** `name=value` with the attributes of the login's cookies. */
@@ -44,34 +44,20 @@ function cookie(name: string, value: string, maxAge: number, secure: boolean, pa
   }`;
 }
 
-const LOCAL = "http://jobq.invalid";
-
-/**
- * A safe path on this origin to return to, else `/`: it must start with one
- * `/`, hold no control characters, spaces or backslashes (browsers drop tabs
- * and newlines, so `/\t/evil.example` would become `//evil.example`), and
- * resolve to this origin. The answer is the resolved path, percent-encoded,
- * so it always fits in a `Location` header.
- */
-export function safeNext(next: string | null): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//")) return "/";
-  if ([...next].some((c) => c <= " " || c === "\u007f" || c === "\\")) return "/";
-  const url = new URL(next, LOCAL);
-  return url.origin === LOCAL ? url.pathname + url.search + url.hash : "/";
-}
-
-const home = (to = "/") => new Response(null, { status: 303, headers: { location: to } });
+/** The sign-in page has a bare frame of its own, not the dashboard's. */
+export const config: RouteConfig = { skipInheritedLayouts: true };
 
 export const handler = define.handlers({
   GET(ctx) {
-    if (!ctx.state.config.DASHBOARD_PASSWORD) return home();
-    return page({ next: safeNext(ctx.url.searchParams.get("next")), error: null as string | null });
+    if (!ctx.state.config.DASHBOARD_PASSWORD) return ctx.redirect("/", 303);
+    const next = sameOriginPath(ctx.url.searchParams.get("next"));
+    return page({ next, error: null as string | null });
   },
   async POST(ctx) {
     const cfg = ctx.state.config;
-    if (!cfg.DASHBOARD_PASSWORD) return home();
+    if (!cfg.DASHBOARD_PASSWORD) return ctx.redirect("/", 303);
     const browser = await requestKnownBrowser(ctx.req, cfg);
-    const key = browser ? `browser:${browser}` : clientKey(ctx.hono.env);
+    const key = browser ? `browser:${browser}` : clientKey(ctx.info);
     const limits = { global: !browser };
     const wait = loginLimiter.blocked(key, limits);
     if (wait) {
@@ -81,17 +67,19 @@ export const handler = define.handlers({
       });
     }
     const form = await ctx.req.formData();
-    const next = safeNext(String(form.get("next") ?? "/"));
+    const next = String(form.get("next") ?? "/");
     const password = String(form.get("password") ?? "");
     if (!timingSafeEqual(password, cfg.DASHBOARD_PASSWORD)) {
       loginLimiter.fail(key, limits);
-      return page({ next, error: "That password is not right." }, { status: 401 });
+      const error = "That password is not right.";
+      return page({ next: sameOriginPath(next), error }, { status: 401 });
     }
     loginLimiter.reset(key);
     const secret = sessionSecret(cfg)!;
     const secure = ctx.url.protocol === "https:" ||
       ctx.req.headers.get("x-forwarded-proto") === "https";
-    const headers = new Headers({ location: next });
+    const res = ctx.redirect(next, 303);
+    const headers = res.headers;
     const session = await signSession(secret, "admin");
     headers.append("set-cookie", cookie(SESSION_COOKIE, session, SESSION_MAX_AGE_SECONDS, secure));
     const mark = await signKnownBrowser(secret, browser ?? crypto.randomUUID());
@@ -99,34 +87,36 @@ export const handler = define.handlers({
       "set-cookie",
       cookie(KNOWN_BROWSER_COOKIE, mark, KNOWN_BROWSER_MAX_AGE_SECONDS, secure, "/login"),
     );
-    return new Response(null, { status: 303, headers });
+    return res;
   },
 });
 
-export default define.page<typeof handler>(({ data }) => (
-  <div class="mx-auto mt-12 max-w-sm">
-    <h1 class="mb-1 text-xl font-semibold tracking-tight">Sign in</h1>
-    <p class="mb-4 text-sm text-muted-foreground">
-      The dashboard needs the password set in DASHBOARD_PASSWORD.
-    </p>
-    {data.error && <Alert kind="error">{data.error}</Alert>}
-    <Card>
-      <form method="post" action="/login" class="space-y-4 p-4">
-        <input type="hidden" name="next" value={data.next} />
-        <div>
-          <label for="password" class={LABEL}>Password</label>
-          <input
-            id="password"
-            name="password"
-            type="password"
-            required
-            autocomplete="current-password"
-            autofocus
-            class={INPUT}
-          />
-        </div>
-        <button type="submit" class={buttonClass("primary", "w-full")}>Sign in</button>
-      </form>
-    </Card>
-  </div>
+export default define.page<typeof handler>(({ data, url }) => (
+  <Frame path={url.pathname} bare>
+    <div class="mx-auto mt-12 max-w-sm">
+      <h1 class="mb-1 text-xl font-semibold tracking-tight">Sign in</h1>
+      <p class="mb-4 text-sm text-muted-foreground">
+        The dashboard needs the password set in DASHBOARD_PASSWORD.
+      </p>
+      {data.error && <Alert kind="error">{data.error}</Alert>}
+      <Card>
+        <form method="post" action="/login" class="space-y-4 p-4">
+          <input type="hidden" name="next" value={data.next} />
+          <div>
+            <label for="password" class={LABEL}>Password</label>
+            <input
+              id="password"
+              name="password"
+              type="password"
+              required
+              autocomplete="current-password"
+              autofocus
+              class={INPUT}
+            />
+          </div>
+          <button type="submit" class={buttonClass("primary", "w-full")}>Sign in</button>
+        </form>
+      </Card>
+    </div>
+  </Frame>
 ));

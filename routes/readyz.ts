@@ -5,7 +5,7 @@
 import { define } from "../utils.ts";
 import { pendingMigrations } from "../lib/migrate.ts";
 import { log } from "../lib/log.ts";
-import { json } from "../lib/web/json.ts";
+import { json } from "../lib/http/json.ts";
 import { refuseQuery } from "./_query.ts";
 
 const TIMEOUT_MS = 2000;

@@ -1,6 +1,6 @@
 /** `/workers`: live worker processes — their Web Worker slots, heartbeats and the jobs they run now. */
 import { define } from "@/utils.ts";
-import { page } from "@/lib/web/define.ts";
+import { page } from "fresh";
 import { jobs, workers } from "@/lib/queue/mod.ts";
 import { Card, PageHeader, RelativeTime } from "@/components/ui.tsx";
 import { exactTime } from "@/components/format.ts";

@@ -1,7 +1,7 @@
 /** API_TOKEN auth, the dashboard-session fallback with its same-origin rule, and body limits. */
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { bodyJson, startApiServer } from "./_helpers/api_server.ts";
-import { SESSION_COOKIE, signSession } from "../lib/web/session.ts";
+import { SESSION_COOKIE, signSession } from "../lib/http/session.ts";
 
 const JOB = { type: "email", payload: { to: "a@example.com", subject: "s", body: "b" } };
 

@@ -29,6 +29,12 @@ Deno.test("config: a bad value names the variable and what it expected", () => {
   assertMatch(configError({ DATABASE_URL: "mysql://x" }), /^DATABASE_URL: expected a URL/);
   assertMatch(configError({ LOG_LEVEL: "loud" }), /^LOG_LEVEL: /);
   assertMatch(configError({ SMTP_URL: "http://x" }), /^SMTP_URL: /);
+  assertMatch(configError({ API_TOKEN: "tok one" }), /^API_TOKEN: expected bearer tokens/);
+  assertMatch(configError({ API_TOKEN: "tok!" }), /^API_TOKEN: expected bearer tokens/);
+  assertEquals(
+    parseConfig({ API_TOKEN: "tok-one, a.b~c+d/e==" }).API_TOKEN,
+    "tok-one, a.b~c+d/e==",
+  );
 });
 
 Deno.test("config: refuses to listen beyond loopback without credentials", () => {

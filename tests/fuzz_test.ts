@@ -13,7 +13,7 @@ import { parseConfig } from "../lib/config.ts";
 import { setLogLevel } from "../lib/log.ts";
 import { discover } from "../lib/web/routes.ts";
 import { ROOT } from "../lib/web/paths.ts";
-import { signSession } from "../lib/web/session.ts";
+import { signSession } from "../lib/http/session.ts";
 import { assertEquals } from "./_helpers/assert.ts";
 import { createTestDb, seededRandom } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";

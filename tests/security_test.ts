@@ -7,21 +7,22 @@
 import { createApp } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
 import { setLogLevel } from "../lib/log.ts";
-import { addressKey, RateLimiter } from "../lib/web/rate_limit.ts";
+import { addressKey, RateLimiter } from "../lib/http/rate_limit.ts";
 import {
   KNOWN_BROWSER_COOKIE,
   SESSION_COOKIE,
   signKnownBrowser,
   signSession,
   timingSafeEqual,
-} from "../lib/web/session.ts";
+} from "../lib/http/session.ts";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { createTestDb } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { snapshot } from "./_helpers/faults.ts";
 import { startApiServer } from "./_helpers/api_server.ts";
 import { rawRequest } from "./_helpers/raw_http.ts";
-import { loginLimiter, safeNext } from "../routes/login.tsx";
+import { loginLimiter } from "../routes/login.tsx";
+import { sameOriginPath as safeNext } from "../lib/web/context.ts";
 
 const PASSWORD = "correct horse battery staple";
 const TOKEN = "api-token-0123456789";

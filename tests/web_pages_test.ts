@@ -237,9 +237,12 @@ Deno.test("forms: a valid job of each type → 303 to its page; invalid → 422 
 Deno.test("forms: cross-site posts are refused before anything happens", async () => {
   await withApp(async ({ db, fetch }) => {
     const j = await insertJob(db.sql, { status: "pending" });
-    const hostile: Record<string, string>[] = [{ origin: "https://evil.example" }, {
-      "sec-fetch-site": "cross-site",
-    }];
+    const hostile: Record<string, string>[] = [
+      { origin: "https://evil.example" },
+      { "sec-fetch-site": "cross-site" },
+      // One rule for pages and /api: the Origin is compared with Host, never X-Forwarded-Host.
+      { origin: "https://evil.example", "x-forwarded-host": "evil.example" },
+    ];
     for (const headers of hostile) {
       assertEquals(
         (await fetch(

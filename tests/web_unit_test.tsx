@@ -3,20 +3,20 @@ import type { ComponentType } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { Signal, signal } from "@preact/signals";
 import { Hono } from "hono";
-import { mountRoutes } from "../lib/web/app.ts";
+import { mountRoutes } from "fresh";
 import { patternOf, specificity } from "../lib/web/routes.ts";
 import { deserializeProps, IslandPropsError, serializeProps } from "../lib/web/serial.ts";
 import { registerIsland } from "../lib/web/islands.ts";
 import { renderPage } from "../lib/web/render.tsx";
 import { classTokens, extractCss } from "../lib/web/twind.ts";
 import { isHashed, serveStatic } from "../lib/web/static.ts";
-import { page } from "../lib/web/define.ts";
+import { page } from "fresh";
 import { JsonTree } from "../components/JsonTree.tsx";
 import { jobsSearch, parseJobsQuery } from "../components/jobs_query.ts";
 import { errorsByField, formToJob, payloadToValues, validateForm } from "../components/job_form.ts";
 import { duration, relativeTime } from "../components/format.ts";
-import { crossSite } from "../routes/_middleware.ts";
-import { safeNext } from "../routes/login.tsx";
+import { crossSite } from "../lib/http/same_origin.ts";
+import { sameOriginPath as safeNext } from "../lib/web/context.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_helpers/assert.ts";
 import { $, $$, parse, text } from "./_helpers/html.ts";
 
@@ -32,7 +32,7 @@ Deno.test("routes: file paths become Hono patterns, groups add no segment", () =
 });
 
 Deno.test("routes: /jobs/new wins over /jobs/:id, whatever the file order", async () => {
-  const app = new Hono();
+  const app = new Hono<{ Variables: { state: Record<string, never> } }>();
   await mountRoutes(app, {
     modules: {
       "jobs/[id].tsx": {
@@ -110,7 +110,7 @@ function Counter({ n }: { n: number }) {
 }
 registerIsland("Counter", Counter);
 
-Deno.test("render: an island renders real server HTML inside its marker; the CSS carries the nonce", () => {
+Deno.test("render: an island renders real server HTML inside its marker; the CSS carries the nonce", async () => {
   const App = ({ Component }: { Component: ComponentType }) => (
     <html>
       <head></head>
@@ -119,7 +119,7 @@ Deno.test("render: an island renders real server HTML inside its marker; the CSS
       </body>
     </html>
   );
-  const res = renderPage({
+  const res = await renderPage({
     page: () => (
       <main class="p-4">
         <Counter n={2} />
@@ -128,7 +128,7 @@ Deno.test("render: an island renders real server HTML inside its marker; the CSS
     wrappers: [App as never],
     props: { data: null, url: new URL("http://x/"), params: {}, state: { nonce: "abc123" } },
   });
-  return res.text().then((html) => {
+  return await res.text().then((html) => {
     const doc = parse(html);
     const marker = $(doc, '[data-island="Counter"]');
     assertEquals(text(marker), "count 2");
@@ -138,7 +138,7 @@ Deno.test("render: an island renders real server HTML inside its marker; the CSS
 });
 
 Deno.test("render: a page without islands carries no script at all", async () => {
-  const res = renderPage({
+  const res = await renderPage({
     page: () => <p class="text-sm">plain</p>,
     wrappers: [
       (({ Component }: { Component: ComponentType }) => (
@@ -327,5 +327,5 @@ Deno.test("login: next only ever points into this site", () => {
 });
 
 Deno.test("page(): handlers ask for a render with status", () => {
-  assertEquals(page({ a: 1 }, { status: 422 }).init.status, 422);
+  assertEquals(page({ a: 1 }, { status: 422 }).status, 422);
 });

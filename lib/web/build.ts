@@ -4,9 +4,9 @@
  * to `static/islands/` with content-hashed names (`StatusCards-3F2K9Q1A.js`,
  * shared `chunk-….js` files for Preact and signals) and a `manifest.json`.
  * The manifest records a fingerprint of the sources, so a server start
- * rebuilds only when islands, components or job schemas changed.
+ * rebuilds only when a browser-safe folder ({@link configureIslands}) changed.
  *
- * `deno task build` (this file as main) always rebuilds and removes old files.
+ * `deno task build` (`scripts/build_islands.ts`) always rebuilds and removes old files.
  */
 import { join, relative, sep } from "node:path";
 import { ROOT } from "./paths.ts";
@@ -32,15 +32,19 @@ export const OUT_DIR = join(ROOT, "static", "islands");
 /** The URL prefix they are served under. */
 export const OUT_URL = "/static/islands/";
 
-const SOURCES = [
-  "islands",
-  "components",
-  "lib/jobs",
-  "lib/web/client.ts",
-  "lib/web/serial.ts",
-  "lib/web/runtime.ts",
-  "deno.json",
-];
+/** This folder's own files in the bundles, and the import map. */
+const OWN_SOURCES = ["lib/web/client.ts", "lib/web/serial.ts", "lib/web/runtime.ts", "deno.json"];
+
+/** The app's folders islands may import from (see {@link configureIslands}). */
+let browserSafe = ["islands", "components"];
+
+/**
+ * Tells the bundler which folders (relative to the project root) islands
+ * import from: a change in any of them rebuilds the bundles.
+ */
+export function configureIslands(opts: { browserSafe: string[] }): void {
+  browserSafe = [...opts.browserSafe];
+}
 
 async function listFiles(path: string): Promise<string[]> {
   try {
@@ -75,7 +79,8 @@ async function shortHash(data: Uint8Array): Promise<string> {
 
 /** Fingerprint of everything the bundles are made from (paths and contents). */
 export async function sourceFingerprint(root = ROOT): Promise<string> {
-  const files = (await Promise.all(SOURCES.map((s) => listFiles(join(root, s))))).flat().sort();
+  const sources = [...browserSafe, ...OWN_SOURCES];
+  const files = (await Promise.all(sources.map((s) => listFiles(join(root, s))))).flat().sort();
   const parts = [Deno.version.deno];
   for (const f of files) {
     parts.push(relative(root, f).split(sep).join("/"), await hashHex(await Deno.readFile(f)));
@@ -303,15 +308,4 @@ let current: Manifest | null = null;
 /** The manifest loaded by {@link prepareIslands}, or `null` before that (or after a failed build). */
 export function currentManifest(): Manifest | null {
   return current;
-}
-
-if (import.meta.main) {
-  await Deno.mkdir(OUT_DIR, { recursive: true });
-  const t0 = performance.now();
-  const m = await buildIslands({ clean: true });
-  console.log(
-    `built ${Object.keys(m.islands).length} islands into static/islands/ in ${
-      Math.round(performance.now() - t0)
-    } ms`,
-  );
 }

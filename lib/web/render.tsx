@@ -4,11 +4,12 @@
  * Twind CSS (only the rules its markup uses) goes into `<head>` as a nonced
  * `<style>`, and, when the page holds islands, their props and one nonced
  * module script that hydrates them go before `</body>`. A page without
- * islands carries no script at all.
+ * islands carries no script at all. Async page and layout components are
+ * awaited before rendering (they may not use hooks).
  */
 import type { ComponentType, VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
-import type { LayoutProps, PageProps } from "./define.ts";
+import type { PageProps } from "./define.ts";
 import { collectIslands, type IslandUse } from "./islands.ts";
 import { currentManifest, type Manifest, OUT_URL } from "./build.ts";
 import { extractCss } from "./twind.ts";
@@ -21,7 +22,10 @@ export interface RenderInput<S> {
   page: AnyComponent;
   /** Outermost first; `_app` is the first when present. */
   wrappers: AnyComponent[];
-  props: PageProps<S, unknown>;
+  /** The page's props (`data`, `url`, `params`, `state` at least; `Component` is set here). */
+  props:
+    & Pick<PageProps<unknown, S>, "data" | "url" | "params" | "state">
+    & Partial<PageProps<unknown, S>>;
   status?: number;
   headers?: HeadersInit;
 }
@@ -51,13 +55,21 @@ export function islandScripts(
   return { head, body };
 }
 
-/** Renders a page to a complete HTML response. */
-export function renderPage<S>(input: RenderInput<S>): Response {
+const isAsync = (c: AnyComponent) => c.constructor.name === "AsyncFunction";
+
+/** `Component` rendered with `props`: an async one is called and awaited now. */
+async function resolve(Component: AnyComponent, props: object): Promise<AnyComponent> {
+  if (!isAsync(Component)) return () => <Component {...props} />;
+  const vnode = await (Component as (p: object) => Promise<VNode | null>)(props);
+  return () => vnode;
+}
+
+/** Renders a page (inside `wrappers`) to a complete HTML response. */
+export async function renderPage<S>(input: RenderInput<S>): Promise<Response> {
   const { props } = input;
-  let Inner: AnyComponent = () => <input.page {...props} />;
+  let Inner = await resolve(input.page, props);
   for (const Wrapper of [...input.wrappers].reverse()) {
-    const Child = Inner;
-    Inner = () => <Wrapper {...(props as LayoutProps<S>)} Component={Child} />;
+    Inner = await resolve(Wrapper, { ...props, Component: Inner });
   }
   const vnode: VNode = <Inner />;
   const { result: body, islands } = collectIslands(() => renderToString(vnode));

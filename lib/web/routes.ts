@@ -1,8 +1,9 @@
 /**
  * File-system routes, Fresh's conventions: `routes/index.tsx` → `/`,
  * `routes/jobs/[id].tsx` → `/jobs/:id`, `routes/[...rest].tsx` → catch-all,
- * `(group)` folders add no segment, `_app.tsx`, `_layout.tsx`,
- * `_middleware.ts`, `_404.tsx` and `_error.tsx` are special files.
+ * `(group)` folders add no segment, files in `(_name)` folders are not
+ * routes (helpers), `_app.tsx`, `_layout.tsx`, `_middleware.ts`, `_404.tsx`
+ * and `_error.tsx` are special files.
  */
 import { join, relative, sep } from "node:path";
 import { toFileUrl } from "./paths.ts";
@@ -37,8 +38,9 @@ export function dirOf(file: string): string {
   return "/" + segments.map((s) => s.replace(/\[([A-Za-z_][A-Za-z0-9_]*)\]/g, ":$1")).join("/");
 }
 
-/** Classifies a file name. */
+/** Classifies a file name (`null`: not a route file). */
 export function kindOf(file: string): RouteFile["kind"] | null {
+  if (file.split("/").slice(0, -1).some((s) => /^\(_.*\)$/.test(s))) return null;
   const base = file.split("/").pop()!.replace(/\.(tsx|ts|jsx|js)$/, "");
   if (!/\.(tsx|ts|jsx|js)$/.test(file) || /_test\.(tsx?|jsx?)$/.test(file)) return null;
   switch (base) {
@@ -56,6 +58,19 @@ export function kindOf(file: string): RouteFile["kind"] | null {
   }
   if (base.startsWith("_")) return null;
   return "route";
+}
+
+/** What `file` (a route file path) is and where it applies. */
+export function routeFile(file: string): RouteFile {
+  const kind = kindOf(file)!;
+  return { file, kind, pattern: kind === "route" ? patternOf(file) : "", dir: dirOf(file) };
+}
+
+/** True when a file in folder `dir` (a URL prefix, maybe with `:params`) applies to `path`. */
+export function covers(dir: string, path: string): boolean {
+  if (dir === "/" || path === dir || path.startsWith(dir + "/")) return true;
+  return dir.includes(":") &&
+    new RegExp("^" + dir.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, "[^/]+") + "(/|$)").test(path);
 }
 
 /**
@@ -76,14 +91,7 @@ export async function discover(root: string): Promise<RouteFile[]> {
       if (e.isDirectory) await walk(full);
       else if (e.isFile) {
         const file = relative(root, full).split(sep).join("/");
-        const kind = kindOf(file);
-        if (!kind) continue;
-        out.push({
-          file,
-          kind,
-          pattern: kind === "route" ? patternOf(file) : "",
-          dir: dirOf(file),
-        });
+        if (kindOf(file)) out.push(routeFile(file));
       }
     }
   }

@@ -11,8 +11,8 @@
 import { define } from "../../utils.ts";
 import { eventsQuery } from "../../lib/api_schemas.ts";
 import { type LiveChange, liveFeed } from "../../lib/live.ts";
-import { HttpError } from "../../lib/web/errors.ts";
-import { queryOf } from "./_helpers.ts";
+import { HttpError } from "../../lib/http/errors.ts";
+import { queryOf } from "./(_lib)/helpers.ts";
 
 /** Most concurrent streams per process. */
 const MAX_STREAMS = 1000;

@@ -6,8 +6,8 @@
 import { define } from "../../utils.ts";
 import { processBody } from "../../lib/api_schemas.ts";
 import { jobs } from "../../lib/queue/mod.ts";
-import { json } from "../../lib/web/json.ts";
-import { bodyOf } from "./_helpers.ts";
+import { json } from "../../lib/http/json.ts";
+import { bodyOf } from "./(_lib)/helpers.ts";
 
 export const handler = define.handlers({
   async POST(ctx) {

@@ -5,8 +5,8 @@
  */
 import { define } from "@/utils.ts";
 import { UUID_RE } from "@/lib/job_constants.ts";
-import { page } from "@/lib/web/define.ts";
-import { HttpError } from "@/lib/web/errors.ts";
+import { page } from "fresh";
+import { HttpError } from "@/lib/http/errors.ts";
 import { artifacts, jobs } from "@/lib/queue/mod.ts";
 import {
   Alert,
@@ -74,8 +74,7 @@ export const handler = define.handlers({
     const id = ctx.params.id;
     const job = await load(sql, id);
     const action = String((await ctx.req.formData()).get("action") ?? "");
-    const back = (done: string) =>
-      new Response(null, { status: 303, headers: { location: `/jobs/${job.id}?done=${done}` } });
+    const back = (done: string) => ctx.redirect(`/jobs/${job.id}?done=${done}`, 303);
     switch (action) {
       case "cancel": {
         await jobs.cancel(sql, { id: job.id, now: now() });
@@ -91,16 +90,10 @@ export const handler = define.handlers({
       case "delete": {
         await jobs.remove(sql, { id: job.id });
         ctx.state.changed.poke();
-        return new Response(null, {
-          status: 303,
-          headers: { location: `/jobs?deleted=${job.id}` },
-        });
+        return ctx.redirect(`/jobs?deleted=${job.id}`, 303);
       }
       case "clone":
-        return new Response(null, {
-          status: 303,
-          headers: { location: `/jobs/new?clone=${job.id}` },
-        });
+        return ctx.redirect(`/jobs/new?clone=${job.id}`, 303);
     }
     throw new HttpError(400, "bad_action", "choose cancel, retry, delete or clone");
   },

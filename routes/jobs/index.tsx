@@ -6,8 +6,8 @@
  */
 import { define } from "@/utils.ts";
 import { UUID_RE } from "@/lib/job_constants.ts";
-import { page } from "@/lib/web/define.ts";
-import { HttpError } from "@/lib/web/errors.ts";
+import { page } from "fresh";
+import { HttpError } from "@/lib/http/errors.ts";
 import { bulk, jobs } from "@/lib/queue/mod.ts";
 import type { BulkAction } from "@/lib/queue/bulk.ts";
 import type { ListQuery } from "@/lib/queue/list.ts";
@@ -106,10 +106,7 @@ export const handler = define.handlers({
     target.searchParams.set("done", String(done));
     target.searchParams.set("skipped", String(matched - done));
     if (capped) target.searchParams.set("capped", "1");
-    return new Response(null, {
-      status: 303,
-      headers: { location: target.pathname + target.search },
-    });
+    return ctx.redirect(target.pathname + target.search, 303);
   },
 });
 

@@ -8,8 +8,8 @@
  */
 import { define } from "@/utils.ts";
 import { UUID_RE } from "@/lib/job_constants.ts";
-import { page } from "@/lib/web/define.ts";
-import { HttpError } from "@/lib/web/errors.ts";
+import { page } from "fresh";
+import { HttpError } from "@/lib/http/errors.ts";
 import { jobs } from "@/lib/queue/mod.ts";
 import { JOB_TYPES } from "@/lib/jobs/mod.ts";
 import {
@@ -79,10 +79,7 @@ export const handler = define.handlers({
     });
     ctx.state.newJobs.poke();
     ctx.state.changed.poke();
-    return new Response(null, {
-      status: 303,
-      headers: { location: `/jobs/${job.id}?done=created` },
-    });
+    return ctx.redirect(`/jobs/${job.id}?done=created`, 303);
   },
 });
 

@@ -1,6 +1,6 @@
 /** Files under `static/` (island bundles, icons), with ETags and long caching for hashed names. */
 import { define } from "@/utils.ts";
-import { HttpError } from "@/lib/web/errors.ts";
+import { HttpError } from "@/lib/http/errors.ts";
 import { serveStatic } from "@/lib/web/static.ts";
 
 export const handler = define.handlers({

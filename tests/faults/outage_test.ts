@@ -4,7 +4,7 @@
  * (a TCP proxy in front of it drops and refuses connections). Restarting the
  * server itself disturbs other tests on the machine, so it is in tests/soak/.
  */
-import { describeError } from "../../lib/web/errors.ts";
+import { describeError } from "../../lib/http/errors.ts";
 import { assertEquals } from "../_helpers/assert.ts";
 import { outageScenario } from "../_helpers/fault_scenarios.ts";
 

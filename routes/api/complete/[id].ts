@@ -6,8 +6,8 @@ import { define } from "../../../utils.ts";
 import { completeBody } from "../../../lib/api_schemas.ts";
 import { jobs } from "../../../lib/queue/mod.ts";
 import { recordCompleted } from "../../../lib/metrics.ts";
-import { json } from "../../../lib/web/json.ts";
-import { bodyOf, jobIdOf } from "../_helpers.ts";
+import { json } from "../../../lib/http/json.ts";
+import { bodyOf, jobIdOf } from "../(_lib)/helpers.ts";
 
 export const handler = define.handlers({
   async POST(ctx) {

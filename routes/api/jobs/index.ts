@@ -7,8 +7,8 @@ import { define } from "../../../utils.ts";
 import { createJobBody, listQuery } from "../../../lib/api_schemas.ts";
 import { jobs } from "../../../lib/queue/mod.ts";
 import { recordEnqueued } from "../../../lib/metrics.ts";
-import { json } from "../../../lib/web/json.ts";
-import { bodyOf, queryOf } from "../_helpers.ts";
+import { json } from "../../../lib/http/json.ts";
+import { bodyOf, queryOf } from "../(_lib)/helpers.ts";
 
 export const handler = define.handlers({
   async POST(ctx) {

@@ -2,8 +2,8 @@
 import { define } from "../../../utils.ts";
 import { noQuery } from "../../../lib/api_schemas.ts";
 import { stats } from "../../../lib/queue/mod.ts";
-import { json } from "../../../lib/web/json.ts";
-import { queryOf } from "../_helpers.ts";
+import { json } from "../../../lib/http/json.ts";
+import { queryOf } from "../(_lib)/helpers.ts";
 
 export const handler = define.handlers({
   async GET(ctx) {

@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { define } from "../../../utils.ts";
-import { HttpError } from "../../../lib/web/errors.ts";
+import { HttpError } from "../../../lib/http/errors.ts";
 
 const FILES = new Map<string, string>(Object.entries({
   "swagger-ui.css": "text/css; charset=utf-8",

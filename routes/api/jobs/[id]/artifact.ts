@@ -1,8 +1,8 @@
 /** `GET /api/jobs/:id/artifact`: the file a report job made (404 when none). */
 import { define } from "../../../../utils.ts";
 import { artifacts, jobs } from "../../../../lib/queue/mod.ts";
-import { HttpError } from "../../../../lib/web/errors.ts";
-import { jobIdOf, jobNotFound } from "../../_helpers.ts";
+import { HttpError } from "../../../../lib/http/errors.ts";
+import { jobIdOf, jobNotFound } from "../../(_lib)/helpers.ts";
 
 export const handler = define.handlers({
   async GET(ctx) {

@@ -5,8 +5,8 @@
 import { define } from "../../../../utils.ts";
 import { emptyBody } from "../../../../lib/api_schemas.ts";
 import { jobs } from "../../../../lib/queue/mod.ts";
-import { json } from "../../../../lib/web/json.ts";
-import { bodyOf, jobIdOf } from "../../_helpers.ts";
+import { json } from "../../../../lib/http/json.ts";
+import { bodyOf, jobIdOf } from "../../(_lib)/helpers.ts";
 
 export const handler = define.handlers({
   async POST(ctx) {

@@ -1,24 +1,39 @@
 /**
- * HTTP errors and the mapping of every error to a response. `lib/queue` and
- * `lib/jobs` throw plain typed errors; only this module knows their status.
+ * The app's HTTP errors and the mapping of every error to a response.
+ * `lib/queue` and `lib/jobs` throw plain typed errors; only this module knows
+ * their status. Pages answer with the `_error` page, `/api` with the JSON
+ * envelope ({@link answerError} is the web layer's `onError`).
  */
 import { z } from "zod";
+import { type Context, HttpError as FreshHttpError } from "fresh";
 import { type FieldIssue, fieldIssues } from "../jobs/mod.ts";
 import { ConflictError, NotFoundError } from "../queue/types.ts";
 import { isDatabaseUnavailable } from "../db.ts";
+import { log } from "../log.ts";
 
-/** An error with an HTTP status, a stable `code` and optional field issues. */
-export class HttpError extends Error {
-  override name = "HttpError";
+/** An `HttpError` with a stable `code`, optional field issues and response headers. */
+export class HttpError extends FreshHttpError {
   constructor(
-    public readonly status: number,
+    status: number,
     public readonly code: string,
     message?: string,
     public readonly issues?: FieldIssue[],
     public readonly headers?: HeadersInit,
   ) {
-    super(message ?? code.replaceAll("_", " "));
+    super(status, message ?? code.replaceAll("_", " "));
   }
+}
+
+/** Codes of the errors the web layer itself answers (no route, wrong method, …). */
+const CODES: Record<number, string> = {
+  400: "bad_request",
+  404: "not_found",
+  405: "method_not_allowed",
+};
+
+/** True for paths answered with JSON errors. */
+export function isApi(path: string): boolean {
+  return path === "/api" || path.startsWith("/api/");
 }
 
 /** The JSON envelope every `/api` error has. */
@@ -46,6 +61,10 @@ export function describeError(
       expected: true,
       headers: err.headers,
     };
+  }
+  if (err instanceof FreshHttpError) {
+    const code = CODES[err.status] ?? "http_error";
+    return { status: err.status, code, message: err.message, expected: true };
   }
   if (err instanceof z.ZodError) {
     return {
@@ -87,6 +106,43 @@ export function describeError(
     message: "something went wrong on our side",
     expected: false,
   };
+}
+
+/** Any thrown value as an {@link HttpError} (500 "internal_error" for the unexpected). */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const d = describeError(err);
+  return new HttpError(d.status, d.code, d.message, d.issues, d.headers);
+}
+
+/**
+ * The web layer's `onError`: logs the unexpected (`ctx.error`) and tells the
+ * outage log of refusals; answers `/api` with the JSON envelope (the request
+ * id only for the unexpected), leaving pages to the `_error` page.
+ */
+export function answerError(
+  ctx: Context<{ requestId: string; outage: { refused(): void } }>,
+  error: FreshHttpError,
+): Response | null {
+  const e = toHttpError(error);
+  const expected = describeError(ctx.error ?? error).expected;
+  if (e.code === "database_unavailable") ctx.state.outage.refused();
+  const { requestId } = ctx.state;
+  if (!expected) {
+    log("error", "http.unhandled", {
+      request_id: requestId,
+      method: ctx.req.method,
+      path: ctx.url.pathname,
+      error: ctx.error,
+      stack: (ctx.error as Error)?.stack,
+    });
+  }
+  if (!isApi(ctx.url.pathname)) return null;
+  return jsonError(e.status, e.code, e.message, {
+    issues: e.issues,
+    requestId: expected ? undefined : requestId,
+    headers: e.headers,
+  });
 }
 
 /** A JSON error response in the `/api` envelope. */

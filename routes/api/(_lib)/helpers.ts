@@ -3,14 +3,14 @@
  * underscore keeps it out of routing): path ids, bodies, query strings.
  */
 import type { z } from "zod";
-import { queryObject, UUID_RE } from "../../lib/api_schemas.ts";
-import { HttpError } from "../../lib/web/errors.ts";
-import { readJson } from "../../lib/web/json.ts";
-import type { Ctx } from "../../lib/web/define.ts";
-import type { State } from "../../utils.ts";
+import { queryObject, UUID_RE } from "../../../lib/api_schemas.ts";
+import { HttpError } from "../../../lib/http/errors.ts";
+import { readJson } from "../../../lib/http/json.ts";
+import type { Context } from "fresh";
+import type { State } from "../../../utils.ts";
 
 /** The `:id` path parameter, lower-cased; a malformed id is a 404 (no such job). */
-export function jobIdOf(ctx: Ctx<State>): string {
+export function jobIdOf(ctx: Context<State>): string {
   const id = ctx.params.id ?? "";
   if (!UUID_RE.test(id)) {
     throw new HttpError(404, "job_not_found", `no job with id ${JSON.stringify(id.slice(0, 64))}`);
@@ -29,7 +29,7 @@ export function jobNotFound(id: string): HttpError {
  * absent body parses as `{}`.
  */
 export async function bodyOf<T extends z.ZodType>(
-  ctx: Ctx<State>,
+  ctx: Context<State>,
   schema: T,
   opts: { optional?: boolean; batch?: boolean } = {},
 ): Promise<z.output<T>> {
@@ -41,6 +41,6 @@ export async function bodyOf<T extends z.ZodType>(
 }
 
 /** Validates the query string with `schema` (422 with every issue). */
-export function queryOf<T extends z.ZodType>(ctx: Ctx<State>, schema: T): z.output<T> {
+export function queryOf<T extends z.ZodType>(ctx: Context<State>, schema: T): z.output<T> {
   return schema.parse(queryObject(ctx.url.searchParams));
 }
