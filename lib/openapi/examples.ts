@@ -1,0 +1,53 @@
+/** Request body examples: shown on /docs and checked against their schemas by the tests. */
+export const EXAMPLE_ID = "3f0c8b52-5d1e-4c3a-9a57-1b2f7a6e4d10";
+export const EXAMPLES = {
+  createJob: {
+    email: {
+      type: "email",
+      payload: { to: "ada@example.com", subject: "Welcome", body: "Hello Ada" },
+      priority: 5,
+    },
+    report: {
+      type: "report",
+      payload: {
+        report_type: "failures",
+        format: "csv",
+        date_range: { from: "2026-11-01", to: "2026-11-30" },
+      },
+      scheduled_for: "2026-12-01T06:00:00Z",
+    },
+  },
+  createJobBatch: {
+    two: {
+      jobs: [
+        {
+          type: "notification",
+          payload: { user_id: "user-42", channel: "push", message: "Your report is ready" },
+        },
+        {
+          type: "email",
+          payload: { to: "bob@example.com", subject: "Hi", body: "Hello Bob" },
+          priority: 1,
+        },
+      ],
+    },
+  },
+  bulkJobs: {
+    cancel: { action: "cancel", ids: [EXAMPLE_ID, EXAMPLE_ID.toUpperCase()] },
+  },
+  cancelJob: { empty: {} },
+  retryJob: { empty: {} },
+  claimJob: { named: { worker: "ext-1", types: ["email", "notification"] } },
+  completeJob: {
+    done: { result: { message_id: "<1@example.com>" }, worker: "ext-1", attempt: 1 },
+  },
+  failJob: {
+    retry: { error: "webhook answered 503", worker: "ext-1", attempt: 1 },
+    permanent: {
+      error: { code: "E_BOUNCE", detail: "no such user" },
+      permanent: true,
+      worker: "ext-1",
+      attempt: 1,
+    },
+  },
+} as const;
