@@ -13,6 +13,25 @@ import { prepareIslands } from "./lib/web/build.ts";
 import { onStopSignals } from "./lib/stop_signals.ts";
 
 const config = loadConfig();
+
+// Signals are handled from the start: a stop asked for while the process is
+// still starting waits until it is up (the worker may already hold jobs),
+// then stops gracefully. One Ctrl-C reaches this process twice (from the
+// process group and from `deno task`): only a signal more than a second after
+// the first forces the exit.
+const up = Promise.withResolvers<() => Promise<void>>();
+onStopSignals({
+  async stop(signal) {
+    log("info", "web.stopping", { signal });
+    await (await up.promise)();
+    Deno.exit(0);
+  },
+  force(signal) {
+    log("warn", "web.exit_now", { signal, reason: "second signal" });
+    Deno.exit(130);
+  },
+});
+
 const db = await configuredDatabase(config);
 // A request waits a bounded time for a connection; then it is answered 503 (database unavailable).
 const sql = openPool(db.url, {
@@ -44,20 +63,10 @@ const server = Deno.serve({
   },
 }, app.fetch);
 
-// One Ctrl-C reaches this process twice (from the process group and from
-// `deno task`): only a signal more than a second after the first forces the exit.
-onStopSignals({
-  async stop(signal) {
-    log("info", "web.stopping", { signal });
-    await stopWorker?.();
-    closeLiveStreams(sql); // open /api/events streams would hold shutdown() forever
-    await server.shutdown();
-    await app.close();
-    await sql.end({ timeout: 5 });
-    Deno.exit(0);
-  },
-  force(signal) {
-    log("warn", "web.exit_now", { signal, reason: "second signal" });
-    Deno.exit(130);
-  },
+up.resolve(async () => {
+  await stopWorker?.();
+  closeLiveStreams(sql); // open /api/events streams would hold shutdown() forever
+  await server.shutdown();
+  await app.close();
+  await sql.end({ timeout: 5 });
 });

@@ -52,18 +52,23 @@ export async function enqueueNotifications(db: TestDb, count: number): Promise<v
   await db.sql`SELECT pg_notify('jobq_new', '')`;
 }
 
-/** Ids of jobs running for at least 100 ms; waits until there are `n`. */
-export function runningJobs(db: TestDb, n: number): Promise<string[]> {
+/** Ids of jobs running for at least `minMs`; waits until there are `n`. */
+export function runningJobs(db: TestDb, n: number, minMs = 100): Promise<string[]> {
   return waitFor(async () => {
     const rows = await db.sql<{ id: string }[]>`
-      SELECT id FROM job WHERE status = 'processing' AND started_at < now() - interval '100 ms'`;
+      SELECT id FROM job WHERE status = 'processing'
+        AND started_at < now() - make_interval(secs => ${minMs / 1000})`;
     return rows.length >= n ? rows.map((r) => r.id) : null;
   }, { timeoutMs: 60_000, what: `${n} jobs in flight` });
 }
 
+/** When the signal comes: mid-run, or as soon as the worker has started (the
+ * process may still be starting, while its runners already hold jobs). */
+export type SignalAt = "running" | "started";
+
 /**
- * One signal to the group mid-run must be a graceful stop: exit 0, no forced
- * exit, every in-flight job completed (attempt 1) or given back (attempts 0),
+ * One signal to the group must be a graceful stop: exit 0, no forced exit,
+ * every in-flight job completed (attempt 1) or given back (attempts 0),
  * nothing left processing, no failed attempt. Returns the figures of the try.
  */
 export async function groupSignalTry(
@@ -71,13 +76,17 @@ export async function groupSignalTry(
   task: EntryTask,
   env: Record<string, string>,
   sig: Deno.Signal,
+  at: SignalAt = "running",
 ): Promise<Record<string, unknown>> {
+  // Jobs waiting before the start are claimed before `worker.started` is logged.
+  if (at === "started") await enqueueNotifications(db, 12);
   const p = await spawnTaskGroup(task, env);
   try {
-    await enqueueNotifications(db, 12);
-    const inFlight = await runningJobs(db, 4);
+    if (at === "running") await enqueueNotifications(db, 12);
+    const running = at === "running" ? await runningJobs(db, 4) : [];
     const t = performance.now();
     signalGroup(p, sig);
+    const inFlight = at === "running" ? running : await runningJobs(db, 1, 0);
     const st = await p.status;
     const rows = await db.sql<{ status: string; attempts: number }[]>`
       SELECT status, attempts FROM job WHERE id = ANY(${inFlight}::uuid[])`;

@@ -10,16 +10,20 @@ import {
   type EntryTask,
   groupForceTry,
   groupSignalTry,
+  type SignalAt,
   slowWebhook,
 } from "../_helpers/group_signal.ts";
 
-const TRIES: [EntryTask, Deno.Signal][] = [
-  ["worker", "SIGINT"],
-  ["worker", "SIGINT"],
-  ["worker", "SIGTERM"],
-  ["worker", "SIGINT"],
-  ["start", "SIGINT"],
-  ["start", "SIGTERM"],
+const TRIES: [EntryTask, Deno.Signal, SignalAt][] = [
+  ["worker", "SIGINT", "running"],
+  ["worker", "SIGINT", "running"],
+  ["worker", "SIGTERM", "running"],
+  ["worker", "SIGINT", "running"],
+  ["start", "SIGINT", "running"],
+  ["start", "SIGTERM", "running"],
+  // While `start` is still starting (its runners already hold jobs).
+  ["start", "SIGINT", "started"],
+  ["worker", "SIGINT", "started"],
 ];
 
 async function withDb(
@@ -47,8 +51,8 @@ async function withDb(
 Deno.test("group signal: one Ctrl-C to the process group of deno task worker/start stops gracefully", async () => {
   await withDb(2500, async (db, env) => {
     const figures: Record<string, unknown>[] = [];
-    for (const [task, sig] of TRIES) {
-      figures.push({ task, sig, ...await groupSignalTry(db, task, env, sig) });
+    for (const [task, sig, at] of TRIES) {
+      figures.push({ task, sig, at, ...await groupSignalTry(db, task, env, sig, at) });
     }
     await report("group signal", {
       command: "deno test -A tests/faults/group_signal_test.ts",
