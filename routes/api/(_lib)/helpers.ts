@@ -1,6 +1,6 @@
 /**
- * Small helpers shared by the `/api` route modules (not a route: the leading
- * underscore keeps it out of routing): path ids, bodies, query strings.
+ * Small helpers shared by the `/api` route modules (not a route: the `(_lib)`
+ * group folder keeps it out of routing): path ids, bodies, query strings.
  */
 import type { z } from "zod";
 import { queryObject, UUID_RE } from "../../../lib/api_schemas.ts";
@@ -16,11 +16,6 @@ export function jobIdOf(ctx: Context<State>): string {
     throw new HttpError(404, "job_not_found", `no job with id ${JSON.stringify(id.slice(0, 64))}`);
   }
   return id.toLowerCase();
-}
-
-/** 404 for a job that does not exist. */
-export function jobNotFound(id: string): HttpError {
-  return new HttpError(404, "job_not_found", `no job with id ${id}`);
 }
 
 /**

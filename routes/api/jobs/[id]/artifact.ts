@@ -2,7 +2,8 @@
 import { define } from "../../../../utils.ts";
 import { artifacts, jobs } from "../../../../lib/queue/mod.ts";
 import { HttpError } from "../../../../lib/http/errors.ts";
-import { jobIdOf, jobNotFound } from "../../(_lib)/helpers.ts";
+import { jobIdOf } from "../../(_lib)/helpers.ts";
+import { jobNotFound } from "../../../../lib/queue/guard.ts";
 
 export const handler = define.handlers({
   async GET(ctx) {

@@ -3,7 +3,8 @@ import { define } from "../../../../utils.ts";
 import { emptyBody } from "../../../../lib/api_schemas.ts";
 import { jobs } from "../../../../lib/queue/mod.ts";
 import { json } from "../../../../lib/http/json.ts";
-import { bodyOf, jobIdOf, jobNotFound } from "../../(_lib)/helpers.ts";
+import { bodyOf, jobIdOf } from "../../(_lib)/helpers.ts";
+import { jobNotFound } from "../../../../lib/queue/guard.ts";
 
 export const handler = define.handlers({
   async GET(ctx) {
