@@ -1,6 +1,7 @@
 /** The JSON API over real HTTP: every endpoint's happy path and its error statuses. */
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { bodyJson, snapshot, startApiServer } from "./_helpers/api_server.ts";
+import { bodyJson, snapshot } from "./_helpers/api_server.ts";
+import { openApp } from "./_helpers/app.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { artifacts } from "../lib/queue/mod.ts";
 
@@ -39,12 +40,8 @@ async function expectError(res: Response, status: number, code?: string): Promis
   return body.error;
 }
 
-Deno.test({
-  name: "api: every endpoint over real HTTP",
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async (t) => {
-  const s = await startApiServer({ RETRY_BASE_MS: "1000", RETRY_MAX_MS: "5000" });
+Deno.test("api: every endpoint, in-process", async (t) => {
+  const s = await openApp({ RETRY_BASE_MS: "1000", RETRY_MAX_MS: "5000" });
   try {
     await t.step("POST /api/jobs creates a job: 201, Location, the stored row", async () => {
       const res = await s.post("/api/jobs", { type: "email", payload: EMAIL, priority: 5 });
