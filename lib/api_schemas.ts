@@ -204,6 +204,16 @@ export const jobResponse = z.object({
   completed_at: instant.nullable(),
   locked_by: z.string().nullable(),
   locked_until: instant.nullable(),
+  queue: z.string(),
+  unique_key: z.string().nullable(),
+  progress: z.object({
+    percent: z.number().min(0).max(100),
+    message: z.string().nullable(),
+    at: instant,
+  }).nullable(),
+  cancel_requested_at: instant.nullable(),
+  timeout_seconds: z.int().min(1).nullable(),
+  expires_at: instant.nullable(),
 });
 
 /** One row of a job's timeline. */

@@ -13,20 +13,26 @@ const REPORT = {
 };
 const JOB_KEYS = [
   "attempts",
+  "cancel_requested_at",
   "completed_at",
   "created_at",
   "error",
+  "expires_at",
   "id",
   "locked_by",
   "locked_until",
   "max_attempts",
   "payload",
   "priority",
+  "progress",
+  "queue",
   "result",
   "scheduled_for",
   "started_at",
   "status",
+  "timeout_seconds",
   "type",
+  "unique_key",
   "updated_at",
 ];
 

@@ -34,6 +34,18 @@ export interface Job {
   completed_at: Date | null;
   locked_by: string | null;
   locked_until: Date | null;
+  /** The named queue (`default` unless the job or its type names one). */
+  queue: string;
+  /** While a job with this key is pending or processing, creating another returns it. */
+  unique_key: string | null;
+  /** The handler's last `ctx.progress(percent, message)`, or null. */
+  progress: { percent: number; message: string | null; at: string } | null;
+  /** When a cancel of the running job was asked for. */
+  cancel_requested_at: Date | null;
+  /** Bound of one attempt in seconds (null: the type's default). */
+  timeout_seconds: number | null;
+  /** Not started by then → cancelled with an `expired` event. */
+  expires_at: Date | null;
 }
 
 /** A row of `job_event`. */
