@@ -4,7 +4,7 @@
  * islands with their serialised props. Any registered component used in a
  * page renders as
  * `<div data-island="Name" data-island-id="0" class="contents">…</div>`;
- * the page then carries the props (`#__jobq_islands`) and one module script
+ * the page then carries the props (`#__FRSH_ISLANDS`) and one module script
  * that imports the island bundles and hydrates them (see `client.ts`).
  * An island used inside another island is part of its parent's bundle and
  * gets no marker of its own.

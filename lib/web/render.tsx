@@ -50,7 +50,7 @@ export function islandScripts(
   const imports = names.map((x, i) => `import I${i} from"${OUT_URL}${manifest.islands[x]}";`)
     .join("");
   const map = names.map((x, i) => `${JSON.stringify(x)}:I${i}`).join(",");
-  const body = `<script type="application/json" id="__jobq_islands"${n}>${props}</script>` +
+  const body = `<script type="application/json" id="__FRSH_ISLANDS"${n}>${props}</script>` +
     `<script type="module"${n}>import{boot}from"${OUT_URL}${manifest.client}";${imports}boot({${map}});</script>`;
   return { head, body };
 }

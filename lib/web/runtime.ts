@@ -90,12 +90,12 @@ export function swapLiveRegions(doc: Document): number {
 /** The props the server gave island `name` (its first occurrence) in `doc`, or null. */
 export function islandPropsIn(doc: Document, name: string): Record<string, unknown> | null {
   const el = doc.querySelector<HTMLElement>(`[data-island="${name}"]`);
-  const text = doc.getElementById("__jobq_islands")?.textContent;
+  const text = doc.getElementById("__FRSH_ISLANDS")?.textContent;
   if (!el || !text) return null;
   return reviveProps(JSON.parse(text)[el.dataset.islandId!]);
 }
 
-const PAGE_EVENT = "jobq:page";
+const PAGE_EVENT = "fresh:page";
 
 /** Tells every island that a fresh render of this page arrived (see {@link useLiveProps}). */
 export function announcePage(doc: Document): void {
