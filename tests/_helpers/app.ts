@@ -37,9 +37,11 @@ export interface AppOptions {
   token?: string;
   /** An existing database to use (not dropped on close); default: a new one. */
   db?: TestDb;
+  /** The URLs' origin (e.g. the configured `PUBLIC_URL`); default `http://127.0.0.1:8000`. */
+  base?: string;
 }
 
-const BASE = "http://127.0.0.1:8000";
+const DEFAULT_BASE = "http://127.0.0.1:8000";
 
 function loopback(hostname = "127.0.0.1"): Deno.ServeHandlerInfo {
   return {
@@ -54,6 +56,7 @@ export async function openApp(
   opts: AppOptions = {},
 ): Promise<TestApp> {
   setLogLevel("error");
+  const BASE = opts.base ?? DEFAULT_BASE;
   const db = opts.db ?? await createTestDb({ max: 20 });
   const config = parseConfig({ DATABASE_URL: db.url, LOG_LEVEL: "error", ...env });
   const app = await createApp({ sql: db.sql, config });
