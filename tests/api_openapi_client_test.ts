@@ -195,6 +195,8 @@ Deno.test({
       assert(out.success, new TextDecoder().decode(out.stderr));
     });
 
+    // The steps share the app, the document and this log; each that writes inserts its own jobs
+    // and checks only the exchanges it sent, and no answer checked depends on rows it did not make.
     const exchanges: Exchange[] = [];
     const recording = async (input: Request | URL | string, init?: RequestInit) => {
       const req = new Request(input, init);
