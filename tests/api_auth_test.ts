@@ -1,20 +1,20 @@
 /** API_TOKEN auth, the dashboard-session fallback with its same-origin rule, and body limits. */
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { bodyJson, startApiServer } from "./_helpers/api_server.ts";
+import { bodyJson } from "./_helpers/api_server.ts";
+import { openApp } from "./_helpers/app.ts";
 import { SESSION_COOKIE, signSession } from "../lib/http/session.ts";
 
 const JOB = { type: "email", payload: { to: "a@example.com", subject: "s", body: "b" } };
 
 Deno.test({
   name: "api auth: bearer tokens, session cookies, same-origin for cookies",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async (t) => {
   const secret = "dashboard-secret-1234";
-  const s = await startApiServer({
+  const s = await openApp({
     API_TOKEN: "tok-one, tok-two",
     DASHBOARD_PASSWORD: secret,
   });
+  // The steps share the app and its database, not each other's results: each sends its own requests.
   try {
     await t.step("no token is 401 with WWW-Authenticate, on every /api route", async () => {
       for (const path of ["/api/jobs", "/api/stats", "/api/events", "/api/nothing"]) {
@@ -98,10 +98,8 @@ Deno.test({
 
 Deno.test({
   name: "api without API_TOKEN: open, but browsers' cross-site writes are refused",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
-  const s = await startApiServer({ BODY_LIMIT_BYTES: "2048", BATCH_BODY_LIMIT_BYTES: "4096" });
+  const s = await openApp({ BODY_LIMIT_BYTES: "2048", BATCH_BODY_LIMIT_BYTES: "4096" });
   try {
     const open = await s.post("/api/jobs", JOB);
     assertEquals(open.status, 201);

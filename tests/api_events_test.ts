@@ -66,12 +66,20 @@ async function openStream(s: ApiServer) {
 
 Deno.test({
   name: "events: a message after a job is created; bursts coalesce; clients share one LISTEN",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async (t) => {
-  const s = await startApiServer();
-  try {
-    await t.step("ready on connect, then a change after POST /api/jobs", async () => {
+  // A real socket: SSE streaming and client disconnects are the point. Each step has a server
+  // of its own, so the live feed it counts holds only its own streams.
+  const served = (fn: (s: ApiServer) => Promise<void>) => async () => {
+    const s = await startApiServer();
+    try {
+      await fn(s);
+    } finally {
+      await s.close();
+    }
+  };
+  await t.step(
+    "ready on connect, then a change after POST /api/jobs",
+    served(async (s) => {
       const stream = await openStream(s);
       await stream.until((e) => e.some((x) => x.event === "ready"));
       const res = await s.post("/api/jobs", {
@@ -84,9 +92,12 @@ Deno.test({
       const change = JSON.parse(stream.events.find((x) => x.event === "change")!.data);
       assert(change.channels.includes("jobq_changed") || change.channels.includes("jobq_new"));
       await stream.close();
-    });
+    }),
+  );
 
-    await t.step("a burst of 2,000 changes gives far fewer messages", async () => {
+  await t.step(
+    "a burst of 2,000 changes gives far fewer messages",
+    served(async (s) => {
       const stream = await openStream(s);
       await stream.until((e) => e.some((x) => x.event === "ready"));
       await s.db.sql`
@@ -101,9 +112,12 @@ Deno.test({
       const count = changes().length;
       assert(count >= 1 && count <= 10, `2,000 notifications became ${count} messages`);
       await stream.close();
-    });
+    }),
+  );
 
-    await t.step("five clients, one LISTEN connection; disconnects unsubscribe", async () => {
+  await t.step(
+    "five clients, one LISTEN connection; disconnects unsubscribe",
+    served(async (s) => {
       const streams = await Promise.all(Array.from({ length: 5 }, () => openStream(s)));
       for (const st of streams) await st.until((e) => e.some((x) => x.event === "ready"));
       assertEquals(liveFeed(s.db.sql).size, 5);
@@ -117,9 +131,12 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 20));
       }
       assertEquals(liveFeed(s.db.sql).size, 0);
-    });
+    }),
+  );
 
-    await t.step("HEAD answers the stream's headers and leaves no subscription", async () => {
+  await t.step(
+    "HEAD answers the stream's headers and leaves no subscription",
+    served(async (s) => {
       const res = await s.call("/api/events", { method: "HEAD" });
       assertEquals([res.status, res.headers.get("content-type")], [
         200,
@@ -127,37 +144,35 @@ Deno.test({
       ]);
       await res.body?.cancel();
       assertEquals(liveFeed(s.db.sql).size, 0);
-    });
+    }),
+  );
 
-    await t.step(
-      "a reconnect's Last-Event-ID is accepted; other query parameters are 422",
-      async () => {
-        const header = await s.call("/api/events", { headers: { "last-event-id": "7" } });
-        const query = await s.call("/api/events?lastEventId=7");
-        assertEquals([header.status, query.status], [200, 200]);
-        await header.body?.cancel();
-        await query.body?.cancel();
-        const other = await s.call("/api/events?since=7");
-        assertEquals(other.status, 422);
-        await other.body?.cancel();
-      },
-    );
+  await t.step(
+    "a reconnect's Last-Event-ID is accepted; other query parameters are 422",
+    served(async (s) => {
+      const header = await s.call("/api/events", { headers: { "last-event-id": "7" } });
+      const query = await s.call("/api/events?lastEventId=7");
+      assertEquals([header.status, query.status], [200, 200]);
+      await header.body?.cancel();
+      await query.body?.cancel();
+      const other = await s.call("/api/events?since=7");
+      assertEquals(other.status, 422);
+      await other.body?.cancel();
+    }),
+  );
 
-    await t.step(
-      "closeLiveStreams ends open streams (so a graceful shutdown can finish)",
-      async () => {
-        const res = await s.call("/api/events");
-        const reader = res.body!.getReader();
-        await reader.read();
-        closeLiveStreams(s.db.sql);
-        for (;;) {
-          const { done } = await reader.read();
-          if (done) break;
-        }
-        assertEquals(liveFeed(s.db.sql).size, 0);
-      },
-    );
-  } finally {
-    await s.close();
-  }
+  await t.step(
+    "closeLiveStreams ends open streams (so a graceful shutdown can finish)",
+    served(async (s) => {
+      const res = await s.call("/api/events");
+      const reader = res.body!.getReader();
+      await reader.read();
+      closeLiveStreams(s.db.sql);
+      for (;;) {
+        const { done } = await reader.read();
+        if (done) break;
+      }
+      assertEquals(liveFeed(s.db.sql).size, 0);
+    }),
+  );
 });

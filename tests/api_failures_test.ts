@@ -1,6 +1,7 @@
 /** When things break: the database is down (503), or something unexpected happens (500 + request id). */
 import { assert, assertEquals, assertStringIncludes } from "./_helpers/assert.ts";
-import { bodyJson, startApiServer } from "./_helpers/api_server.ts";
+import { bodyJson } from "./_helpers/api_server.ts";
+import { openApp } from "./_helpers/app.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { createApp } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
@@ -9,14 +10,17 @@ import { setLogLevel } from "../lib/log.ts";
 
 Deno.test({
   name: "failures: database down is 503 (readyz too), healthz stays 200",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
   setLogLevel("error");
   const sql = openPool("postgres://postgres@127.0.0.1:1/nowhere", { max: 2 });
   const app = await createApp({ sql, config: parseConfig({ LOG_LEVEL: "error" }) });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-  const base = `http://127.0.0.1:${server.addr.port}`;
+  // No database to clone here, so the app is called directly (as tests/_helpers/app.ts does).
+  const info = {
+    remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 40_000 },
+    completed: Promise.resolve(),
+  };
+  const fetch = async (url: string) => await app.fetch(new Request(url), info);
+  const base = "http://127.0.0.1:8000";
   try {
     const res = await fetch(`${base}/api/stats`);
     const body = await bodyJson<{ error: { code: string } }>(res);
@@ -28,7 +32,6 @@ Deno.test({
     assertEquals(health.status, 200);
     await health.body?.cancel();
   } finally {
-    await server.shutdown();
     await app.close();
     await sql.end({ timeout: 1 });
   }
@@ -36,10 +39,8 @@ Deno.test({
 
 Deno.test({
   name: "failures: an unexpected error is a 500 whose request_id is in the log, without a stack",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
-  const s = await startApiServer();
+  const s = await openApp();
   const lines: string[] = [];
   const original = console.error;
   try {

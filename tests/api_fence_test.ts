@@ -5,7 +5,8 @@
  * nothing; a stale one is a 409.
  */
 import { assertEquals } from "./_helpers/assert.ts";
-import { type ApiServer, bodyJson, startApiServer } from "./_helpers/api_server.ts";
+import { type ApiServer, bodyJson } from "./_helpers/api_server.ts";
+import { openApp } from "./_helpers/app.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { enqueueWork, spawnWorker, stopAll, waitFor } from "./_helpers/faults.ts";
 import { jobs } from "../lib/queue/mod.ts";
@@ -25,10 +26,8 @@ async function current(s: ApiServer, id: string): Promise<Json> {
 
 Deno.test({
   name: "fence: a client that never claimed a job can neither complete nor fail it",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
-  const s = await startApiServer();
+  const s = await openApp();
   try {
     const job = await insertJob(s.db.sql, { status: "pending" });
     const claimed = await bodyJson(await s.post("/api/process", { worker: "ext-1" }));
@@ -57,10 +56,8 @@ Deno.test({
 
 Deno.test({
   name: "fence: a stale client whose attempt was rescued cannot overwrite the next attempt",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
-  const s = await startApiServer();
+  const s = await openApp();
   try {
     const job = await insertJob(s.db.sql, { status: "pending" });
     const first = await bodyJson(await s.post("/api/process", { worker: "ext-1" }));
@@ -102,10 +99,8 @@ Deno.test({
 
 Deno.test({
   name: "fence: a job a `deno task worker` process runs cannot be finished by a stranger",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
-  const s = await startApiServer();
+  const s = await openApp();
   const dataDir = await Deno.makeTempDir({ prefix: "jobq-fence-" });
   const worker = await spawnWorker(s.db.url, dataDir, { env: { JOB_LEASE_SECONDS: "30" } });
   try {

@@ -4,7 +4,8 @@
  * just text), never a 500, and the database is unchanged after it.
  */
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { bodyJson, snapshot, startApiServer } from "./_helpers/api_server.ts";
+import { bodyJson, snapshot } from "./_helpers/api_server.ts";
+import { openApp } from "./_helpers/app.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { API_ROUTES } from "../lib/openapi.ts";
 import { HTTP_METHOD_LABELS } from "../lib/metrics.ts";
@@ -347,10 +348,8 @@ function cases(ids: { pending: string; completed: string; processing: string }):
 
 Deno.test({
   name: "api: hostile input gets the right status, the envelope, and changes nothing",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async (t) => {
-  const s = await startApiServer();
+  const s = await openApp();
   try {
     const pending = await insertJob(s.db.sql, { status: "pending" });
     const completed = await insertJob(s.db.sql, { status: "completed" });
@@ -363,6 +362,8 @@ Deno.test({
     assert(table.length >= 30, `${table.length} cases`);
     const before = await snapshot(s.db);
 
+    // The steps share three read-only jobs (a database each would cost ~70 clones); none depends
+    // on another's order, as each checks that the database is still exactly `before`.
     for (const c of table) {
       await t.step(`${c.name} → ${c.status}`, async () => {
         const headers = new Headers(c.body === undefined ? {} : JSON_CT);
@@ -430,11 +431,9 @@ const randomWord = (n: number) =>
 Deno.test({
   name:
     "api: requests without credentials create no metrics series; method and route labels come from fixed sets",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
   const TOKEN = "metrics-token-0123456789";
-  const s = await startApiServer({ API_TOKEN: TOKEN });
+  const s = await openApp({ API_TOKEN: TOKEN });
   const scrape = async () => {
     const text = await (await s.call("/metrics")).text();
     const refused = Number(/^jobq_http_unauthenticated_requests_total (\d+)$/m.exec(text)?.[1]);

@@ -9,18 +9,10 @@
  */
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { bodyJson } from "./_helpers/api_server.ts";
-import {
-  allowInserts,
-  createTestDb,
-  refuseInsertsOf,
-  type TestDb,
-  withInsertsBlocked,
-} from "./_helpers/db.ts";
+import { type TestApp, withApp } from "./_helpers/app.ts";
+import { allowInserts, refuseInsertsOf, withInsertsBlocked } from "./_helpers/db.ts";
 import { waitFor } from "./_helpers/faults.ts";
-import { type App, createApp } from "../lib/app.ts";
-import { parseConfig } from "../lib/config.ts";
 import type { Sql } from "../lib/db.ts";
-import { setLogLevel } from "../lib/log.ts";
 import { CHANNEL_NEW_JOBS } from "../lib/queue/notify.ts";
 
 type Json = Record<string, unknown>;
@@ -30,15 +22,7 @@ const body = (message: string) => ({
   payload: { user_id: "u1", channel: "push", message },
 });
 
-function post(app: App, value: unknown): Promise<Response> {
-  return Promise.resolve(app.fetch(
-    new Request("http://jobq.test/api/jobs", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(value),
-    }),
-  ));
-}
+const post = (s: TestApp, value: unknown) => s.post("/api/jobs", value);
 
 async function lockWaiters(sql: Sql): Promise<number> {
   const [{ n }] = await sql<{ n: number }[]>`
@@ -53,20 +37,20 @@ async function lockWaiters(sql: Sql): Promise<number> {
  * coalescer. Returns every response, in order (`first` first).
  */
 async function postTogether(
-  db: TestDb,
-  app: App,
+  s: TestApp,
   first: unknown,
   rest: unknown[],
   queued: number,
 ): Promise<Response[]> {
+  const { db, app } = s;
   let all: Promise<Response>[] = [];
   await withInsertsBlocked(db, async () => {
-    all.push(post(app, first));
+    all.push(post(s, first));
     await waitFor(async () => (await lockWaiters(db.sql)) >= 1, {
       timeoutMs: 10_000,
       what: "the first request's statement to wait for the lock",
     });
-    all = all.concat(rest.map((b) => post(app, b)));
+    all = all.concat(rest.map((b) => post(s, b)));
     await waitFor(() => app.enqueuer.waiting === queued, {
       timeoutMs: 10_000,
       what: `${queued} requests waiting in the coalescer (now ${app.enqueuer.waiting})`,
@@ -84,30 +68,20 @@ async function storedRows(sql: Sql): Promise<{ message: string; id: string; even
 
 Deno.test({
   name: "api: concurrent POST /api/jobs share statements, each with its own outcome",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async (t) => {
-  setLogLevel("error");
-  const db = await createTestDb({ max: 20 });
-  const app = await createApp({
-    sql: db.sql,
-    config: parseConfig({
-      DATABASE_URL: db.url,
-      PUBLIC_URL: "http://jobq.test",
-      LOG_LEVEL: "error",
-    }),
-  });
-  try {
-    await t.step(
-      "each request gets its own committed row and Location; bad input among them is a 422",
-      async () => {
+  // Each step has an app and a database of its own.
+  await t.step(
+    "each request gets its own committed row and Location; bad input among them is a 422",
+    () =>
+      withApp(async (s) => {
+        const { db, app } = s;
         const messages = Array.from({ length: 20 }, (_, i) => `c-${String(i).padStart(2, "0")}`);
         const bad = { type: "notification", payload: { user_id: "u1", channel: "fax" } };
         const before = app.enqueuer.stats;
         let heard = 0;
         const listener = await db.sql.listen(CHANNEL_NEW_JOBS, () => heard++);
         const rest = [...messages.slice(0, 10).map(body), bad, ...messages.slice(10).map(body)];
-        const responses = await postTogether(db, app, body("c-first"), rest, messages.length);
+        const responses = await postTogether(s, body("c-first"), rest, messages.length);
         const statuses = responses.map((r) => r.status);
         assertEquals(statuses.filter((s) => s === 201).length, 21, JSON.stringify(statuses));
         const badRes = responses[11];
@@ -135,18 +109,19 @@ Deno.test({
         // Idle workers are woken: each statement notified as it committed.
         await waitFor(() => heard >= 2, { timeoutMs: 10_000, what: "NOTIFY of the new jobs" });
         await listener.unlisten();
-      },
-    );
+      }),
+  );
 
-    await t.step(
-      "a database error caused by one row fails that request alone; no row lost or doubled",
-      async () => {
-        await db.sql`DELETE FROM job`;
+  await t.step(
+    "a database error caused by one row fails that request alone; no row lost or doubled",
+    () =>
+      withApp(async (s) => {
+        const { db } = s;
         await refuseInsertsOf(db.sql, "poison");
         try {
           const messages = Array.from({ length: 8 }, (_, i) => `p-${i}`);
           const rest = [...messages.slice(0, 4), "poison", ...messages.slice(4)].map(body);
-          const responses = await postTogether(db, app, body("p-first"), rest, rest.length);
+          const responses = await postTogether(s, body("p-first"), rest, rest.length);
           const poisoned = responses[5];
           assertEquals(poisoned.status, 500);
           assertEquals((await bodyJson<{ error: Json }>(poisoned)).error.code, "internal_error");
@@ -163,10 +138,6 @@ Deno.test({
         } finally {
           await allowInserts(db.sql);
         }
-      },
-    );
-  } finally {
-    await app.close();
-    await db.drop();
-  }
+      }),
+  );
 });

@@ -8,14 +8,12 @@
  * `FUZZ_SECONDS` (default 15) bounds the run; `FUZZ_SEED` replays one.
  */
 import { join } from "node:path";
-import { createApp } from "../lib/app.ts";
-import { parseConfig } from "../lib/config.ts";
-import { setLogLevel } from "../lib/log.ts";
 import { discover } from "../lib/web/routes.ts";
 import { ROOT } from "../lib/web/paths.ts";
 import { signSession } from "../lib/http/session.ts";
 import { assertEquals } from "./_helpers/assert.ts";
-import { createTestDb, seededRandom } from "./_helpers/db.ts";
+import { openApp } from "./_helpers/app.ts";
+import { seededRandom } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { snapshot } from "./_helpers/faults.ts";
 
@@ -26,22 +24,15 @@ const TOKEN = "fuzz-token-123";
 Deno.test({
   name:
     "fuzz: random bytes, JSON and forms against every route give no 5xx; refused requests change nothing",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
-  setLogLevel("error");
   const seconds = Number(Deno.env.get("FUZZ_SECONDS") ?? "15");
   const seed = Number(Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
   const rnd = seededRandom(seed);
-  const db = await createTestDb();
-  const config = parseConfig({
-    DATABASE_URL: db.url,
-    DASHBOARD_PASSWORD: PASSWORD,
-    API_TOKEN: TOKEN,
-    PUBLIC_URL: ORIGIN,
-    LOG_LEVEL: "error",
-  });
-  const app = await createApp({ sql: db.sql, config });
+  const app = await openApp(
+    { DASHBOARD_PASSWORD: PASSWORD, API_TOKEN: TOKEN, PUBLIC_URL: ORIGIN },
+    { base: ORIGIN },
+  );
+  const db = app.db;
   const cookie = `jobq_session=${await signSession(PASSWORD, "admin")}`;
   try {
     const done = await insertJob(db.sql, { status: "completed", result: { ok: 1 } });
@@ -192,7 +183,7 @@ Deno.test({
       }
       let res: Response;
       try {
-        res = await app.fetch(new Request(ORIGIN + url, init));
+        res = await app.fetch(ORIGIN + url, init);
       } catch (err) {
         bad.push(`${method} ${url.slice(0, 120)} threw ${(err as Error).message}`);
         continue;
@@ -232,6 +223,5 @@ Deno.test({
     );
   } finally {
     await app.close();
-    await db.drop();
   }
 });

@@ -19,7 +19,8 @@ async function sources(dirs: string[]): Promise<[string, string][]> {
     for await (const e of Deno.readDir(dir)) {
       const path = join(dir, e.name);
       if (e.isDirectory) await walk(path);
-      else if (/\.tsx?$/.test(e.name)) {
+      // Unit tests beside their modules (lib/web/*_test.ts) are tests, like tests/: not the seam's.
+      else if (/\.tsx?$/.test(e.name) && !/_test\.tsx?$/.test(e.name)) {
         out.push([relative(ROOT, path), await Deno.readTextFile(path)]);
       }
     }

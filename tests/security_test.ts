@@ -6,7 +6,6 @@
  */
 import { createApp } from "../lib/app.ts";
 import { parseConfig } from "../lib/config.ts";
-import { setLogLevel } from "../lib/log.ts";
 import { addressKey, RateLimiter } from "../lib/http/rate_limit.ts";
 import {
   KNOWN_BROWSER_COOKIE,
@@ -20,6 +19,7 @@ import { createTestDb } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { snapshot } from "./_helpers/faults.ts";
 import { startApiServer } from "./_helpers/api_server.ts";
+import { openApp } from "./_helpers/app.ts";
 import { rawRequest } from "./_helpers/raw_http.ts";
 import { loginLimiter } from "../routes/login.tsx";
 import { sameOriginPath as safeNext } from "../lib/web/context.ts";
@@ -33,23 +33,15 @@ let addr = 0;
 const nextAddr = () => `10.0.${Math.floor(++addr / 250)}.${addr % 250}`;
 
 async function setup() {
-  setLogLevel("error");
-  const db = await createTestDb();
-  const config = parseConfig({
-    DATABASE_URL: db.url,
-    DASHBOARD_PASSWORD: PASSWORD,
-    API_TOKEN: TOKEN,
-    PUBLIC_URL: ORIGIN,
-    LOG_LEVEL: "error",
-  });
-  const app = await createApp({ sql: db.sql, config });
+  const app = await openApp(
+    { DASHBOARD_PASSWORD: PASSWORD, API_TOKEN: TOKEN, PUBLIC_URL: ORIGIN },
+    { base: ORIGIN },
+  );
+  const db = app.db;
   /** In-process request from `ip` (default: one shared test address). */
   const call = (path: string, init: RequestInit & { ip?: string } = {}) => {
-    const info = {
-      remoteAddr: { transport: "tcp" as const, hostname: init.ip ?? "10.9.9.9", port: 40000 },
-      completed: Promise.resolve(),
-    };
-    return Promise.resolve(app.fetch(new Request(ORIGIN + path, init), info));
+    const { ip, ...rest } = init;
+    return app.callFrom(ip ?? "10.9.9.9", path, rest);
   };
   const login = async (password: string, ip = nextAddr()) =>
     await call("/login", {
@@ -66,21 +58,18 @@ async function setup() {
     call,
     login,
     cookie,
-    async close() {
-      await app.close();
-      await db.drop();
-    },
+    close: () => app.close(),
   };
 }
 
 Deno.test({
   name: "security: login, sessions, rate limit, tokens, headers",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async (t) => {
   const s = await setup();
   const job = await insertJob(s.db.sql, { status: "failed" });
   const PAGES = ["/", "/jobs", "/jobs/new", "/workers", `/jobs/${job.id}`, "/docs"];
+  // The steps share one app, one job and one signed (stateless) session cookie; each signs in
+  // from addresses of its own (`nextAddr`), so none depends on another having run before it.
   try {
     await t.step(
       "pages and forms redirect to /login without a session; /healthz stays open",
@@ -331,8 +320,6 @@ const HOSTILE = [
 Deno.test({
   name:
     "security: hostile values in every page's query string and form never give a 500 nor change anything",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
   const s = await setup();
   try {
@@ -488,10 +475,9 @@ Deno.test("security: timingSafeEqual compares whole strings, whatever their leng
 Deno.test({
   name:
     "security: a Host the server is not meant for is 421 before any handler, so a rebound DNS name reaches nothing",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
   // The default set-up: loopback, no API_TOKEN, no password (the compose web container's too).
+  // A real socket: the Host header is the point, and only raw HTTP over TCP sends any Host.
   const s = await startApiServer();
   try {
     const port = Number(new URL(s.base).port);
@@ -558,8 +544,6 @@ Deno.test({
 Deno.test({
   name:
     "security: PUBLIC_URL, ALLOWED_HOSTS and a specific HOST are the names answered besides loopback",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
   const db = await createTestDb();
   try {
@@ -596,8 +580,6 @@ Deno.test({
 Deno.test({
   name:
     "security: a literal * path and odd login targets are 4xx with secure headers, never a 500; next stays on this origin",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
   const s = await setup();
   try {
@@ -611,6 +593,7 @@ Deno.test({
         assertMatch(res.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
       }
     }
+    // A real socket: an asterisk-form target (`OPTIONS *`) exists only on the wire.
     const server = await startApiServer();
     try {
       const port = Number(new URL(server.base).port);
@@ -681,8 +664,6 @@ Deno.test("security: safeNext keeps only paths on this origin", () => {
 Deno.test({
   name:
     "security: a flood of wrong passwords from many addresses does not lock out a browser that signed in before",
-  sanitizeOps: false,
-  sanitizeResources: false,
 }, async () => {
   const s = await setup();
   loginLimiter.clear();

@@ -1,14 +1,13 @@
 /**
  * Page and API fixes of the jobs list and the job page, through
- * `createApp().fetch` and linkedom: sorting by status and type, pagination
+ * the in-process harness and linkedom: sorting by status and type, pagination
  * with first/last and page numbers, out-of-range pages, the empty list, the
  * dashboard total as a live region, titles, the timeline's count, the report
  * download, readable retry times and folded stack traces.
  */
-import { createApp } from "../lib/app.ts";
-import { parseConfig } from "../lib/config.ts";
 import { artifacts, jobs } from "../lib/queue/mod.ts";
-import { createTestDb, type TestDb } from "./_helpers/db.ts";
+import { withApp as withTestApp } from "./_helpers/app.ts";
+import type { TestDb } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_helpers/assert.ts";
 import { $, $$, expectCount, parse, text } from "./_helpers/html.ts";
@@ -16,17 +15,11 @@ import { pageWindow } from "../components/Pagination.tsx";
 
 const BASE = "http://localhost";
 
-async function withApp(
+/** The in-process harness (tests/_helpers/app.ts) on `BASE`, a database per test. */
+function withApp(
   fn: (ctx: { db: TestDb; fetch: (path: string) => Promise<Response> }) => Promise<void>,
 ) {
-  const db = await createTestDb();
-  const app = await createApp({ sql: db.sql, config: parseConfig({}) });
-  try {
-    await fn({ db, fetch: async (path) => await app.fetch(new Request(BASE + path)) });
-  } finally {
-    await app.close();
-    await db.drop();
-  }
+  return withTestApp((s) => fn({ db: s.db, fetch: (path) => s.call(path) }), {}, { base: BASE });
 }
 
 const page = async (res: Response) => parse(await res.text());

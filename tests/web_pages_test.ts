@@ -1,12 +1,11 @@
 /**
- * Pages through `createApp().fetch`, parsed with linkedom: each page renders
+ * Pages through the in-process harness, parsed with linkedom: each page renders
  * from the database, forms post (303 / 422), cross-site posts are refused,
  * job data is escaped, secure headers are set, and the login gate works.
  */
-import { createApp } from "../lib/app.ts";
-import { parseConfig } from "../lib/config.ts";
 import { jobs } from "../lib/queue/mod.ts";
-import { createTestDb, type TestDb } from "./_helpers/db.ts";
+import { withApp as withTestApp } from "./_helpers/app.ts";
+import type { TestDb } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_helpers/assert.ts";
 import { $, $$, expectCount, parse, text } from "./_helpers/html.ts";
@@ -14,20 +13,14 @@ import { $, $$, expectCount, parse, text } from "./_helpers/html.ts";
 const BASE = "http://localhost";
 const ORIGIN = { origin: BASE, "sec-fetch-site": "same-origin" };
 
-async function withApp(
+/** The in-process harness (tests/_helpers/app.ts) on `BASE`, a database per test. */
+function withApp(
   fn: (
     ctx: { db: TestDb; fetch: (path: string, init?: RequestInit) => Promise<Response> },
   ) => Promise<void>,
   env: Record<string, string> = {},
 ) {
-  const db = await createTestDb();
-  const app = await createApp({ sql: db.sql, config: parseConfig(env) });
-  try {
-    await fn({ db, fetch: async (path, init) => await app.fetch(new Request(BASE + path, init)) });
-  } finally {
-    await app.close();
-    await db.drop();
-  }
+  return withTestApp((s) => fn({ db: s.db, fetch: s.call }), env, { base: BASE });
 }
 
 function post(

@@ -8,7 +8,7 @@
  * protocol under load, a server that must be reached by another process) use
  * `startApiServer` in ./api_server.ts instead.
  */
-import { createApp } from "../../lib/app.ts";
+import { type App, createApp } from "../../lib/app.ts";
 import { parseConfig } from "../../lib/config.ts";
 import { setLogLevel } from "../../lib/log.ts";
 import type { ApiServer } from "./api_server.ts";
@@ -22,6 +22,13 @@ export interface TestApp extends ApiServer {
     path: string,
     init?: RequestInit & { token?: string },
   ): Promise<Response>;
+  /**
+   * A `fetch` of the app for clients that take a base URL and a fetch (an
+   * OpenAPI client): URLs on `base`, from loopback, no default token.
+   */
+  fetch(input: Request | URL | string, init?: RequestInit): Promise<Response>;
+  /** The app itself (its coalescer, …). */
+  app: App;
 }
 
 /** Options of {@link openApp}. */
@@ -30,9 +37,11 @@ export interface AppOptions {
   token?: string;
   /** An existing database to use (not dropped on close); default: a new one. */
   db?: TestDb;
+  /** The URLs' origin (e.g. the configured `PUBLIC_URL`); default `http://127.0.0.1:8000`. */
+  base?: string;
 }
 
-const BASE = "http://127.0.0.1:8000";
+const DEFAULT_BASE = "http://127.0.0.1:8000";
 
 function loopback(hostname = "127.0.0.1"): Deno.ServeHandlerInfo {
   return {
@@ -47,6 +56,7 @@ export async function openApp(
   opts: AppOptions = {},
 ): Promise<TestApp> {
   setLogLevel("error");
+  const BASE = opts.base ?? DEFAULT_BASE;
   const db = opts.db ?? await createTestDb({ max: 20 });
   const config = parseConfig({ DATABASE_URL: db.url, LOG_LEVEL: "error", ...env });
   const app = await createApp({ sql: db.sql, config });
@@ -63,11 +73,18 @@ export async function openApp(
   };
   const call = (path: string, init: RequestInit & { token?: string } = {}) =>
     callFrom("127.0.0.1", path, init);
+  const fetch = async (input: Request | URL | string, init?: RequestInit) => {
+    const req = new Request(input, init);
+    if (!req.url.startsWith(BASE + "/")) throw new TypeError(`not on ${BASE}: ${req.url}`);
+    return await app.fetch(req, loopback());
+  };
   return {
     base: BASE,
     db,
+    app,
     call,
     callFrom,
+    fetch,
     post(path, body, init = {}) {
       const headers = new Headers(init.headers);
       if (!headers.has("content-type")) headers.set("content-type", "application/json");

@@ -20,7 +20,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the app on 127.0.0.1:0 over a fresh test database. */
+/** Starts the app on 127.0.0.1:0 over a fresh test database (a real socket: Chromium must reach it). */
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const db = await createTestDb({ max: 20 });
   const app = await createApp({ sql: db.sql, config: parseConfig(env) });

@@ -1,8 +1,10 @@
-/** The `fresh` subset: what a Fresh 2 app relies on, on in-memory route modules. */
+/** mountRoutes: what a Fresh 2 app relies on, on in-memory route modules. */
 import type { ComponentType } from "preact";
 import { Hono } from "hono";
-import { type Context, HttpError, mountRoutes, type PageProps } from "fresh";
-import { assertEquals, assertStringIncludes } from "./_helpers/assert.ts";
+import { mountRoutes } from "./app.ts";
+import { HttpError } from "./error.ts";
+import type { Context, PageProps } from "./define.ts";
+import { assertEquals, assertStringIncludes } from "../../tests/_helpers/assert.ts";
 
 type State = { who: string };
 type Props = PageProps<unknown, State>;
@@ -100,31 +102,20 @@ Deno.test("fresh: files in (_name) folders are not routes; (group) folders add n
   assertEquals(await (await fetch("/users")).text(), "users");
 });
 
-Deno.test("fresh: ctx.redirect stays on this origin; ctx.info is the connection", async () => {
-  const fetch = await appOf({
-    "go.ts": {
-      handler: (ctx: Context<State>) => ctx.redirect(ctx.url.searchParams.get("to") ?? "", 303),
+Deno.test("routes: /jobs/new wins over /jobs/:id, whatever the file order", async () => {
+  const app = new Hono<{ Variables: { state: Record<string, never> } }>();
+  await mountRoutes(app, {
+    modules: {
+      "jobs/[id].tsx": {
+        handler: {
+          GET: (c: { params: Record<string, string> }) => new Response("id:" + c.params.id),
+        },
+      },
+      "jobs/new.tsx": { handler: { GET: () => new Response("new") } },
     },
-    "who.ts": {
-      handler: (ctx: Context<State>) =>
-        new Response((ctx.info.remoteAddr as Deno.NetAddr).hostname || "none"),
-    },
+    state: () => ({}),
   });
-  for (
-    const [to, want] of [
-      ["/jobs?x=1", "/jobs?x=1"],
-      ["//evil.example/", "/"],
-      ["/\\evil.example", "/"],
-      ["https://evil.example/", "/"],
-    ]
-  ) {
-    const res = await fetch("/go?to=" + encodeURIComponent(to));
-    assertEquals([res.status, res.headers.get("location")], [303, want], to);
-  }
-  const info = {
-    remoteAddr: { transport: "tcp" as const, hostname: "10.1.2.3", port: 1 },
-    completed: Promise.resolve(),
-  };
-  assertEquals(await (await fetch("/who", {}, info)).text(), "10.1.2.3");
-  assertEquals(await (await fetch("/who")).text(), "none");
+  assertEquals(await (await app.fetch(new Request("http://x/jobs/new"))).text(), "new");
+  assertEquals(await (await app.fetch(new Request("http://x/jobs/abc"))).text(), "id:abc");
+  assertEquals((await app.fetch(new Request("http://x/jobs/abc", { method: "POST" }))).status, 405);
 });
