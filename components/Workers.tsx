@@ -1,12 +1,13 @@
 /** Worker processes with their slots, heartbeats and running jobs. Server-rendered. */
 import type { Job, WorkerRow } from "@/lib/queue/types.ts";
 import { Empty, LINK, RelativeTime } from "./ui.tsx";
+import { WORKER_LATE_SECONDS } from "@/lib/job_constants.ts";
 import * as workers from "@/lib/queue/workers.ts";
 import { duration, payloadSummary } from "./format.ts";
 import { shortId } from "./JobRows.tsx";
 
 /** Seconds without a heartbeat after which a worker is shown as late. */
-export const LATE_AFTER_SECONDS = 30;
+export const LATE_AFTER_SECONDS = WORKER_LATE_SECONDS;
 
 /** The jobs a worker holds (lease owner `locked_by` starts with the worker id). */
 export function jobsOf(w: WorkerRow, running: Job[]): Job[] {

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { createJobSchema, hasUnstorableChars, JOB_TYPE_NAMES } from "./jobs/mod.ts";
 import { BULK_ACTIONS } from "./queue/bulk.ts";
-import { JOB_STATUSES, SORT_COLUMNS, UUID_RE } from "./job_constants.ts";
+import { EXPLAIN_CODES, JOB_STATUSES, SORT_COLUMNS, UUID_RE } from "./job_constants.ts";
 import { EVENT_KINDS } from "./queue/types.ts";
 
 export { UUID_RE };
@@ -214,6 +214,14 @@ export const jobResponse = z.object({
   cancel_requested_at: instant.nullable(),
   timeout_seconds: z.int().min(1).nullable(),
   expires_at: instant.nullable(),
+});
+
+/** Why a job is not running. */
+export const explainResponse = z.object({
+  code: z.enum(EXPLAIN_CODES),
+  message: z.string(),
+  until: instant.optional(),
+  details: z.record(z.string(), z.unknown()),
 });
 
 /** One row of a job's timeline. */

@@ -26,3 +26,27 @@ export type SortColumn = typeof SORT_COLUMNS[number];
  */
 export const UUID_RE =
   /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** Seconds without a heartbeat after which a worker process is late: shown so, and not counted as serving. */
+export const WORKER_LATE_SECONDS = 30;
+
+/**
+ * Why a job is not running (`GET /api/jobs/:id/explain`): the reasons of a
+ * pending job in the order they are checked, then the states of one that is
+ * not pending.
+ */
+export const EXPLAIN_CODES = [
+  "expired",
+  "retry_backoff",
+  "scheduled",
+  "queue_paused",
+  "queue_at_limit",
+  "no_worker",
+  "behind",
+  "ready",
+  "processing",
+  "completed",
+  "failed",
+  "cancelled",
+] as const;
+export type ExplainCode = typeof EXPLAIN_CODES[number];

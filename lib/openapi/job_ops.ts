@@ -81,6 +81,22 @@ export function registerJobOperations(kit: Kit): void {
       ...kit.common,
     },
   });
+  kit.op("get", "/api/jobs/{id}/explain", {
+    operationId: "explainJob",
+    tags: ["jobs"],
+    summary: "Why a job is not running: the first reason that holds",
+    description: "For a pending job, the first of: `expired` (its deadline passed), " +
+      "`retry_backoff` or `scheduled` (with `until`), `queue_paused`, `queue_at_limit` " +
+      "(N of N running), `no_worker` (no live worker process serves its queue), `behind` " +
+      "(N due jobs ahead of it in its queue), `ready`. A job that is not pending answers " +
+      "its state (`processing`, `completed`, `failed`, `cancelled`).",
+    request: { params: kit.idParam },
+    responses: {
+      200: kit.ok("the reason, in a sentence and as a code", s.explainResponse),
+      ...kit.notFound,
+      ...kit.common,
+    },
+  });
   const emptyBody = (examples: Record<string, unknown>) =>
     kit.jsonBody(kit.Empty, examples, {
       required: false,

@@ -27,6 +27,7 @@ export { type Rescued, rescueExpired } from "./rescue.ts";
 // The admin side: list, get, cancel, retry, remove.
 export { list, type ListPage, type ListQuery, SORT_COLUMNS, type SortColumn } from "./list.ts";
 export { get, getWithEvents } from "./get.ts";
+export { explain, type Explanation } from "./explain.ts";
 export { cancel } from "./cancel.ts";
 export { retry } from "./retry.ts";
 export { remove, removeMany } from "./remove.ts";

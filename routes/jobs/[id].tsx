@@ -3,6 +3,7 @@
  * report's download link; live while pending or running. `POST` performs
  * an action (`cancel`, `retry`, `delete`, `clone`) and redirects with 303.
  */
+import { ExplainPanel } from "@/components/Explain.tsx";
 import { define } from "@/utils.ts";
 import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "fresh";
@@ -60,8 +61,12 @@ export const handler = define.handlers({
     const file = job.type === "report" && job.status === "completed"
       ? await artifacts.get(ctx.state.sql, { jobId: job.id })
       : null;
+    const explanation = job.status === "pending"
+      ? await jobs.explain(ctx.state.sql, { id: job.id, now: ctx.state.now() })
+      : null;
     return page({
       job,
+      explanation,
       file: file ? { filename: file.filename, bytes: file.bytes.length } : null,
       title: `${job.type} ${job.id.slice(0, 8)}`,
       done: doneMessage(ctx.url.searchParams.get("done"), job, now),
@@ -137,6 +142,7 @@ export default define.page<typeof handler>(({ data }) => {
         </div>
         <JobActions id={job.id} status={job.status} />
       </div>
+      <ExplainPanel explanation={data.explanation} now={now} />
       <Card class="mb-3">
         <dl class="grid grid-cols-2 gap-x-4 gap-y-3 px-4 py-3 sm:grid-cols-3 lg:grid-cols-6">
           <Field label="Priority">
