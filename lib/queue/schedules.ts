@@ -12,6 +12,7 @@ import { nextTick } from "../schedules/cron.ts";
 import {
   type CreateSchedule,
   createScheduleBody,
+  normalized,
   type PatchSchedule,
 } from "../schedules/schema.ts";
 import { ConflictError, NotFoundError } from "./types.ts";
@@ -83,7 +84,7 @@ export async function create(
   sql: Sql,
   opts: { schedule: CreateSchedule; source?: "api" | "file"; now?: Date | null },
 ): Promise<Schedule> {
-  const s = opts.schedule;
+  const s = normalized(opts.schedule);
   return await sql.begin(async (tx: TxSql) => {
     const t = await clockOf(tx, opts.now);
     const next = nextRun(s, t);
@@ -129,7 +130,7 @@ export async function update(
           `can be changed here)`,
       );
     }
-    const merged = createScheduleBody.parse({
+    const merged = normalized(createScheduleBody.parse({
       name: cur.name,
       cron: p.cron ?? cur.cron,
       timezone: p.timezone ?? cur.timezone,
@@ -139,7 +140,7 @@ export async function update(
       queue: p.queue !== undefined ? p.queue : cur.queue,
       max_attempts: p.max_attempts ?? cur.max_attempts,
       enabled: p.enabled ?? cur.enabled,
-    });
+    }));
     const t = await clockOf(tx, opts.now);
     const timing = merged.cron !== cur.cron || merged.timezone !== cur.timezone ||
       merged.enabled !== cur.enabled;
@@ -205,7 +206,7 @@ export async function applyFile(
   return await sql.begin(async (tx: TxSql) => {
     const t = await clockOf(tx, opts.now);
     const out: FileApplied = { created: [], updated: [], removed: [] };
-    for (const s of opts.schedules) {
+    for (const s of opts.schedules.map((d) => normalized(d))) {
       // Primary key, locked for the rest of the transaction.
       const [cur] = await tx<Schedule[]>`SELECT * FROM schedule WHERE name = ${s.name} FOR UPDATE`;
       const enabled = s.enabled ?? cur?.enabled ?? true;

@@ -10,6 +10,14 @@ import { z } from "zod";
 import { JOB_TYPE_NAMES, JOB_TYPES } from "../jobs/mod.ts";
 import { canonicalTimezone, cronError, timezoneError } from "./cron.ts";
 
+/**
+ * The stored spelling of a valid schedule's cron and time zone (trimmed;
+ * `utc` → `UTC`), so equal schedules compare equal.
+ */
+export function normalized<T extends { cron: string; timezone?: string }>(s: T): T {
+  return { ...s, cron: s.cron.trim(), timezone: canonicalTimezone(s.timezone ?? "UTC") };
+}
+
 /** A schedule's name, and a queue's: lower-case, starts with a letter, ≤ 63 characters. */
 export const SCHEDULE_NAME_RE = /^[a-z][a-z0-9_-]{0,62}$/;
 const QUEUE_NAME_RE = SCHEDULE_NAME_RE;
@@ -22,11 +30,11 @@ const cronField = z.string({ error: "cron must be text" }).max(200, "cron is too
   .check((ctx) => {
     const why = cronError(ctx.value);
     if (why) ctx.issues.push({ code: "custom", message: why, input: ctx.value });
-  }).transform((s) => s.trim());
+  });
 const timezoneField = z.string({ error: "timezone must be text" }).check((ctx) => {
   const why = timezoneError(ctx.value);
   if (why) ctx.issues.push({ code: "custom", message: why, input: ctx.value });
-}).transform(canonicalTimezone);
+});
 const typeField = z.enum(JOB_TYPE_NAMES, {
   error: `type must be one of ${JOB_TYPE_NAMES.join(", ")}`,
 });
