@@ -112,14 +112,17 @@ export const schedulesFile = z.strictObject({
   schedules: z.array(createScheduleBody, { error: "schedules must be an array" }),
 }).superRefine((v, ctx) => {
   const seen = new Set<string>();
+  if (!Array.isArray(v?.schedules)) return;
   v.schedules.forEach((s, i) => {
-    if (seen.has(s.name)) {
+    const name = (s as { name?: unknown })?.name;
+    if (typeof name !== "string") return;
+    if (seen.has(name)) {
       ctx.addIssue({
         code: "custom",
-        message: `name ${s.name} appears twice`,
+        message: `name ${name} appears twice`,
         path: ["schedules", i, "name"],
       });
     }
-    seen.add(s.name);
+    seen.add(name);
   });
-});
+}, always);
