@@ -9,8 +9,9 @@ import { runNow, schedulerPass, schedules } from "../lib/queue/mod.ts";
 import { createScheduleBody } from "../lib/schedules/schema.ts";
 import { Scheduler } from "../worker/services/scheduler.ts";
 import type { SchedulerPass } from "../lib/queue/schedule_tick.ts";
-import { assertEquals } from "./_helpers/assert.ts";
+import { assert, assertEquals } from "./_helpers/assert.ts";
 import { createTestDb, type TestDb } from "./_helpers/db.ts";
+import { testSupervisor } from "./_helpers/worker_sup.ts";
 
 const EMAIL = { to: "ops@example.com", subject: "tick", body: "scheduled" };
 
@@ -237,6 +238,48 @@ Deno.test({
       assertEquals(inst.passes.length, n);
     } finally {
       await inst.close();
+      await db.drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "scheduler in the worker process: the file is applied at start, and a NOTIFY of a " +
+    "due schedule makes its job at once",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const db = await createTestDb();
+    const file = await Deno.makeTempFile({ suffix: ".json" });
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        schedules: [{ name: "from-file", cron: "* * * * *", type: "email", payload: EMAIL }],
+      }),
+    );
+    const { sup, dataDir } = await testSupervisor(db.url, {
+      schedulesFile: file,
+      types: ["noop"],
+    });
+    try {
+      const s = await schedules.get(db.sql, { name: "from-file" });
+      assertEquals([s?.source, s?.enabled], ["file", true]);
+      // Make the current minute's tick due, as if its time had come, and tell the scheduler.
+      await db.sql`UPDATE schedule SET next_run_at = date_trunc('minute', now())`;
+      const [{ tick }] = await db.sql<{ tick: Date }[]>`SELECT next_run_at AS tick FROM schedule`;
+      await db.sql`SELECT pg_notify('jobq_schedules', 'from-file')`;
+      await until(async () => (await jobKeys(db.sql, "from-file")).length > 0, "the job");
+      const after = await schedules.get(db.sql, { name: "from-file" });
+      // The tick made is this minute's (or the next one's, when the minute turned meanwhile).
+      assert(after!.last_run_at!.getTime() >= tick.getTime(), "a tick at or after the due one");
+      assertEquals(await jobKeys(db.sql, "from-file"), [
+        `schedule:from-file:${after!.last_run_at!.toISOString()}`,
+      ]);
+      assertEquals(after!.next_run_at!.getTime() > after!.last_run_at!.getTime(), true);
+    } finally {
+      await sup.stop();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      await Deno.remove(file);
       await db.drop();
     }
   },
