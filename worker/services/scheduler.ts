@@ -120,7 +120,11 @@ export class Scheduler {
     const max = this.#o.maxSleepMs ?? 30_000;
     let ms = max;
     if (pass?.ran && pass.nextDueAt) {
-      ms = Math.min(max, Math.max(0, pass.nextDueAt.getTime() - pass.now.getTime()) + 5);
+      const due = pass.nextDueAt.getTime() - pass.now.getTime();
+      // Still due after a pass that made nothing: its row is locked by a change in flight
+      // (SKIP LOCKED); look again soon, without spinning.
+      const floor = due <= 0 && !pass.enqueued.length ? Math.min(max, 250) : 0;
+      ms = Math.min(max, Math.max(floor, due + 5));
     } else if (pass && !pass.ran) {
       // Another process has the turn: come back within the period, spread out.
       ms = Math.round(max * (0.5 + Math.random() / 2));
