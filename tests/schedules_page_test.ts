@@ -216,6 +216,16 @@ Deno.test({
       await page.waitForURL(/done=disabled/);
       await islandsReady(page);
       await page.screenshot({ path: "/tmp/schedules.png", fullPage: true });
+      // The edit form: a bad change is 422 with the errors next to the fields.
+      await page.locator('a[href="/schedules/berlin-morning"]').click();
+      await page.waitForURL(/\/schedules\/berlin-morning$/);
+      await page.fill("#f-cron", "0 8 * * *");
+      await page.fill("#f-timezone", "Europe/Nowhere");
+      await page.fill("#f-payload", '{"to": "nope"}');
+      await page.locator('button[type=submit]:has-text("Save changes")').click();
+      await page.locator('[data-error="timezone"]').waitFor();
+      assertEquals(await page.inputValue("#f-cron"), "0 8 * * *");
+      await page.screenshot({ path: "/tmp/schedules_edit.png", fullPage: true });
       assertEquals(problems, []);
       await context.close();
       const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM job`;
