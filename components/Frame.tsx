@@ -9,6 +9,7 @@ const NAV: { href: string; label: string; more?: string }[] = [
   { href: "/", label: "Dashboard" },
   { href: "/jobs", label: "Jobs" },
   { href: "/workers", label: "Workers" },
+  { href: "/schedules", label: "Schedules" },
   { href: "/docs", label: "API", more: " docs" },
 ];
 

@@ -271,6 +271,32 @@ export const trendResponse = z.object({
   })),
 });
 
+/** A schedule as stored (`GET /api/schedules/:name`). */
+export const scheduleResponse = z.object({
+  name: z.string(),
+  cron: z.string(),
+  timezone: z.string(),
+  type: z.enum(JOB_TYPE_NAMES),
+  payload: z.record(z.string(), z.unknown()),
+  priority: z.int().min(1).max(5),
+  queue: z.string().nullable().describe("the job's queue; null: the type's default (`default`)"),
+  max_attempts: z.int().min(1).max(100),
+  enabled: z.boolean(),
+  last_run_at: instant.nullable().describe("the tick last enqueued by the scheduler"),
+  next_run_at: instant.nullable().describe("the next tick; null while disabled"),
+  last_job_id: z.uuid().nullable().describe(
+    "the job last enqueued (a tick or run now); it may since have been pruned",
+  ),
+  source: z.enum(["api", "file"]).describe(
+    "`file`: declared in SCHEDULES_FILE, which wins; only `enabled` can be changed here",
+  ),
+  created_at: instant,
+  updated_at: instant,
+});
+
+/** Every schedule. */
+export const scheduleListResponse = z.object({ items: z.array(scheduleResponse) });
+
 /** The error envelope of every `/api` error. */
 export const errorResponse = z.object({
   error: z.object({

@@ -55,6 +55,7 @@ export const ENV_SCHEMA = z.object({
       Number(v.slice(0, -1)) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[v.slice(-1) as "d"]
     )
     .optional(),
+  SCHEDULES_FILE: z.string().min(1, "expected a file path").default("schedules.json"),
   BODY_LIMIT_BYTES: int(1024, 1 << 30).default(1 << 20),
   BATCH_BODY_LIMIT_BYTES: int(1024, 1 << 30).default(8 << 20),
 });

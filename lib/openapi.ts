@@ -4,13 +4,14 @@
  * the routes validate with (`lib/api_schemas.ts`, `lib/jobs`). Paths are
  * registered on its registry only; routing stays with the file-system routes.
  * The shared answers and schemas are in `openapi/kit.ts`, the operations in
- * `openapi/job_ops.ts` and `openapi/other_ops.ts`.
+ * `openapi/job_ops.ts`, `openapi/schedule_ops.ts` and `openapi/other_ops.ts`.
  */
 import { extendZodWithOpenApi, OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { makeKit } from "./openapi/kit.ts";
 import { registerJobOperations } from "./openapi/job_ops.ts";
 import { registerOtherOperations } from "./openapi/other_ops.ts";
+import { registerScheduleOperations } from "./openapi/schedule_ops.ts";
 
 /** Every documented route as `METHOD path` (OpenAPI `{param}` syntax); tests compare it. */
 export const API_ROUTES = [
@@ -28,6 +29,12 @@ export const API_ROUTES = [
   "GET /api/stats",
   "GET /api/stats/trend",
   "GET /api/events",
+  "GET /api/schedules",
+  "POST /api/schedules",
+  "GET /api/schedules/{name}",
+  "PATCH /api/schedules/{name}",
+  "DELETE /api/schedules/{name}",
+  "POST /api/schedules/{name}/run",
   "GET /api/openapi.json",
   "GET /docs",
   "GET /healthz",
@@ -65,6 +72,7 @@ function build(): Record<string, unknown> {
   const kit = makeKit(r);
   registerJobOperations(kit);
   registerOtherOperations(kit);
+  registerScheduleOperations(kit);
 
   return app.getOpenAPI31Document({
     openapi: "3.1.0",

@@ -16,6 +16,8 @@ import { bodyJson } from "./_helpers/api_server.ts";
 import { openApp } from "./_helpers/app.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { apiClient, everyOperation, type Expect } from "./_helpers/openapi_calls.ts";
+import { schedules } from "../lib/queue/mod.ts";
+import { createScheduleBody } from "../lib/schedules/schema.ts";
 import { artifacts } from "../lib/queue/mod.ts";
 import { discover, load } from "../lib/web/routes.ts";
 import { ROOT } from "../lib/web/paths.ts";
@@ -298,6 +300,22 @@ Deno.test({
         claimJob: async () => void await insertJob(s.db.sql, { status: "pending" }),
       };
       arrange.failJob = arrange.completeJob;
+      let n = 0;
+      const schedule = async () => {
+        const name = `example-${++n}`;
+        await schedules.create(s.db.sql, {
+          schedule: createScheduleBody.parse({
+            name,
+            cron: "@daily",
+            type: "email",
+            payload: { to: "a@example.com", subject: "s", body: "b" },
+          }),
+        });
+        return name;
+      };
+      arrange.updateSchedule = schedule;
+      arrange.deleteSchedule = schedule;
+      arrange.runSchedule = schedule;
       let seen = 0;
       for (const [path, ops] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(ops)) {
@@ -310,7 +328,7 @@ Deno.test({
           for (const [name, { value }] of examples) {
             assertEquals(check(media.schema, value), null, `${op.operationId} example ${name}`);
             const id = await arrange[op.operationId]?.();
-            const url = s.base + path.replace("{id}", id ?? "");
+            const url = s.base + path.replace("{id}", id ?? "").replace("{name}", id ?? "");
             const res = await recording(url, {
               method: method.toUpperCase(),
               headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },

@@ -17,6 +17,7 @@ import { configuredDatabase, openPool } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import { migrate } from "../lib/migrate.ts";
 import { startSupervisor } from "./supervisor.ts";
+import { SchedulesFileError } from "../lib/schedules/file.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -68,6 +69,7 @@ try {
   await sup.done;
   Deno.exit(0);
 } catch (err) {
+  if (err instanceof SchedulesFileError) console.error(`worker: ${err.message}`);
   log("error", "worker.failed", { error: err });
   Deno.exit(1);
 }

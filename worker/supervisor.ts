@@ -7,8 +7,13 @@
  *   jobs; replaces runners that crash or hang (the hard per-job timeout);
  * - the listener: wakes an idle runner on `NOTIFY jobq_new`;
  * - the lease renewer, the heartbeat (the `worker` row), the rescuer
- *   (cluster-wide, one process at a time), the pruner (optional retention)
- *   and the metrics server (`/healthz`, `/metrics`).
+ *   (cluster-wide, one process at a time), the scheduler (recurring jobs;
+ *   one process at a time enqueues), the pruner (optional retention) and
+ *   the metrics server (`/healthz`, `/metrics`).
+ *
+ * At start, before any service, the schedules file (`SCHEDULES_FILE`) is
+ * applied; a bad file rejects the start with a message naming the schedule
+ * and the field.
  *
  * Connections: a small pool (heartbeat, leases, rescuer, fail/release on a
  * runner's behalf), one LISTEN connection, and each runner's own pool of 2.
@@ -29,6 +34,8 @@ import { WorkerMetrics } from "./services/metrics.ts";
 import { MetricsServer } from "./services/metrics_server.ts";
 import { PrunerService } from "./services/pruner.ts";
 import { Rescuer } from "./services/rescuer.ts";
+import { Scheduler } from "./services/scheduler.ts";
+import { applySchedulesFile, schedulesPath } from "../lib/schedules/file.ts";
 import { RunnerPool } from "./services/runner_pool.ts";
 import { Settler } from "./services/settle.ts";
 
@@ -68,6 +75,10 @@ export interface SupervisorOptions {
   metricsPort?: number;
   /** This process's worker id. Default `<host>:<pid>:<random>`. */
   id?: string;
+  /** The schedules file applied at start (null: none). Default `SCHEDULES_FILE`. */
+  schedulesFile?: string | null;
+  /** The scheduler's longest sleep between passes (ms). Default 30 000. */
+  schedulerMaxSleepMs?: number;
 }
 
 /** A running supervisor. */
@@ -206,7 +217,11 @@ function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { 
     worker: id,
     health,
     onNewJob: () => pool.wakeOne(),
-    onListening: () => pool.wakeAll(),
+    onListening: () => {
+      pool.wakeAll();
+      scheduler.wake();
+    },
+    onSchedulesChanged: () => scheduler.wake(),
   });
   const leases = new LeaseRenewer({ sql, holders: pool, health, leaseSeconds: o.leaseSeconds });
   const heartbeat = new Heartbeat({
@@ -233,6 +248,16 @@ function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { 
       pool.wakeAll();
     },
   });
+  const scheduler = new Scheduler({
+    sql,
+    worker: id,
+    health,
+    maxSleepMs: opts.schedulerMaxSleepMs,
+    onEnqueued: () => {
+      changed.poke();
+      pool.wakeAll();
+    },
+  });
   const pruner = new PrunerService({
     sql,
     worker: id,
@@ -253,7 +278,7 @@ function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { 
       failed: metrics.counts.failed,
     }),
   });
-  return { ...core, listener, leases, heartbeat, rescuer, pruner, server };
+  return { ...core, listener, leases, heartbeat, rescuer, scheduler, pruner, server };
 }
 
 /** Wired services, as {@link wire} returns them. */
@@ -286,6 +311,7 @@ async function shutdown(
   s.leases.stop();
   s.heartbeat.stop();
   s.rescuer.stop();
+  await s.scheduler.stop();
   const serverDone = s.server?.stop();
   await s.pruner.stop();
   await s.listener.stop();
@@ -354,6 +380,10 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   if (opts.handleSignals ?? true) unhandle = handleSignals(id, stop);
 
   try {
+    const file = opts.schedulesFile === undefined
+      ? schedulesPath(opts.config.SCHEDULES_FILE)
+      : opts.schedulesFile;
+    if (file) await applySchedulesFile(s.sql, { path: file });
     await s.server?.start();
     await s.heartbeat.register();
     // Listen before the runners load (a second or more for many Web Workers):
@@ -369,6 +399,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   s.leases.start();
   s.heartbeat.start(); // beats now: the worker row shows every runner up at once
   s.rescuer.start();
+  s.scheduler.start();
   s.pruner.start();
   log("info", "worker.started", {
     worker: id,

@@ -37,6 +37,19 @@ export const EXAMPLES = {
   },
   cancelJob: { empty: {} },
   retryJob: { empty: {} },
+  createSchedule: {
+    weekdayMail: {
+      name: "weekday-digest",
+      cron: "0 8 * * 1-5",
+      timezone: "Europe/Berlin",
+      type: "email",
+      payload: { to: "team@example.com", subject: "Daily digest", body: "Good morning" },
+      priority: 4,
+    },
+  },
+  updateSchedule: { disable: { enabled: false } },
+  deleteSchedule: { empty: {} },
+  runSchedule: { empty: {} },
   claimJob: { named: { worker: "ext-1", types: ["email", "notification"] } },
   completeJob: {
     done: { result: { message_id: "<1@example.com>" }, worker: "ext-1", attempt: 1 },

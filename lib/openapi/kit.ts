@@ -7,6 +7,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import * as s from "../api_schemas.ts";
 import { createJobSchema } from "../jobs/mod.ts";
+import { createScheduleBody, patchScheduleBody } from "../schedules/schema.ts";
 
 /** Registers the schemas on `r` and returns what the operations are built from. */
 export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
@@ -26,6 +27,15 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
   const Stats = reg("Stats", s.statsResponse);
   const Trend = reg("Trend", s.trendResponse);
   const ErrorBody = reg("Error", s.errorResponse);
+  const Schedule = reg("Schedule", s.scheduleResponse);
+  const ScheduleList = reg(
+    "ScheduleList",
+    s.scheduleListResponse.extend({
+      items: z.array(Schedule),
+    }),
+  );
+  const CreateSchedule = reg("CreateSchedule", createScheduleBody);
+  const PatchSchedule = reg("PatchSchedule", patchScheduleBody);
 
   const idParam = z.object({ id: z.uuid().describe("job id") });
   const jsonBody = (
@@ -92,7 +102,7 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
 
   /** Registers an operation; a GET gets its HEAD twin (same answers, no body). */
   const op = (
-    method: "get" | "post" | "delete",
+    method: "get" | "post" | "patch" | "delete",
     path: string,
     spec: Omit<Parameters<typeof r.registerPath>[0], "method" | "path">,
   ) => {
@@ -134,6 +144,10 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
     Fail,
     Stats,
     Trend,
+    Schedule,
+    ScheduleList,
+    CreateSchedule,
+    PatchSchedule,
     idParam,
     jsonBody,
     ok,

@@ -19,3 +19,6 @@ export const TREND_COMPACTION_LOCK_KEY = 7_245_005;
 
 /** Each pruner batch's turn, so pruners take turns (transaction lock, `prune.ts`). */
 export const PRUNE_LOCK_KEY = 7_245_010;
+
+/** Makes the scheduler's pass a singleton across processes (transaction lock, `schedule_tick.ts`). */
+export const SCHEDULER_LOCK_KEY = 7_245_011;

@@ -8,3 +8,5 @@ export * as bulk from "./bulk.ts";
 export * from "./notify.ts";
 export * from "./types.ts";
 export { backoffMs, errorText } from "./backoff.ts";
+export * as schedules from "./schedules.ts";
+export { runNow, schedulerPass } from "./schedule_tick.ts";

@@ -226,6 +226,42 @@ export async function everyOperation(c: Client, x: Expect, f: Fixtures): Promise
   x(await c.POST("/api/process", { body: { types: ["report", "notification"] } }), 204);
   x(await c.POST("/api/process", { body: { types: ["fax"] } as never }), 422);
 
+  // ---- schedules
+  const sched = {
+    name: "nightly-mail",
+    cron: "0 2 * * *",
+    timezone: "Europe/Berlin",
+    type: "email" as const,
+    payload: { to: "ops@example.com", subject: "Nightly", body: "A body" },
+  };
+  const named = { params: { path: { name: "nightly-mail" } } };
+  x(await c.POST("/api/schedules", { body: sched }), 201);
+  x(await c.POST("/api/schedules", { body: sched }), 409, { bodyValid: true });
+  x(await c.POST("/api/schedules", { body: { ...sched, cron: "* * * * * *" } }), 422, {
+    bodyValid: true,
+  });
+  x(await c.POST("/api/schedules", { body: { ...sched, priority: "3" } as never }), 422);
+  x(await c.GET("/api/schedules", {}), 200);
+  x(await c.GET("/api/schedules", { params: { query: { all: "1" } as never } }), 422);
+  x(await c.GET("/api/schedules/{name}", named), 200);
+  x(await c.HEAD("/api/schedules/{name}", named), 200);
+  x(await c.GET("/api/schedules/{name}", { params: { path: { name: "missing" } } }), 404);
+  x(await c.PATCH("/api/schedules/{name}", { ...named, body: { enabled: false } }), 200);
+  x(await c.PATCH("/api/schedules/{name}", { ...named, body: { enabled: "no" } as never }), 422);
+  x(
+    await c.PATCH("/api/schedules/{name}", {
+      params: { path: { name: "missing" } },
+      body: { enabled: true },
+    }),
+    404,
+  );
+  x(await c.POST("/api/schedules/{name}/run", { ...named, body: {} }), 201);
+  x(await c.POST("/api/schedules/{name}/run", { ...named, body: { now: 1 } as never }), 422);
+  x(await c.POST("/api/schedules/{name}/run", { params: { path: { name: "missing" } } }), 404);
+  x(await c.DELETE("/api/schedules/{name}", { ...named, body: { force: true } as never }), 422);
+  x(await c.DELETE("/api/schedules/{name}", named), 200);
+  x(await c.DELETE("/api/schedules/{name}", named), 404);
+
   // ---- stats and events
   x(await c.GET("/api/stats", {}), 200);
   x(await c.GET("/api/stats", { params: { query: { since: "1" } as never } }), 422);
@@ -271,6 +307,10 @@ export async function everyOperation(c: Client, x: Expect, f: Fixtures): Promise
     200,
   );
   x(await c.HEAD("/api/jobs/{id}/artifact", { params: { path: { id: MISSING } } }), 404);
+  x(await c.HEAD("/api/schedules", {}), 200);
+  x(await c.HEAD("/api/schedules", { params: { query: { all: "1" } as never } }), 422);
+  x(await c.HEAD("/api/schedules/{name}", { params: { path: { name: "missing" } } }), 404);
+  x(await c.HEAD("/api/schedules/{name}", { params: { path: { name: "Bad Name" } } }), 404);
   x(await c.HEAD("/api/stats", {}), 200);
   x(await c.HEAD("/api/stats", { params: { query: { since: "1" } as never } }), 422);
   x(await c.HEAD("/api/stats/trend", { params: { query: { bucket: "minute" } } }), 200);

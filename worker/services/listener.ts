@@ -1,5 +1,6 @@
 /**
- * The worker's listener: wakes an idle runner for each `NOTIFY jobq_new`, on
+ * The worker's listener: wakes an idle runner for each `NOTIFY jobq_new` (and
+ * the scheduler for each `NOTIFY jobq_schedules`), on
  * a LISTEN connection of `lib/queue/notify.ts` (the project's one LISTEN
  * owner) that re-LISTENs after every drop; after each (re-)LISTEN it wakes
  * every runner, since notifications sent while it was not listening are lost.
@@ -7,6 +8,7 @@
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
 import { CHANNEL_NEW_JOBS, Listener } from "../../lib/queue/mod.ts";
+import { CHANNEL_SCHEDULES } from "../../lib/queue/schedules.ts";
 import { describe, withRetry } from "../retry.ts";
 import type { DbHealth } from "./health.ts";
 
@@ -21,6 +23,8 @@ export interface NewJobsListenerOptions {
   onNewJob(): void;
   /** Listening (again): notifications may have been missed, look now. */
   onListening(): void;
+  /** Schedules changed (`NOTIFY jobq_schedules`): wake the scheduler. */
+  onSchedulesChanged?(): void;
 }
 
 /** LISTENs on `jobq_new` until stopped. */
@@ -32,9 +36,12 @@ export class NewJobsListener {
   constructor(opts: NewJobsListenerOptions) {
     this.#o = opts;
     this.#listener = new Listener(opts.sql, {
-      channels: [CHANNEL_NEW_JOBS],
+      channels: [CHANNEL_NEW_JOBS, CHANNEL_SCHEDULES],
       name: "jobq-worker-listen",
-      onNotify: () => opts.onNewJob(),
+      onNotify: (channel) => {
+        if (channel === CHANNEL_SCHEDULES) opts.onSchedulesChanged?.();
+        else opts.onNewJob();
+      },
       onListening: () => {
         opts.health.ok();
         log("debug", "worker.listening", { worker: opts.worker, channel: CHANNEL_NEW_JOBS });
