@@ -1,12 +1,13 @@
 /**
- * The worker's listener: wakes an idle runner for each `NOTIFY jobq_new`, on
+ * The worker's listener: wakes an idle runner for each `NOTIFY jobq_new` and
+ * passes each `NOTIFY jobq_cancel` (payload: a job id) on to the runners, on
  * a LISTEN connection of `lib/queue/notify.ts` (the project's one LISTEN
  * owner) that re-LISTENs after every drop; after each (re-)LISTEN it wakes
  * every runner, since notifications sent while it was not listening are lost.
  */
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
-import { CHANNEL_NEW_JOBS, Listener } from "../../lib/queue/mod.ts";
+import { CHANNEL_CANCEL, CHANNEL_NEW_JOBS, Listener } from "../../lib/queue/mod.ts";
 import { describe, withRetry } from "../retry.ts";
 import type { DbHealth } from "./health.ts";
 
@@ -19,11 +20,13 @@ export interface NewJobsListenerOptions {
   health: DbHealth;
   /** A new job is due: wake one runner. */
   onNewJob(): void;
+  /** The cancel of job `id` was requested: abort it if a runner here runs it. */
+  onCancel?(id: string): void;
   /** Listening (again): notifications may have been missed, look now. */
   onListening(): void;
 }
 
-/** LISTENs on `jobq_new` until stopped. */
+/** LISTENs on `jobq_new` and `jobq_cancel` until stopped. */
 export class NewJobsListener {
   #o: NewJobsListenerOptions;
   #listener: Listener;
@@ -32,9 +35,12 @@ export class NewJobsListener {
   constructor(opts: NewJobsListenerOptions) {
     this.#o = opts;
     this.#listener = new Listener(opts.sql, {
-      channels: [CHANNEL_NEW_JOBS],
+      channels: [CHANNEL_NEW_JOBS, CHANNEL_CANCEL],
       name: "jobq-worker-listen",
-      onNotify: () => opts.onNewJob(),
+      onNotify: (channel, payload) => {
+        if (channel === CHANNEL_CANCEL) opts.onCancel?.(payload);
+        else opts.onNewJob();
+      },
       onListening: () => {
         opts.health.ok();
         log("debug", "worker.listening", { worker: opts.worker, channel: CHANNEL_NEW_JOBS });

@@ -2,8 +2,9 @@
  * The runner pool: `concurrency` Web Workers (runners) that claim and run
  * jobs. It spawns them, wakes them (one for a new job, all after an outage),
  * tracks the jobs each holds, enforces the hard per-job timeout (a watchdog
- * terminates a runner whose handler will not stop), replaces runners that
- * crash, and stops them gracefully.
+ * terminates a runner whose handler will not stop), passes cancels on (and
+ * terminates a runner whose handler ignores one for the cancel grace),
+ * replaces runners that crash, and stops them gracefully.
  */
 import { log } from "../../lib/log.ts";
 import type { Notifier } from "../../lib/queue/mod.ts";
@@ -39,6 +40,8 @@ export interface RunnerPoolDeps {
   settings(lockedBy: string, status: RunnerStatus): RunnerSettings;
   /** After a timeout aborts the signal, how long the handler may take to stop (ms). */
   abortGraceMs: number;
+  /** After a cancel aborts the signal, how long the handler may take to stop (ms). Default 5000. */
+  cancelGraceMs?: number;
   events: EventBus;
   metrics: WorkerMetrics;
   health: DbHealth;
@@ -131,6 +134,19 @@ export class RunnerPool {
   lost(lockedBy: string, ids: string[]): void {
     const slot = this.#slots.find((s) => s.lockedBy === lockedBy);
     if (slot) this.#send(slot, { kind: "lost", ids });
+  }
+
+  /**
+   * The cancel of job `id` was requested: the runner holding it (if any here)
+   * aborts its handler, or skips it when it has not started. Idempotent: the
+   * cancel grace counts from the first call.
+   */
+  cancel(id: string): void {
+    for (const slot of this.#slots) {
+      if (!slot || !alive(slot) || !slot.held.has(id) || slot.cancels.has(id)) continue;
+      slot.cancels.set(id, performance.timeOrigin + performance.now());
+      this.#send(slot, { kind: "cancel", ids: [id] });
+    }
   }
 
   /** What each runner does now, for the worker row (the `/workers` page reads it). */
@@ -282,6 +298,9 @@ export class RunnerPool {
       case "idle":
         slot.awake = false;
         break;
+      case "progress":
+        this.#d.changed.poke();
+        break;
       case "stuck": {
         const why = `job ${m.job.id} ignored its abort after the ${m.timeoutMs / 1000} s timeout`;
         this.#replace(slot, "timeout", null, why);
@@ -312,9 +331,10 @@ export class RunnerPool {
     for (const { job, outcome, ms, error, final } of items) {
       drop(slot, job.id);
       metrics.finished({ job, outcome, ms });
-      if (outcome === "completed") {
+      if (outcome === "completed" || outcome === "cancelled") {
         recorded = true;
-        events.emit({ kind: "completed", worker, job, ms });
+        if (outcome === "completed") events.emit({ kind: "completed", worker, job, ms });
+        else events.emit({ kind: "cancelled", worker, job });
       } else if (outcome === "failed") {
         recorded = true;
         events.emit({ kind: "failed", worker, job, ms, error: error ?? "", final: !!final });
@@ -337,6 +357,19 @@ export class RunnerPool {
       if (!slot || !alive(slot)) continue;
       const run = running(slot);
       if (!run) continue;
+      const cancelAt = slot.cancels.get(run.job.id);
+      const graceMs = this.#d.cancelGraceMs ?? 5000;
+      if (cancelAt !== undefined && now - cancelAt >= graceMs) {
+        const secs = graceMs / 1000;
+        log("warn", "job.cancel_terminate", { job_id: run.job.id, worker: slot.lockedBy });
+        this.#replace(
+          slot,
+          "cancel",
+          `the handler ignored the abort signal for ${secs} s; its Web Worker was terminated and replaced`,
+          `job ${run.job.id} was cancelled and did not stop within ${secs} s`,
+        );
+        continue;
+      }
       const hardMs = run.timeoutMs + this.#d.abortGraceMs + HARD_MARGIN_MS;
       if (now - run.startedAt < hardMs) continue;
       const secs = run.timeoutMs / 1000;
@@ -364,7 +397,7 @@ export class RunnerPool {
    */
   #replace(
     slot: Slot,
-    reason: "crashed" | "timeout",
+    reason: "crashed" | "timeout" | "cancel",
     failMessage: string | null,
     detail: string,
   ): void {
