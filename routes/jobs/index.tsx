@@ -24,7 +24,7 @@ import { Pagination } from "@/components/Pagination.tsx";
 export const MAX_BULK = 10_000;
 const VERBS: Record<string, string> = {
   retry: "Retried",
-  cancel: "Cancelled (or asked to stop, when running)",
+  cancel: "Cancelled",
   delete: "Deleted",
 };
 
