@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./_helpers/assert.ts";
 import { openApp } from "./_helpers/app.ts";
 import { createTestDb } from "./_helpers/db.ts";
+import { insertJob } from "./_helpers/factory.ts";
 import { enqueue, testSupervisor } from "./_helpers/worker_sup.ts";
 import * as jobs from "../lib/queue/jobs.ts";
 import type { Job, JobEvent } from "../lib/queue/types.ts";
@@ -236,5 +237,93 @@ Deno.test("cancel: external workers get 409 job_cancelled; pending → 200; bulk
     assert((await jobs.get(app.db.sql, { id: e.id }))?.cancel_requested_at);
   } finally {
     await app.close();
+  }
+});
+
+Deno.test("cancel: a running email job stuck on an SMTP server that never greets is aborted (the connection is closed)", async () => {
+  const db = await createTestDb();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const arrived = Promise.withResolvers<void>();
+  const closed = Promise.withResolvers<void>();
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      arrived.resolve();
+      // Never greets; reads until the client closes the connection.
+      (async () => {
+        const buf = new Uint8Array(1024);
+        try {
+          while ((await conn.read(buf)) !== null) { /* ignore */ }
+        } catch { /* reset by the client */ }
+        closed.resolve();
+      })();
+    }
+  })();
+  const { sup, dataDir } = await testSupervisor(db.url, {
+    concurrency: 1,
+    env: { SMTP_URL: `smtp://127.0.0.1:${listener.addr.port}` },
+  });
+  const app = await openApp({}, { db });
+  try {
+    const job = await enqueue(db.sql, "email", { to: "a@example.com", subject: "s", body: "b" });
+    await db.sql`SELECT pg_notify('jobq_new', '')`;
+    await arrived.promise;
+    const cancelled = sup.waitFor("cancelled", (e) => e.job.id === job.id);
+    const res = await app.call(`/api/jobs/${job.id}`, { method: "DELETE" });
+    assertEquals(res.status, 202);
+    await res.body?.cancel();
+    await cancelled;
+    await closed.promise;
+    const after = await jobs.getWithEvents(db.sql, { id: job.id });
+    assertEquals([after?.status, after?.attempts], ["cancelled", 1]);
+    const ev = after!.events.filter((e) => e.kind === "cancelled");
+    assertEquals(ev.length, 1);
+    assert(!ev[0].message?.includes("ignored"), "the handler stopped by itself: " + ev[0].message);
+  } finally {
+    await app.close();
+    await sup.stop();
+    listener.close();
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed already */ }
+    }
+    await accepting.catch(() => {});
+    await db.drop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("cancel: a cancel-requested job that is rescued or given back ends cancelled, not pending", async () => {
+  const db = await createTestDb();
+  try {
+    const a = await insertJob(db.sql, {
+      status: "processing",
+      attempts: 1,
+      max_attempts: 3,
+      locked_by: "w/1",
+    });
+    const b = await insertJob(db.sql, {
+      status: "processing",
+      attempts: 1,
+      max_attempts: 3,
+      locked_by: "w/1",
+    });
+    await jobs.cancel(db.sql, { id: a.id });
+    await jobs.cancel(db.sql, { id: b.id });
+    await db.sql`UPDATE job SET locked_until = now() - interval '1 minute' WHERE id = ${a.id}`;
+    const rescued = await jobs.rescueExpired(db.sql);
+    assertEquals(rescued.map((r) => [r.id, r.status]), [[a.id, "cancelled"]]);
+    assertEquals(await jobs.release(db.sql, { worker: "w/1", items: [{ id: b.id, attempt: 1 }] }), [
+      b.id,
+    ]);
+    for (const id of [a.id, b.id]) {
+      const row = await jobs.getWithEvents(db.sql, { id });
+      assertEquals([row?.status, row?.attempts], ["cancelled", 1]);
+      assertEquals(row!.events.map((e) => e.kind).filter((k) => k !== "created"), ["cancelled"]);
+    }
+  } finally {
+    await db.drop();
   }
 });

@@ -103,28 +103,6 @@ export function closeTransports(): void {
 }
 
 /**
- * Sends `mail` over SMTP unless `signal` aborts first: then the cached
- * transport is closed (ending its connections, so the message is not sent
- * half-way on) and the call rejects with the signal's reason.
- */
-async function sendSmtp(url: string, mail: object, signal: AbortSignal) {
-  const transport = await smtp(url);
-  signal.throwIfAborted();
-  const aborted = Promise.withResolvers<never>();
-  const onAbort = () => {
-    if (smtpTransport?.transport === transport) smtpTransport = undefined;
-    transport.close();
-    aborted.reject(signal.reason);
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    return await Promise.race([transport.sendMail(mail), aborted.promise]);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
-}
-
-/**
  * The context of one attempt of `job`. `signal` aborts on timeout, cancel,
  * lease loss or forced stop; `progress` stores `ctx.progress` calls (none:
  * they are ignored).
@@ -165,7 +143,8 @@ export function createContext(
         headers: { "X-Jobq-Job-Id": job.id, "X-Jobq-Attempt": String(job.attempts) },
       };
       if (config.SMTP_URL) {
-        const info = await sendSmtp(config.SMTP_URL, mail, signal);
+        // nodemailer takes the signal: an abort closes the connection carrying the message.
+        const info = await (await smtp(config.SMTP_URL)).sendMail({ ...mail, signal });
         return { message_id: String(info.messageId), transport: "smtp" };
       }
       const path = join(outboxFolder, `${job.id}.eml`);

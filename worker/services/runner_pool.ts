@@ -22,6 +22,7 @@ import type { EventBus } from "./events.ts";
 import type { DbHealth } from "./health.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 import { alive, drop, hold, kill, newSlot, running, type Slot } from "./runner_slot.ts";
+import { cancelOverdue, requestCancel } from "./runner_slot.ts";
 import type { Settler } from "./settle.ts";
 
 /** Extra time past timeout + abort grace before a runner is terminated (ms). */
@@ -78,7 +79,9 @@ export class RunnerPool {
    */
   async start(): Promise<void> {
     this.#watchdog = setInterval(() => {
-      if (!this.#closed) this.#enforceTimeouts();
+      if (this.#closed) return;
+      this.#enforceCancels();
+      this.#enforceTimeouts();
     }, WATCHDOG_MS);
     for (let i = 0; i < this.#d.concurrency; i++) this.#spawn(i);
     await Promise.all(this.#slots.map((s) => s.ready.promise));
@@ -143,9 +146,7 @@ export class RunnerPool {
    */
   cancel(id: string): void {
     for (const slot of this.#slots) {
-      if (!slot || !alive(slot) || !slot.held.has(id) || slot.cancels.has(id)) continue;
-      slot.cancels.set(id, performance.timeOrigin + performance.now());
-      this.#send(slot, { kind: "cancel", ids: [id] });
+      if (slot && requestCancel(slot, id)) this.#send(slot, { kind: "cancel", ids: [id] });
     }
   }
 
@@ -345,6 +346,19 @@ export class RunnerPool {
     if (recorded) this.#d.changed.poke();
   }
 
+  /** The cancel grace: a runner whose handler ignored a cancel that long is replaced. */
+  #enforceCancels(): void {
+    const graceMs = this.#d.cancelGraceMs ?? 5000;
+    for (const slot of this.#slots) {
+      const job = slot && cancelOverdue(slot, graceMs);
+      if (!job) continue;
+      const secs = `${graceMs / 1000} s`;
+      log("warn", "job.cancel_terminate", { job_id: job.id, worker: slot.lockedBy });
+      const why = `the handler ignored the abort signal for ${secs}`;
+      this.#replace(slot, "cancel", `${why}; its Web Worker was terminated and replaced`, why);
+    }
+  }
+
   /**
    * The hard timeout: a handler still running past its timeout, the abort
    * grace and a margin has blocked its Web Worker (a runner that regains
@@ -357,19 +371,6 @@ export class RunnerPool {
       if (!slot || !alive(slot)) continue;
       const run = running(slot);
       if (!run) continue;
-      const cancelAt = slot.cancels.get(run.job.id);
-      const graceMs = this.#d.cancelGraceMs ?? 5000;
-      if (cancelAt !== undefined && now - cancelAt >= graceMs) {
-        const secs = graceMs / 1000;
-        log("warn", "job.cancel_terminate", { job_id: run.job.id, worker: slot.lockedBy });
-        this.#replace(
-          slot,
-          "cancel",
-          `the handler ignored the abort signal for ${secs} s; its Web Worker was terminated and replaced`,
-          `job ${run.job.id} was cancelled and did not stop within ${secs} s`,
-        );
-        continue;
-      }
       const hardMs = run.timeoutMs + this.#d.abortGraceMs + HARD_MARGIN_MS;
       if (now - run.startedAt < hardMs) continue;
       const secs = run.timeoutMs / 1000;

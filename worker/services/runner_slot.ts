@@ -97,3 +97,23 @@ export function kill(slot: Slot): JobRef[] {
   slot.cancels.clear();
   return held;
 }
+
+/**
+ * Notes that the cancel of job `id` was requested, when the slot's runner
+ * holds it; true the first time (then tell the runner), false when it does
+ * not hold it or already knew.
+ */
+export function requestCancel(slot: Slot, id: string): boolean {
+  if (!alive(slot) || !slot.held.has(id) || slot.cancels.has(id)) return false;
+  slot.cancels.set(id, performance.timeOrigin + performance.now());
+  return true;
+}
+
+/** The job the runner still runs `graceMs` or more after its cancel was requested, or null. */
+export function cancelOverdue(slot: Slot, graceMs: number): JobRef | null {
+  if (!alive(slot)) return null;
+  const run = running(slot);
+  const at = run ? slot.cancels.get(run.job.id) : undefined;
+  if (!run || at === undefined) return null;
+  return performance.timeOrigin + performance.now() - at >= graceMs ? run.job : null;
+}
