@@ -45,6 +45,8 @@ Deno.test("cancel: a running webhook job whose server never answers is aborted a
     env: {
       NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${server.addr.port}/hook`,
       CANCEL_GRACE_SECONDS: String(grace),
+      // Renewals every 20 s: only the NOTIFY can bring the cancel within the deadline.
+      JOB_LEASE_SECONDS: "60",
     },
   });
   const app = await openApp({}, { db });
@@ -262,7 +264,7 @@ Deno.test("cancel: a running email job stuck on an SMTP server that never greets
   })();
   const { sup, dataDir } = await testSupervisor(db.url, {
     concurrency: 1,
-    env: { SMTP_URL: `smtp://127.0.0.1:${listener.addr.port}` },
+    env: { SMTP_URL: `smtp://127.0.0.1:${listener.addr.port}`, JOB_LEASE_SECONDS: "60" },
   });
   const app = await openApp({}, { db });
   try {
