@@ -1,5 +1,5 @@
 /**
- * The actions of one job as POST forms (cancel when pending, retry when
+ * The actions of one job as POST forms (cancel when pending or running, retry when
  * failed or cancelled, clone as new, delete unless running); they work
  * without JavaScript. Hydrated, each destructive one asks for confirmation.
  */
@@ -10,18 +10,22 @@ import { buttonClass } from "@/components/ui.tsx";
 export interface JobActionsProps {
   id: string;
   status: string;
+  /** A running job's cancel was already requested (its button says so and is disabled). */
+  cancelRequested?: boolean;
 }
 
 const CONFIRM: Record<string, string> = {
-  cancel: "Cancel this job? It will not run.",
+  cancel: "Cancel this job? It will not run (a running one is stopped).",
   retry: "Retry this job? It goes back to pending with a fresh set of attempts.",
   delete: "Delete this job and its history? This cannot be undone.",
 };
 
-export default function JobActions({ id, status }: JobActionsProps) {
+export default function JobActions({ id, status, cancelRequested = false }: JobActionsProps) {
   const hydrated = useHydrated();
+  const stopping = status === "processing" && cancelRequested;
   const actions = [
-    status === "pending" && { value: "cancel", label: "Cancel", variant: "outline" as const },
+    (status === "pending" || status === "processing") &&
+    { value: "cancel", label: stopping ? "Cancelling…" : "Cancel", variant: "outline" as const },
     (status === "failed" || status === "cancelled") &&
     { value: "retry", label: "Retry", variant: "primary" as const },
     { value: "clone", label: "Clone as new", variant: "outline" as const },
@@ -43,7 +47,13 @@ export default function JobActions({ id, status }: JobActionsProps) {
           }}
         >
           <input type="hidden" name="action" value={a.value} />
-          <button type="submit" class={buttonClass(a.variant)}>{a.label}</button>
+          <button
+            type="submit"
+            class={buttonClass(a.variant)}
+            disabled={a.value === "cancel" && stopping}
+          >
+            {a.label}
+          </button>
         </form>
       ))}
     </div>

@@ -19,6 +19,7 @@ import {
 } from "@/components/ui.tsx";
 import { isFiltered, type JobsQuery, jobsSearch, type Sortable } from "@/components/jobs_query.ts";
 import { pageCount } from "@/components/Pagination.tsx";
+import { ProgressBar } from "@/components/ProgressBar.tsx";
 
 /** One row as the table shows it. */
 export interface JobRow {
@@ -33,6 +34,10 @@ export interface JobRow {
   /** When a pending job becomes due: later than now shows it as scheduled. */
   scheduled_for: Date;
   summary: string;
+  /** A running job's last progress, or null. */
+  progress?: { percent: number; message: string | null } | null;
+  /** A running job whose cancel was requested. */
+  cancel_requested?: boolean;
 }
 
 /** Props of {@link JobsTable}. */
@@ -56,7 +61,7 @@ const ACTIONS = [
     label: "Cancel",
     variant: "outline",
     verb: "Cancel",
-    note: "only pending ones can be cancelled",
+    note: "pending ones are cancelled, running ones are asked to stop",
   },
   {
     value: "delete",
@@ -266,6 +271,16 @@ export default function JobsTable(props: JobsTableProps) {
                   </td>
                   <td class="px-2 py-1.5">
                     <StatusBadge status={r.status} scheduledFor={r.scheduled_for} now={now} />
+                    {r.progress && (
+                      <div class="mt-1" title={r.progress.message ?? undefined}>
+                        <ProgressBar percent={r.progress.percent} message={null} compact />
+                      </div>
+                    )}
+                    {r.cancel_requested && (
+                      <div class="mt-0.5 text-xs text-muted-foreground" data-cancel-requested>
+                        cancelling…
+                      </div>
+                    )}
                   </td>
                   <td class="max-w-0 w-full truncate px-2 py-1.5">
                     <a href={`/jobs/${r.id}`} class={`${LINK} mr-2 font-medium`}>{r.type}</a>

@@ -37,6 +37,7 @@ export const ENV_SCHEMA = z.object({
   RETRY_BASE_MS: int(1, 86_400_000).default(1000),
   RETRY_MAX_MS: int(1, 604_800_000).default(3_600_000),
   SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(25),
+  CANCEL_GRACE_SECONDS: int(0, 3600).default(5),
   // Bearer tokens (RFC 6750's syntax, which hono/bearer-auth accepts), comma-separated.
   API_TOKEN: z.string().min(1)
     .regex(/^\s*[\w.~+/-]+=*\s*(?:,\s*[\w.~+/-]+=*\s*)*$/, TOKENS).optional(),

@@ -207,13 +207,13 @@ Deno.test("api: every endpoint, in-process", async (t) => {
       const body = await bodyJson<{ results: Json[]; summary: Json; action: string }>(res);
       assertEquals(res.status, 200);
       assertEquals(body.action, "cancel");
-      assertEquals(body.results.map((r) => r.outcome), [
-        "done",
-        "conflict",
-        "conflict",
-        "not_found",
+      assertEquals(body.results.map((r) => [r.outcome, r.status]), [
+        ["done", "cancelled"],
+        ["conflict", "failed"],
+        ["done", "processing"], // a running job is asked to stop
+        ["not_found", null],
       ]);
-      assertEquals(body.summary, { done: 1, not_found: 1, conflict: 2 });
+      assertEquals(body.summary, { done: 2, not_found: 1, conflict: 1 });
       const retried = await bodyJson<{ summary: Json }>(
         await s.post("/api/jobs/bulk", { action: "retry", ids: [pending.id, failed.id] }),
       );

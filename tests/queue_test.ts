@@ -370,7 +370,11 @@ Deno.test({
           const completed = await insertJob(db.sql, { status: "completed" });
           const missing = crypto.randomUUID();
           assertEquals((await jobs.cancel(db.sql, { id: pending.id })).status, "cancelled");
-          await refused(() => jobs.cancel(db.sql, { id: processing.id }), "job_not_pending");
+          const stopping = await jobs.cancel(db.sql, { id: processing.id }); // a cancel request
+          assertEquals([stopping.status, stopping.cancel_requested_at !== null], [
+            "processing",
+            true,
+          ]);
           await refused(() => jobs.cancel(db.sql, { id: completed.id }), "job_not_pending");
           await refused(() => jobs.cancel(db.sql, { id: missing }), "job_not_found");
           const retried = await jobs.retry(db.sql, { id: failed.id });

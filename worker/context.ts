@@ -102,8 +102,17 @@ export function closeTransports(): void {
   smtpTransport = undefined;
 }
 
-/** The context of one attempt of `job`. `signal` aborts on timeout, lease loss or forced stop. */
-export function createContext(deps: ContextDeps, job: LeanJob, signal: AbortSignal): WorkerContext {
+/**
+ * The context of one attempt of `job`. `signal` aborts on timeout, cancel,
+ * lease loss or forced stop; `progress` stores `ctx.progress` calls (none:
+ * they are ignored).
+ */
+export function createContext(
+  deps: ContextDeps,
+  job: LeanJob,
+  signal: AbortSignal,
+  progress?: (percent: number, message?: string) => void,
+): WorkerContext {
   const { sql, config } = deps;
   const outboxFolder = outboxDir(config.DATA_DIR);
   const range = (q: { from: string; to: string }) => ({ from: q.from, to: q.to });
@@ -118,6 +127,10 @@ export function createContext(deps: ContextDeps, job: LeanJob, signal: AbortSign
     },
     signal,
 
+    progress(percent, message) {
+      progress?.(percent, message);
+    },
+
     async sendMail(msg) {
       signal.throwIfAborted();
       // One Message-ID per job: a re-run sends (or writes) the same message again.
@@ -130,7 +143,8 @@ export function createContext(deps: ContextDeps, job: LeanJob, signal: AbortSign
         headers: { "X-Jobq-Job-Id": job.id, "X-Jobq-Attempt": String(job.attempts) },
       };
       if (config.SMTP_URL) {
-        const info = await (await smtp(config.SMTP_URL)).sendMail(mail);
+        // nodemailer takes the signal: an abort closes the connection carrying the message.
+        const info = await (await smtp(config.SMTP_URL)).sendMail({ ...mail, signal });
         return { message_id: String(info.messageId), transport: "smtp" };
       }
       const path = join(outboxFolder, `${job.id}.eml`);
@@ -185,11 +199,13 @@ export function createContext(deps: ContextDeps, job: LeanJob, signal: AbortSign
 
     async reportSet(q) {
       const r = range(q);
-      const summary = await reports.summary(sql, r);
-      const failures = await reports.failures(sql, r);
-      const throughput = await reports.throughput(sql, r);
-      const slowest = await reports.slowest(sql, r);
-      const totals = await reports.totals(sql, r);
+      // Each query checks the signal first: a cancelled report stops between them.
+      const step = <T>(f: () => Promise<T>) => (signal.throwIfAborted(), f());
+      const summary = await step(() => reports.summary(sql, r));
+      const failures = await step(() => reports.failures(sql, r));
+      const throughput = await step(() => reports.throughput(sql, r));
+      const slowest = await step(() => reports.slowest(sql, r));
+      const totals = await step(() => reports.totals(sql, r));
       return { summary, failures, throughput, slowest, totals };
     },
 

@@ -37,10 +37,12 @@ export type ToRunner =
   | { kind: "init"; settings: RunnerSettings }
   | { kind: "wake" }
   | { kind: "stop" }
-  | { kind: "lost"; ids: string[] };
+  | { kind: "lost"; ids: string[] }
+  /** A cancel of these jobs was requested: abort the running one, skip the others. */
+  | { kind: "cancel"; ids: string[] };
 
 /** How one attempt ended, once recorded in the database. */
-export type Outcome = "completed" | "failed" | "lost" | "released";
+export type Outcome = "completed" | "failed" | "cancelled" | "lost" | "released";
 
 /** One attempt's recorded end. */
 export interface Finished {
@@ -62,6 +64,8 @@ export type FromRunner =
   | { kind: "stuck"; job: JobRef; timeoutMs: number }
   /** A claim found nothing: the runner waits for a wake-up (or its poll). */
   | { kind: "idle" }
+  /** A handler's progress was stored (live dashboards). */
+  | { kind: "progress" }
   | { kind: "db"; up: boolean; error?: string }
   | { kind: "stopped" };
 

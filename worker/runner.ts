@@ -4,7 +4,8 @@
  * of its own and loops claim → run → complete/fail. The supervisor (main
  * thread) renews the leases of the jobs this runner reports holding, enforces
  * the hard timeout by terminating a runner whose handler will not stop, and
- * tells it to wake (new jobs), stop (graceful shutdown) or drop lost jobs.
+ * tells it to wake (new jobs), stop (graceful shutdown), drop lost jobs or
+ * cancel jobs (the running one's signal aborts; one not started is not run).
  *
  * What the runner keeps is one state object (runner_state.ts); how it
  * writes the end of attempts is runner_writes.ts: completions are buffered and
@@ -22,6 +23,7 @@ import { type JobRef, type RunnerSettings, RunnerStatus, type ToRunner } from ".
 import { delay, describe, withRetry } from "./retry.ts";
 import { finished, post, refOf, retryHooks, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
+import { ProgressWriter } from "./progress.ts";
 import type { HandlerMap } from "./types.ts";
 
 type LeanJob = jobs.LeanJob;
@@ -82,6 +84,12 @@ self.onmessage = (e: MessageEvent<ToRunner>) => {
       for (const id of m.ids) state.lost.add(id);
       if (state.current && m.ids.includes(state.current.ref.id)) {
         state.current.ac.abort(new Error("the job's lease was lost"));
+      }
+      break;
+    case "cancel":
+      for (const id of m.ids) state.cancels.add(id);
+      if (state.current && m.ids.includes(state.current.ref.id)) {
+        state.current.ac.abort(new DOMException("the job was cancelled", "AbortError"));
       }
       break;
   }
@@ -225,6 +233,11 @@ async function loop(): Promise<void> {
         finished([{ job: refOf(job), outcome: "lost", ms: 0 }]);
         continue;
       }
+      if (state.cancels.delete(job.id)) {
+        // Recorded as cancelled: the fenced write sees its cancel_requested_at.
+        await recordFailure(refOf(job), "cancelled before its handler started", false, 0);
+        continue;
+      }
       await runOne(job, claimed.firstSeq + i);
     }
   }
@@ -255,6 +268,7 @@ async function runOne(job: LeanJob, seq: number): Promise<void> {
   } finally {
     state.avgMs = state.avgMs * 0.7 + (performance.now() - t0) * 0.3;
     state.current = null;
+    state.cancels.delete(job.id);
   }
 }
 
@@ -267,11 +281,17 @@ async function runHandler(
   timeout: Promise<"timeout">,
   ms: () => number,
 ): Promise<void> {
-  const ctx = createContext(state.deps, job, ac.signal);
+  const progress = new ProgressWriter(
+    state.sql,
+    { id: ref.id, attempt: ref.attempt, worker: state.settings.lockedBy },
+    () => post({ kind: "progress" }),
+  );
+  const ctx = createContext(state.deps, job, ac.signal, (p, m) => progress.report(p, m));
+  // The last progress is written before the outcome (after it, the fence refuses it).
   const settled = (async () => await handler.run(job.payload, ctx))().then(
     (value) => ({ ok: true as const, value }),
     (error) => ({ ok: false as const, error }),
-  );
+  ).then(async (r) => (await progress.close(), r));
   const first = await Promise.race([settled, timeout]);
   if (first !== "timeout") ran();
   if (first === "timeout") {

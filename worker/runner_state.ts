@@ -46,6 +46,8 @@ export interface RunnerState {
   wakeIdle: (() => void) | null;
   /** Jobs the supervisor says this runner lost (their lease went elsewhere). */
   lost: Set<string>;
+  /** Jobs held whose cancel was requested (the supervisor's `cancel` message). */
+  cancels: Set<string>;
   current: Current | null;
   /** Moving average of this runner's job run time (ms). */
   avgMs: number;
@@ -72,6 +74,7 @@ export const state: RunnerState = {
   wakePending: false,
   wakeIdle: null,
   lost: new Set<string>(),
+  cancels: new Set<string>(),
   current: null,
   avgMs: 0,
   completions: [],

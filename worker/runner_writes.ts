@@ -43,7 +43,10 @@ export async function giveBack(queue: jobs.LeanJob[]): Promise<void> {
   }
 }
 
-/** Writes a failed attempt (retrying through an outage); reports how it ended. */
+/**
+ * Writes a failed attempt (retrying through an outage); reports how it ended
+ * (`cancelled` when its cancel was requested: the fenced write decides).
+ */
 export async function recordFailure(
   ref: JobRef,
   error: unknown,
@@ -67,6 +70,18 @@ export async function recordFailure(
         reason: "lease no longer held; failure not recorded",
       });
       finished([{ job: ref, outcome: "lost", ms, error: errorMsg }]);
+      return;
+    }
+    if (row.status === "cancelled") {
+      log("info", "job.cancelled", {
+        job_id: ref.id,
+        type: ref.type,
+        attempt: ref.attempt,
+        worker: state.settings.lockedBy,
+        ms,
+        error: errorMsg.slice(0, 500),
+      });
+      finished([{ job: ref, outcome: "cancelled", ms }]);
       return;
     }
     const final = row.status === "failed";
@@ -107,24 +122,25 @@ async function flushNow(): Promise<void> {
   while (state.completions.length > 0) {
     const batch = state.completions.slice(0, state.settings.completeBatch);
     let done: Set<string>;
+    let cancelled = new Set<string>();
     try {
-      done = new Set(
-        await withRetry(
-          () =>
-            jobs.completeIds(state.sql, {
-              worker: state.settings.lockedBy,
-              items: batch.map((d) => ({ id: d.ref.id, attempt: d.ref.attempt, result: d.result })),
-            }),
-          retryHooks("complete"),
-        ),
+      const written = await withRetry(
+        () =>
+          jobs.completeIds(state.sql, {
+            worker: state.settings.lockedBy,
+            items: batch.map((d) => ({ id: d.ref.id, attempt: d.ref.attempt, result: d.result })),
+          }),
+        retryHooks("complete"),
       );
+      done = new Set(written.completed);
+      cancelled = new Set(written.cancelled);
     } catch (err) {
       // Not an outage: one item poisons the batch. Write them one by one.
       log("warn", "jobs.complete_batch_failed", {
         worker: state.settings.lockedBy,
         error: describe(err),
       });
-      done = await completeOneByOne(batch);
+      done = await completeOneByOne(batch, cancelled);
     }
     state.completions.splice(0, batch.length);
     const items: Finished[] = [];
@@ -139,6 +155,12 @@ async function flushNow(): Promise<void> {
       if (done.has(d.ref.id)) {
         log("info", "job.completed", fields);
         items.push({ job: d.ref, outcome: "completed", ms: d.ms });
+      } else if (cancelled.has(d.ref.id)) {
+        log("info", "job.cancelled", {
+          ...fields,
+          reason: "cancelled before its result was stored",
+        });
+        items.push({ job: d.ref, outcome: "cancelled", ms: d.ms });
       } else if (d.result !== undefined) {
         log("warn", "job.lost", { ...fields, reason: "lease no longer held; result discarded" });
         items.push({ job: d.ref, outcome: "lost", ms: d.ms });
@@ -148,7 +170,8 @@ async function flushNow(): Promise<void> {
   }
 }
 
-async function completeOneByOne(batch: Done[]): Promise<Set<string>> {
+/** Completes `batch` one by one; the ids recorded cancelled instead go into `cancelled`. */
+async function completeOneByOne(batch: Done[], cancelled: Set<string>): Promise<Set<string>> {
   const done = new Set<string>();
   for (const d of batch) {
     try {
@@ -162,7 +185,8 @@ async function completeOneByOne(batch: Done[]): Promise<Set<string>> {
           }),
         retryHooks("complete"),
       );
-      if (row) done.add(d.ref.id);
+      if (row?.status === "cancelled") cancelled.add(d.ref.id);
+      else if (row) done.add(d.ref.id);
     } catch (err) {
       if (isTransient(err)) throw err;
       await recordFailure(d.ref, `the result could not be stored: ${describe(err)}`, false, d.ms);

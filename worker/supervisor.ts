@@ -5,7 +5,9 @@
  *
  * - the runner pool: `concurrency` runners (Web Workers) that claim and run
  *   jobs; replaces runners that crash or hang (the hard per-job timeout);
- * - the listener: wakes an idle runner on `NOTIFY jobq_new`;
+ * - the listener: wakes an idle runner on `NOTIFY jobq_new`, passes
+ *   `NOTIFY jobq_cancel` (a running job's cancel) on to the runner pool and
+ *   wakes the scheduler on `NOTIFY jobq_schedules`;
  * - the lease renewer, the heartbeat (the `worker` row), the rescuer
  *   (cluster-wide, one process at a time), the scheduler (recurring jobs;
  *   one process at a time enqueues), the pruner (optional retention) and
@@ -71,6 +73,8 @@ export interface SupervisorOptions {
   graceSeconds?: number;
   /** After a timeout aborts the signal, how long the handler may take to stop (ms). Default 2000. */
   abortGraceMs?: number;
+  /** After a cancel aborts the signal, how long the handler may take to stop (s). Default `CANCEL_GRACE_SECONDS`. */
+  cancelGraceSeconds?: number;
   /** Serve /healthz and /metrics here (0: any free port). Default `WORKER_METRICS_PORT`. */
   metricsPort?: number;
   /** This process's worker id. Default `<host>:<pid>:<random>`. */
@@ -128,6 +132,7 @@ function resolved(opts: SupervisorOptions) {
     rescueMs: opts.rescueIntervalMs ?? Math.min(5000, leaseSeconds * 500),
     staleSeconds: Math.max(60, Math.ceil((heartbeatMs * 6) / 1000)),
     abortGraceMs: opts.abortGraceMs ?? 2000,
+    cancelGraceMs: (opts.cancelGraceSeconds ?? config.CANCEL_GRACE_SECONDS) * 1000,
     handlersModule: String(opts.handlersModule ?? new URL("./handlers/mod.ts", import.meta.url)),
     metricsPort: opts.metricsPort ?? config.WORKER_METRICS_PORT,
     retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
@@ -198,6 +203,7 @@ function wireCore(
     concurrency: o.concurrency,
     settings: (lockedBy, status) => runnerSettings(opts, o, lockedBy, status),
     abortGraceMs: o.abortGraceMs,
+    cancelGraceMs: o.cancelGraceMs,
     events,
     metrics,
     health,
@@ -217,6 +223,7 @@ function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { 
     worker: id,
     health,
     onNewJob: () => pool.wakeOne(),
+    onCancel: (jobId) => pool.cancel(jobId),
     onListening: () => {
       pool.wakeAll();
       scheduler.wake();

@@ -69,8 +69,15 @@ export interface JobContext {
     priority: number;
     created_at: string;
   };
-  /** Aborted when the job times out or the worker stops. */
+  /** Aborted when the job times out, is cancelled, loses its lease or the worker stops. */
   signal: AbortSignal;
+  /**
+   * Reports how far the job is (0–100) with an optional message: stored on
+   * the job as `progress` (a few writes a second at most, the last value
+   * always), shown live on the dashboard. Never waits; throws TypeError on a
+   * percent that is not a finite number.
+   */
+  progress(percent: number, message?: string): void;
   /** Sends a complete mail (SMTP when configured, else the outbox); returns where it went. */
   sendMail(
     msg: { to: string; subject: string; text: string },

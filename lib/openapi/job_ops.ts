@@ -63,6 +63,8 @@ export function registerJobOperations(kit: Kit): void {
     operationId: "bulkJobs",
     tags: ["jobs"],
     summary: "Retry, cancel or delete many jobs in one transaction",
+    description: "`cancel` cancels pending jobs and asks running ones to stop (their outcome " +
+      "is `done` with status `processing`: they end cancelled, as with DELETE /api/jobs/{id}).",
     request: { body: kit.jsonBody(kit.Bulk, EXAMPLES.bulkJobs) },
     responses: {
       200: kit.ok("what happened to each id", kit.BulkResult),
@@ -105,12 +107,21 @@ export function registerJobOperations(kit: Kit): void {
   kit.op("delete", "/api/jobs/{id}", {
     operationId: "cancelJob",
     tags: ["jobs"],
-    summary: "Cancel a pending job",
+    summary: "Cancel a job: a pending one at once, a running one by stopping its handler",
+    description: "A pending job ends `cancelled` at once (200). A processing job gets " +
+      "`cancel_requested_at`; the worker running it aborts its handler's signal and the job " +
+      "ends `cancelled` (not retried) when the handler stops, or when its Web Worker is " +
+      "terminated after `CANCEL_GRACE_SECONDS` (202). Asking again for a running job " +
+      "changes nothing (202).",
     request: { params: kit.idParam, body: emptyBody(EXAMPLES.cancelJob) },
     responses: {
       200: kit.ok("the cancelled job", kit.Job),
+      202: kit.ok(
+        "the running job, still `processing`, with `cancel_requested_at` set: it ends cancelled",
+        kit.Job,
+      ),
       ...kit.notFound,
-      409: kit.err("the job is not pending"),
+      409: kit.err("the job has already ended (`job_not_pending`)"),
       ...kit.bodyErrors,
       ...kit.common,
     },

@@ -27,8 +27,10 @@ export function registerOtherOperations(kit: Kit): void {
       ...kit.common,
     },
   });
-  const fenced = "the job is not processing (`job_not_processing`), or the attempt named " +
-    "is no longer the current one (`lease_lost`)";
+  const fenced = "the job was cancelled (`job_cancelled`: its cancel was requested while it " +
+    "ran — this call then records it cancelled — or it had ended cancelled), the job is not " +
+    "processing (`job_not_processing`), or the attempt named is no longer the current one " +
+    "(`lease_lost`)";
   kit.op("post", "/api/complete/{id}", {
     operationId: "completeJob",
     tags: ["external workers"],

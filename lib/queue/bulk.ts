@@ -23,8 +23,9 @@ export interface BulkOutcome {
 
 /**
  * The CTEs of `action` over the locked targets `cur`: retry (failed or
- * cancelled → pending), cancel (pending → cancelled) or delete (anything
- * but processing); each leaves the other rows alone and names its rows `changed`.
+ * cancelled → pending), cancel (pending → cancelled; processing → cancel
+ * requested, still processing) or delete (anything but processing); each
+ * leaves the other rows alone and names its rows `changed`.
  */
 function actionCtes(sql: Sql, action: BulkAction, now: Date | null | undefined) {
   const t = at(sql, now);
@@ -35,7 +36,8 @@ function actionCtes(sql: Sql, action: BulkAction, now: Date | null | undefined) 
 
 /**
  * Applies `action` to every id in one statement and reports per id, in input
- * order (duplicates once): `done` with the status after (null when deleted),
+ * order (duplicates once): `done` with the status after (null when deleted;
+ * `processing` for a running job whose cancel was requested),
  * `conflict` with the status that forbade it, or `not_found`.
  */
 export async function apply(

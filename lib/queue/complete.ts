@@ -15,6 +15,8 @@ export interface Fence {
  * Records success. Fenced on (id, processing, attempts, locked_by): returns
  * the completed row, or `null` when the caller no longer holds the job
  * (rescued, given back, cancelled or deleted meanwhile) — then nothing changes.
+ * A job whose cancel was requested while it ran ends `cancelled` instead
+ * (its result discarded, a `cancelled` event): the row returned says which.
  */
 export async function complete(
   sql: Sql,
@@ -31,7 +33,9 @@ export async function complete(
 /**
  * {@link complete} for a caller that must say why nothing happened (the
  * external worker's API): returns the completed row, or throws
- * `NotFoundError("job_not_found")`, or {@link fenceConflict}.
+ * `NotFoundError("job_not_found")`, or {@link fenceConflict}. A job whose
+ * cancel was requested is recorded `cancelled` by this call, which then
+ * throws `ConflictError("job_cancelled")` (the change stays).
  */
 export async function completeOrThrow(
   sql: Sql,
@@ -43,15 +47,31 @@ export async function completeOrThrow(
     ${completeStatement(sql, { worker: opts.worker, items, now: opts.now })},
     cur AS (SELECT status FROM job WHERE id = ${opts.id})
     SELECT cur.status AS found_status, done.* FROM cur LEFT JOIN done ON true`;
-  return changedOrThrow(opts.id, rows, fenceConflict);
+  return notCancelled(changedOrThrow(opts.id, rows, fenceConflict));
+}
+
+/** The error of an external worker's write on a cancelled job. */
+export function jobCancelled(): ConflictError {
+  return new ConflictError(
+    "job_cancelled",
+    "the job was cancelled while it ran; its outcome is recorded as cancelled",
+  );
+}
+
+/** `row`, or {@link jobCancelled} when the fenced write recorded it cancelled. */
+export function notCancelled(row: Job): Job {
+  if (row.status === "cancelled") throw jobCancelled();
+  return row;
 }
 
 /**
- * Why a fenced write matched nothing on an existing job: it is not
- * processing (`job_not_processing`), or another worker or attempt holds it
- * (`lease_lost`: its lease expired and it was claimed again).
+ * Why a fenced write matched nothing on an existing job: it was cancelled
+ * (`job_cancelled`), it is not processing (`job_not_processing`), or another
+ * worker or attempt holds it (`lease_lost`: its lease expired and it was
+ * claimed again).
  */
 export function fenceConflict(status: JobStatus): ConflictError {
+  if (status === "cancelled") return jobCancelled();
   return status === "processing"
     ? new ConflictError(
       "lease_lost",
@@ -74,13 +94,21 @@ export async function completeMany(sql: Sql, opts: CompleteManyOptions): Promise
 }
 
 /**
- * {@link completeMany}, returning only the ids completed: the worker's hot
+ * {@link completeMany}, returning only the ids written and which of them
+ * ended `cancelled` (a cancel was requested while they ran): the worker's hot
  * path, which needs no more than that and so parses no rows.
  */
-export async function completeIds(sql: Sql, opts: CompleteManyOptions): Promise<string[]> {
-  if (opts.items.length === 0) return [];
-  const rows = await sql<{ id: string }[]>`${completeStatement(sql, opts)} SELECT id FROM done`;
-  return rows.map((r) => r.id);
+export async function completeIds(
+  sql: Sql,
+  opts: CompleteManyOptions,
+): Promise<{ completed: string[]; cancelled: string[] }> {
+  if (opts.items.length === 0) return { completed: [], cancelled: [] };
+  const rows = await sql<{ id: string; c: boolean }[]>`
+    ${completeStatement(sql, opts)} SELECT id, status = 'cancelled' AS c FROM done`;
+  return {
+    completed: rows.filter((r) => !r.c).map((r) => r.id),
+    cancelled: rows.filter((r) => r.c).map((r) => r.id),
+  };
 }
 
 /** What {@link completeMany} and {@link completeIds} take. */
@@ -105,14 +133,21 @@ function completeStatement(sql: Sql, opts: CompleteManyOptions) {
     sql.json(opts.items.map((i) => ({ ...i, result: i.result ?? null })) as never)
   }) AS e
     ), done AS (
-      UPDATE job j SET status = 'completed', result = input.result, error = NULL, completed_at = ${t},
+      UPDATE job j SET
+        status = CASE WHEN j.cancel_requested_at IS NULL THEN 'completed' ELSE 'cancelled' END,
+        result = CASE WHEN j.cancel_requested_at IS NULL THEN input.result ELSE j.result END,
+        error = CASE WHEN j.cancel_requested_at IS NULL THEN NULL ELSE j.error END,
+        completed_at = CASE WHEN j.cancel_requested_at IS NULL THEN ${t} END,
         updated_at = ${t}, locked_by = NULL, locked_until = NULL
       FROM input
       WHERE j.id = ANY(${ids}::uuid[]) AND j.id = input.id AND j.status = 'processing'
         AND j.attempts = input.attempt AND j.locked_by = ${opts.worker}
       RETURNING j.*
     ), ev AS (
-      INSERT INTO job_event (job_id, at, kind, attempt, worker)
-      SELECT id, ${t}, 'completed', attempts, ${opts.worker} FROM done
+      INSERT INTO job_event (job_id, at, kind, attempt, worker, message)
+      SELECT id, ${t}, status, attempts, ${opts.worker},
+        CASE WHEN status = 'cancelled'
+          THEN 'cancelled while running: the cancel came before its result, which was discarded' END
+      FROM done
     )`;
 }

@@ -18,10 +18,12 @@ export {
   type CompleteManyOptions,
   completeOrThrow,
   type Fence,
+  jobCancelled,
 } from "./complete.ts";
 export { fail, type FailOptions, failOrThrow, type RetryPolicy } from "./fail.ts";
 export { release } from "./release.ts";
-export { extendLease } from "./lease.ts";
+export { extendLease, renewLeases } from "./lease.ts";
+export { PROGRESS_MESSAGE_MAX, setProgress } from "./progress.ts";
 export { type Rescued, rescueExpired } from "./rescue.ts";
 
 // The admin side: list, get, cancel, retry, remove.

@@ -13,7 +13,20 @@ export async function extendLease(sql: Sql, opts: {
   leaseSeconds: number;
   now?: Date | null;
 }): Promise<string[]> {
-  if (opts.ids.length === 0) return [];
+  return (await renewLeases(sql, opts)).ids;
+}
+
+/**
+ * {@link extendLease}, also saying which jobs to stop: `cancel` lists those of them whose cancel was requested (the worker's
+ * periodic check, for a `NOTIFY jobq_cancel` it missed).
+ */
+export async function renewLeases(sql: Sql, opts: {
+  worker: string;
+  ids: string[];
+  leaseSeconds: number;
+  now?: Date | null;
+}): Promise<{ ids: string[]; cancel: string[] }> {
+  if (opts.ids.length === 0) return { ids: [], cancel: [] };
   const t = at(sql, opts.now);
   // Primary key lookups; never touches rows of other workers. Locks: the
   // rows, in id order, SKIP LOCKED: a row locked now is being completed,
@@ -21,7 +34,7 @@ export async function extendLease(sql: Sql, opts: {
   // the same rows in another order — waiting here deadlocked with it), so it
   // needs no renewal; if that write rolls back, the next renewal (lease/3
   // later) extends it.
-  const rows = await sql<{ id: string }[]>`
+  const rows = await sql<{ id: string; cancel: boolean }[]>`
     WITH held AS (
       SELECT id FROM job
       WHERE id = ANY(${opts.ids}::uuid[]) AND status = 'processing' AND locked_by = ${opts.worker}
@@ -30,6 +43,6 @@ export async function extendLease(sql: Sql, opts: {
     )
     UPDATE job j SET locked_until = ${t} + make_interval(secs => ${opts.leaseSeconds})
     FROM held WHERE j.id = held.id
-    RETURNING j.id`;
-  return rows.map((r) => r.id);
+    RETURNING j.id, j.cancel_requested_at IS NOT NULL AS cancel`;
+  return { ids: rows.map((r) => r.id), cancel: rows.filter((r) => r.cancel).map((r) => r.id) };
 }

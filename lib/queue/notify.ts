@@ -20,6 +20,8 @@ import { log } from "../log.ts";
 export const CHANNEL_NEW_JOBS = "jobq_new";
 /** Some job changed state: drives live dashboards (`/api/events`). */
 export const CHANNEL_CHANGED = "jobq_changed";
+/** A running job's cancel was requested; the payload is its id (wakes the worker running it). */
+export const CHANNEL_CANCEL = "jobq_cancel";
 
 /** Sends a NOTIFY on `channel`, coalescing bursts. */
 export class Notifier {

@@ -5,7 +5,8 @@ import { at } from "./clock.ts";
 /**
  * Gives jobs back without counting the attempt (graceful stop): processing
  * → pending, attempts−1, due now, a `released` event each. Fenced per job.
- * Returns the ids given back.
+ * A job whose cancel was requested ends `cancelled` instead (attempt kept,
+ * a `cancelled` event). Returns the ids given back or cancelled.
  */
 export async function release(sql: Sql, opts: {
   worker: string;
@@ -20,16 +21,21 @@ export async function release(sql: Sql, opts: {
       SELECT (e->>'id')::uuid AS id, (e->>'attempt')::int AS attempt
       FROM jsonb_array_elements(${sql.json(opts.items as never)}) AS e
     ), upd AS (
-      UPDATE job j SET status = 'pending', attempts = j.attempts - 1, scheduled_for = ${t}, updated_at = ${t},
-        locked_by = NULL, locked_until = NULL
+      UPDATE job j SET
+        status = CASE WHEN j.cancel_requested_at IS NULL THEN 'pending' ELSE 'cancelled' END,
+        attempts = CASE WHEN j.cancel_requested_at IS NULL THEN j.attempts - 1 ELSE j.attempts END,
+        scheduled_for = CASE WHEN j.cancel_requested_at IS NULL THEN ${t} ELSE j.scheduled_for END,
+        updated_at = ${t}, locked_by = NULL, locked_until = NULL
       FROM input
       WHERE j.id = input.id AND j.status = 'processing' AND j.attempts = input.attempt AND j.locked_by = ${opts.worker}
-      RETURNING j.id, input.attempt
+      RETURNING j.id, j.status, input.attempt
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker, message)
-      SELECT id, ${t}, 'released', attempt, ${opts.worker}, ${
-    opts.reason ?? "given back on shutdown"
-  } FROM upd
+      SELECT id, ${t}, CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'released' END,
+        attempt, ${opts.worker},
+        CASE WHEN status = 'cancelled' THEN 'cancelled while running (it was being given back)'
+          ELSE ${opts.reason ?? "given back on shutdown"} END
+      FROM upd
     )
     SELECT id FROM upd`;
   return rows.map((r) => r.id);

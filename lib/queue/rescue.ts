@@ -52,7 +52,8 @@ export interface Rescued {
  * Returns jobs whose lease expired (by the database clock) to the retry path:
  * pending again (due now) when attempts remain, else failed. The crashed
  * attempt counts. Writes a `rescued` event each; re-checks the condition in
- * the UPDATE. Returns what it changed (at most `limit`).
+ * the UPDATE. A job whose cancel was requested ends `cancelled` instead (a
+ * `cancelled` event). Returns what it changed (at most `limit`).
  */
 export async function rescueExpired(
   sql: Sql,
@@ -69,7 +70,8 @@ export async function rescueExpired(
       FOR UPDATE SKIP LOCKED
     ), upd AS (
       UPDATE job j SET
-        status = CASE WHEN j.attempts < j.max_attempts THEN 'pending' ELSE 'failed' END,
+        status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
+          WHEN j.attempts < j.max_attempts THEN 'pending' ELSE 'failed' END,
         error = 'lease expired: worker ' || expired.locked_by || ' stopped renewing it',
         scheduled_for = ${t}, updated_at = ${t}, locked_by = NULL, locked_until = NULL
       FROM expired
@@ -77,9 +79,11 @@ export async function rescueExpired(
       RETURNING j.id, j.status, j.attempts, expired.locked_by AS previous_worker
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker, message)
-      SELECT id, ${t}, 'rescued', attempts, previous_worker,
-        'lease expired; ' || CASE WHEN status = 'pending' THEN 'returned to pending'
-                                  ELSE 'no attempts left: failed' END
+      SELECT id, ${t}, CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'rescued' END,
+        attempts, previous_worker,
+        CASE WHEN status = 'cancelled' THEN 'cancelled while running; its lease expired'
+          ELSE 'lease expired; ' || CASE WHEN status = 'pending' THEN 'returned to pending'
+                                         ELSE 'no attempts left: failed' END END
       FROM upd
     )
     SELECT * FROM upd`;

@@ -26,6 +26,7 @@ import { ErrorText } from "@/components/ErrorText.tsx";
 import JsonViewer from "@/islands/JsonViewer.tsx";
 import JobActions from "@/islands/JobActions.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
+import JobProgress from "@/islands/JobProgress.tsx";
 
 /** `table[key]` for the table's own keys only (never `constructor`, `__proto__`, …). */
 function own(table: Record<string, string>, key: string | null): string | null {
@@ -34,6 +35,7 @@ function own(table: Record<string, string>, key: string | null): string | null {
 
 const DONE: Record<string, string> = {
   cancelled: "Job cancelled.",
+  cancel_requested: "Cancel requested: the running job is being stopped.",
   retried: "Job queued again with a fresh set of attempts.",
   created: "Job created.",
 };
@@ -82,9 +84,9 @@ export const handler = define.handlers({
     const back = (done: string) => ctx.redirect(`/jobs/${job.id}?done=${done}`, 303);
     switch (action) {
       case "cancel": {
-        await jobs.cancel(sql, { id: job.id, now: now() });
+        const after = await jobs.cancel(sql, { id: job.id, now: now() });
         ctx.state.changed.poke();
-        return back("cancelled");
+        return back(after.status === "processing" ? "cancel_requested" : "cancelled");
       }
       case "retry": {
         await jobs.retry(sql, { id: job.id, now: now() });
@@ -140,7 +142,11 @@ export default define.page<typeof handler>(({ data }) => {
           </div>
           <p class="mt-0.5 break-all font-mono text-xs text-muted-foreground">{job.id}</p>
         </div>
-        <JobActions id={job.id} status={job.status} />
+        <JobActions
+          id={job.id}
+          status={job.status}
+          cancelRequested={job.cancel_requested_at !== null}
+        />
       </div>
       <ExplainPanel explanation={data.explanation} now={now} />
       <Card class="mb-3">
@@ -176,6 +182,16 @@ export default define.page<typeof handler>(({ data }) => {
           )}
         </dl>
       </Card>
+      {(job.progress || job.status === "processing") && (
+        <JobProgress
+          jobId={job.id}
+          live={job.status === "processing"}
+          progress={job.progress}
+          cancelRequestedAt={job.cancel_requested_at
+            ? new Date(job.cancel_requested_at).toISOString()
+            : null}
+        />
+      )}
       {job.error && (
         <div
           class="mb-3 rounded-lg border border-red-300 bg-red-50 px-4 py-3 dark:border-red-800 dark:bg-red-900/40"

@@ -22,7 +22,11 @@ import { Pagination } from "@/components/Pagination.tsx";
 
 /** Most jobs one "all matching" bulk action touches. */
 export const MAX_BULK = 10_000;
-const VERBS: Record<string, string> = { retry: "Retried", cancel: "Cancelled", delete: "Deleted" };
+const VERBS: Record<string, string> = {
+  retry: "Retried",
+  cancel: "Cancelled",
+  delete: "Deleted",
+};
 
 /** The list's filters and order as the queue takes them. */
 function filterOf(query: JobsQuery): ListQuery {
@@ -66,6 +70,10 @@ export const handler = define.handlers({
         updated_at: j.updated_at,
         scheduled_for: j.scheduled_for,
         summary: payloadSummary(j.type, j.payload),
+        progress: j.status === "processing" && j.progress
+          ? { percent: j.progress.percent, message: j.progress.message }
+          : null,
+        cancel_requested: j.status === "processing" && j.cancel_requested_at !== null,
       })),
       total: list.total,
       flash,
@@ -134,7 +142,7 @@ export default define.page<typeof handler>(({ data }) => {
           {flash.skipped > 0 &&
             `; ${count(flash.skipped)} skipped (${
               flash.action === "cancel"
-                ? "not pending"
+                ? "already finished"
                 : flash.action === "retry"
                 ? "not failed or cancelled"
                 : "running or gone"

@@ -188,13 +188,18 @@ function drawTable(doc: any, t: Table): void {
   doc.x = left;
 }
 
-/** Builds the report and stores it; result: rows, bytes, artifact link, filename, content type. */
+/**
+ * Builds the report and stores it, reporting its stages as progress (10 %
+ * querying, 60 % rendering, 90 % storing, 100 % stored) and stopping between
+ * them once its signal aborts (timeout or cancel); result: rows, bytes, artifact link, filename, content type. */
 export const reportHandler: Handler = {
   timeoutSeconds: report.timeoutSeconds,
   async run(payload, ctx) {
     const p = parsePayload(reportSchema, payload);
+    ctx.progress(10, "querying the jobs in the range");
     const data = await ctx.reportSet(p.date_range);
     ctx.signal.throwIfAborted();
+    ctx.progress(60, `rendering the ${p.format.toUpperCase()}`);
     const table = mainTable(p.report_type, data);
     const base = `report-${p.report_type}-${p.date_range.from}_${p.date_range.to}`;
     const file = p.format === "csv"
@@ -209,7 +214,9 @@ export const reportHandler: Handler = {
         bytes: await toPdf(p, data, { jobId: ctx.job.id, generatedAt: new Date() }),
       };
     ctx.signal.throwIfAborted();
+    ctx.progress(90, "storing the file");
     const saved = await ctx.saveArtifact(file);
+    ctx.progress(100, "stored");
     return {
       report_type: p.report_type,
       format: p.format,

@@ -14,6 +14,7 @@ export type SupervisorEvent =
   | { kind: "claimed"; worker: string; jobs: JobRef[] }
   | { kind: "completed"; worker: string; job: JobRef; ms: number }
   | { kind: "failed"; worker: string; job: JobRef; ms: number; error: string; final: boolean }
+  | { kind: "cancelled"; worker: string; job: JobRef }
   | { kind: "lost"; worker: string; job: JobRef }
   | { kind: "released"; worker: string; job: JobRef }
   | { kind: "rescued"; jobs: jobs.Rescued[] }

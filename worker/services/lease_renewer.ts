@@ -3,7 +3,9 @@
  * job the runners hold, from the main thread (so a handler that blocks its
  * Web Worker keeps its lease until the hard timeout). A job missing from two
  * renewals in a row was taken from its runner (rescued after an outage, or
- * cancelled): the runner is told it lost it.
+ * cancelled): the runner is told it lost it. Each renewal also catches jobs
+ * whose cancel was requested (`cancel_requested_at`), in case the listener
+ * missed the `NOTIFY jobq_cancel`, and passes them on to the holders.
  */
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
@@ -17,6 +19,8 @@ export interface Holders {
   holdings(): { lockedBy: string; jobs: JobRef[] }[];
   holds(lockedBy: string, id: string): boolean;
   lost(lockedBy: string, ids: string[]): void;
+  /** The cancel of job `id` was requested (idempotent). */
+  cancel?(id: string): void;
 }
 
 /** Options of {@link LeaseRenewer}. */
@@ -65,8 +69,10 @@ export class LeaseRenewer {
       for (const { lockedBy, jobs: held } of holders.holdings()) {
         seen.add(lockedBy);
         const ids = held.map((j) => j.id);
-        const kept = new Set(await jobs.extendLease(sql, { worker: lockedBy, ids, leaseSeconds }));
+        const renewed = await jobs.renewLeases(sql, { worker: lockedBy, ids, leaseSeconds });
         health.ok();
+        const kept = new Set(renewed.ids);
+        for (const id of renewed.cancel) holders.cancel?.(id);
         const lost = this.#judge(
           lockedBy,
           held,

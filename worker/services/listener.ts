@@ -1,13 +1,14 @@
 /**
- * The worker's listener: wakes an idle runner for each `NOTIFY jobq_new` (and
- * the scheduler for each `NOTIFY jobq_schedules`), on
+ * The worker's listener: wakes an idle runner for each `NOTIFY jobq_new`,
+ * passes each `NOTIFY jobq_cancel` (payload: a job id) on to the runners and
+ * wakes the scheduler for each `NOTIFY jobq_schedules`, on
  * a LISTEN connection of `lib/queue/notify.ts` (the project's one LISTEN
  * owner) that re-LISTENs after every drop; after each (re-)LISTEN it wakes
  * every runner, since notifications sent while it was not listening are lost.
  */
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
-import { CHANNEL_NEW_JOBS, Listener } from "../../lib/queue/mod.ts";
+import { CHANNEL_CANCEL, CHANNEL_NEW_JOBS, Listener } from "../../lib/queue/mod.ts";
 import { CHANNEL_SCHEDULES } from "../../lib/queue/schedules.ts";
 import { describe, withRetry } from "../retry.ts";
 import type { DbHealth } from "./health.ts";
@@ -21,13 +22,15 @@ export interface NewJobsListenerOptions {
   health: DbHealth;
   /** A new job is due: wake one runner. */
   onNewJob(): void;
+  /** The cancel of job `id` was requested: abort it if a runner here runs it. */
+  onCancel?(id: string): void;
   /** Listening (again): notifications may have been missed, look now. */
   onListening(): void;
   /** Schedules changed (`NOTIFY jobq_schedules`): wake the scheduler. */
   onSchedulesChanged?(): void;
 }
 
-/** LISTENs on `jobq_new` until stopped. */
+/** LISTENs on `jobq_new`, `jobq_cancel` and `jobq_schedules` until stopped. */
 export class NewJobsListener {
   #o: NewJobsListenerOptions;
   #listener: Listener;
@@ -36,10 +39,11 @@ export class NewJobsListener {
   constructor(opts: NewJobsListenerOptions) {
     this.#o = opts;
     this.#listener = new Listener(opts.sql, {
-      channels: [CHANNEL_NEW_JOBS, CHANNEL_SCHEDULES],
+      channels: [CHANNEL_NEW_JOBS, CHANNEL_CANCEL, CHANNEL_SCHEDULES],
       name: "jobq-worker-listen",
-      onNotify: (channel) => {
-        if (channel === CHANNEL_SCHEDULES) opts.onSchedulesChanged?.();
+      onNotify: (channel, payload) => {
+        if (channel === CHANNEL_CANCEL) opts.onCancel?.(payload);
+        else if (channel === CHANNEL_SCHEDULES) opts.onSchedulesChanged?.();
         else opts.onNewJob();
       },
       onListening: () => {

@@ -19,6 +19,8 @@ export interface GaugeSources {
 export interface Counts {
   completed: number;
   failed: number;
+  /** Attempts that ended cancelled (their cancel was requested while they ran). */
+  cancelled?: number;
   lost: number;
   released: number;
 }
@@ -26,7 +28,7 @@ export interface Counts {
 /** Counters, histogram and gauges of one worker process (a registry of its own). */
 export class WorkerMetrics {
   readonly registry = new Registry();
-  readonly counts: Counts = { completed: 0, failed: 0, lost: 0, released: 0 };
+  readonly counts: Counts = { completed: 0, failed: 0, cancelled: 0, lost: 0, released: 0 };
   #jobs: Counter<"type" | "outcome">;
   #duration: Histogram<"type">;
   #rescued: Counter;
@@ -94,7 +96,7 @@ export class WorkerMetrics {
     if (timed && (f.outcome === "completed" || f.outcome === "failed")) {
       this.#duration.observe({ type: f.job.type }, f.ms / 1000);
     }
-    this.counts[f.outcome]++;
+    this.counts[f.outcome] = (this.counts[f.outcome] ?? 0) + 1;
   }
 
   /** Counts jobs given back without an attempt by the supervisor (runner gone). */

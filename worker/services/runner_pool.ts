@@ -2,8 +2,9 @@
  * The runner pool: `concurrency` Web Workers (runners) that claim and run
  * jobs. It spawns them, wakes them (one for a new job, all after an outage),
  * tracks the jobs each holds, enforces the hard per-job timeout (a watchdog
- * terminates a runner whose handler will not stop), replaces runners that
- * crash, and stops them gracefully.
+ * terminates a runner whose handler will not stop), passes cancels on (and
+ * terminates a runner whose handler ignores one for the cancel grace),
+ * replaces runners that crash, and stops them gracefully.
  */
 import { log } from "../../lib/log.ts";
 import type { Notifier } from "../../lib/queue/mod.ts";
@@ -21,6 +22,7 @@ import type { EventBus } from "./events.ts";
 import type { DbHealth } from "./health.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 import { alive, drop, hold, kill, newSlot, running, type Slot } from "./runner_slot.ts";
+import { cancelOverdue, requestCancel } from "./runner_slot.ts";
 import type { Settler } from "./settle.ts";
 
 /** Extra time past timeout + abort grace before a runner is terminated (ms). */
@@ -39,6 +41,8 @@ export interface RunnerPoolDeps {
   settings(lockedBy: string, status: RunnerStatus): RunnerSettings;
   /** After a timeout aborts the signal, how long the handler may take to stop (ms). */
   abortGraceMs: number;
+  /** After a cancel aborts the signal, how long the handler may take to stop (ms). Default 5000. */
+  cancelGraceMs?: number;
   events: EventBus;
   metrics: WorkerMetrics;
   health: DbHealth;
@@ -75,7 +79,9 @@ export class RunnerPool {
    */
   async start(): Promise<void> {
     this.#watchdog = setInterval(() => {
-      if (!this.#closed) this.#enforceTimeouts();
+      if (this.#closed) return;
+      this.#enforceCancels();
+      this.#enforceTimeouts();
     }, WATCHDOG_MS);
     for (let i = 0; i < this.#d.concurrency; i++) this.#spawn(i);
     await Promise.all(this.#slots.map((s) => s.ready.promise));
@@ -131,6 +137,17 @@ export class RunnerPool {
   lost(lockedBy: string, ids: string[]): void {
     const slot = this.#slots.find((s) => s.lockedBy === lockedBy);
     if (slot) this.#send(slot, { kind: "lost", ids });
+  }
+
+  /**
+   * The cancel of job `id` was requested: the runner holding it (if any here)
+   * aborts its handler, or skips it when it has not started. Idempotent: the
+   * cancel grace counts from the first call.
+   */
+  cancel(id: string): void {
+    for (const slot of this.#slots) {
+      if (slot && requestCancel(slot, id)) this.#send(slot, { kind: "cancel", ids: [id] });
+    }
   }
 
   /** What each runner does now, for the worker row (the `/workers` page reads it). */
@@ -282,6 +299,9 @@ export class RunnerPool {
       case "idle":
         slot.awake = false;
         break;
+      case "progress":
+        this.#d.changed.poke();
+        break;
       case "stuck": {
         const why = `job ${m.job.id} ignored its abort after the ${m.timeoutMs / 1000} s timeout`;
         this.#replace(slot, "timeout", null, why);
@@ -312,9 +332,10 @@ export class RunnerPool {
     for (const { job, outcome, ms, error, final } of items) {
       drop(slot, job.id);
       metrics.finished({ job, outcome, ms });
-      if (outcome === "completed") {
+      if (outcome === "completed" || outcome === "cancelled") {
         recorded = true;
-        events.emit({ kind: "completed", worker, job, ms });
+        if (outcome === "completed") events.emit({ kind: "completed", worker, job, ms });
+        else events.emit({ kind: "cancelled", worker, job });
       } else if (outcome === "failed") {
         recorded = true;
         events.emit({ kind: "failed", worker, job, ms, error: error ?? "", final: !!final });
@@ -323,6 +344,19 @@ export class RunnerPool {
       }
     }
     if (recorded) this.#d.changed.poke();
+  }
+
+  /** The cancel grace: a runner whose handler ignored a cancel that long is replaced. */
+  #enforceCancels(): void {
+    const graceMs = this.#d.cancelGraceMs ?? 5000;
+    for (const slot of this.#slots) {
+      const job = slot && cancelOverdue(slot, graceMs);
+      if (!job) continue;
+      const secs = `${graceMs / 1000} s`;
+      log("warn", "job.cancel_terminate", { job_id: job.id, worker: slot.lockedBy });
+      const why = `the handler ignored the abort signal for ${secs}`;
+      this.#replace(slot, "cancel", `${why}; its Web Worker was terminated and replaced`, why);
+    }
   }
 
   /**
@@ -364,7 +398,7 @@ export class RunnerPool {
    */
   #replace(
     slot: Slot,
-    reason: "crashed" | "timeout",
+    reason: "crashed" | "timeout" | "cancel",
     failMessage: string | null,
     detail: string,
   ): void {

@@ -15,6 +15,8 @@ export interface Slot {
   /** Sequence number (see the `claimed` message) → job id, for the jobs held. */
   bySeq: Map<number, string>;
   seqOf: Map<string, number>;
+  /** Jobs held whose cancel was requested → when this process learnt it (wall ms). */
+  cancels: Map<string, number>;
   /** What the runner is running, shared with it. */
   status: RunnerStatus;
   /** Woken by the pool's `wakeOne` and not yet back with a claim or an empty look. */
@@ -35,6 +37,7 @@ export function newSlot(index: number, lockedBy: string, worker: Worker): Slot {
     held: new Map(),
     bySeq: new Map(),
     seqOf: new Map(),
+    cancels: new Map(),
     status: RunnerStatus.create(),
     awake: false,
     lastClaim: 0,
@@ -74,6 +77,7 @@ export function hold(slot: Slot, firstSeq: number, list: JobRef[]): void {
 /** Forgets a job the runner no longer holds. */
 export function drop(slot: Slot, id: string): void {
   slot.held.delete(id);
+  slot.cancels.delete(id);
   const seq = slot.seqOf.get(id);
   if (seq !== undefined) {
     slot.seqOf.delete(id);
@@ -90,5 +94,26 @@ export function kill(slot: Slot): JobRef[] {
   slot.held.clear();
   slot.bySeq.clear();
   slot.seqOf.clear();
+  slot.cancels.clear();
   return held;
+}
+
+/**
+ * Notes that the cancel of job `id` was requested, when the slot's runner
+ * holds it; true the first time (then tell the runner), false when it does
+ * not hold it or already knew.
+ */
+export function requestCancel(slot: Slot, id: string): boolean {
+  if (!alive(slot) || !slot.held.has(id) || slot.cancels.has(id)) return false;
+  slot.cancels.set(id, performance.timeOrigin + performance.now());
+  return true;
+}
+
+/** The job the runner still runs `graceMs` or more after its cancel was requested, or null. */
+export function cancelOverdue(slot: Slot, graceMs: number): JobRef | null {
+  if (!alive(slot)) return null;
+  const run = running(slot);
+  const at = run ? slot.cancels.get(run.job.id) : undefined;
+  if (!run || at === undefined) return null;
+  return performance.timeOrigin + performance.now() - at >= graceMs ? run.job : null;
 }

@@ -40,8 +40,8 @@ export class Settler {
   /**
    * Fails `job`'s attempt with `message` (retried through an outage): a job
    * that kills its runner is counted, so it cannot loop forever. Never
-   * rejects; the outcome is logged and emitted ("failed", or "lost" when the
-   * lease is no longer `lockedBy`'s).
+   * rejects; the outcome is logged and emitted ("failed"; "cancelled" when
+   * its cancel was requested; "lost" when the lease is no longer `lockedBy`'s).
    */
   async fail(lockedBy: string, job: JobRef, message: string): Promise<void> {
     const d = this.#d;
@@ -66,9 +66,15 @@ export class Settler {
         d.events.emit({ kind: "lost", worker: lockedBy, job });
         return;
       }
+      d.changed.poke();
+      if (row.status === "cancelled") {
+        d.metrics.finished({ job, outcome: "cancelled", ms: 0 }, false);
+        log("info", "job.cancelled", { ...fields, error: message });
+        d.events.emit({ kind: "cancelled", worker: lockedBy, job });
+        return;
+      }
       const final = row.status === "failed";
       d.metrics.finished({ job, outcome: "failed", ms: 0 }, false);
-      d.changed.poke();
       log(final ? "error" : "warn", "job.failed", { ...fields, final, error: message });
       d.events.emit({ kind: "failed", worker: lockedBy, job, ms: 0, error: message, final });
     } catch (err) {

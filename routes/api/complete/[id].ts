@@ -13,12 +13,16 @@ export const handler = define.handlers({
   async POST(ctx) {
     const id = jobIdOf(ctx);
     const input = await bodyOf(ctx, completeBody, { optional: true });
+    // A job whose cancel was requested is recorded cancelled, then refused (409 job_cancelled).
     const job = await jobs.completeOrThrow(ctx.state.sql, {
       id,
       worker: input.worker,
       attempt: input.attempt,
       result: input.result ?? null,
       now: ctx.state.now(),
+    }).catch((err) => {
+      if ((err as { code?: string }).code === "job_cancelled") ctx.state.changed.poke();
+      throw err;
     });
     ctx.state.changed.poke();
     recordCompleted(job);

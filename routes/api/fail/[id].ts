@@ -16,6 +16,7 @@ export const handler = define.handlers({
   async POST(ctx) {
     const id = jobIdOf(ctx);
     const input = await bodyOf(ctx, failBody, { optional: true });
+    // A job whose cancel was requested is recorded cancelled, then refused (409 job_cancelled).
     const job = await jobs.failOrThrow(ctx.state.sql, {
       id,
       worker: input.worker,
@@ -24,6 +25,9 @@ export const handler = define.handlers({
       permanent: input.permanent ?? false,
       retry: { baseMs: ctx.state.config.RETRY_BASE_MS, maxMs: ctx.state.config.RETRY_MAX_MS },
       now: ctx.state.now(),
+    }).catch((err) => {
+      if ((err as { code?: string }).code === "job_cancelled") ctx.state.changed.poke();
+      throw err;
     });
     ctx.state.changed.poke();
     if (job.status === "pending") ctx.state.newJobs.poke();

@@ -1,4 +1,8 @@
-/** `GET /api/jobs/:id` (with its events); `DELETE /api/jobs/:id` cancels a pending job. */
+/**
+ * `GET /api/jobs/:id` (with its events); `DELETE /api/jobs/:id` cancels a
+ * pending job (200, cancelled) or asks a running one to stop (202, still
+ * processing with `cancel_requested_at`; it ends cancelled).
+ */
 import { define } from "../../../../utils.ts";
 import { emptyBody } from "../../../../lib/api_schemas.ts";
 import { jobs } from "../../../../lib/queue/mod.ts";
@@ -18,6 +22,6 @@ export const handler = define.handlers({
     await bodyOf(ctx, emptyBody, { optional: true });
     const job = await jobs.cancel(ctx.state.sql, { id, now: ctx.state.now() });
     ctx.state.changed.poke();
-    return json(job);
+    return json(job, { status: job.status === "processing" ? 202 : 200 });
   },
 });
