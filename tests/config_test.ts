@@ -51,12 +51,23 @@ Deno.test("config: empty strings count as unset", () => {
   assertEquals(ENV_NAMES.includes("DATABASE_URL"), true);
 });
 
-Deno.test("config: PRUNE_OLDER_THAN is an age in d, h or m", () => {
-  assertEquals(parseConfig({ PRUNE_OLDER_THAN: "30d" }).PRUNE_OLDER_THAN, 30 * 86_400_000);
-  assertEquals(parseConfig({ PRUNE_OLDER_THAN: "90m" }).PRUNE_OLDER_THAN, 90 * 60_000);
-  assertEquals(parseConfig({}).PRUNE_OLDER_THAN, undefined);
-  assertMatch(configError({ PRUNE_OLDER_THAN: "0d" }), /^PRUNE_OLDER_THAN: expected an age/);
-  assertMatch(configError({ PRUNE_OLDER_THAN: "1 week" }), /^PRUNE_OLDER_THAN: /);
+Deno.test("config: RETAIN_* are ages in d, h or m, or 0 (forever); defaults 7d, 30d, 7d", () => {
+  const DAY = 86_400_000;
+  const d = parseConfig({});
+  assertEquals([d.RETAIN_COMPLETED, d.RETAIN_FAILED, d.RETAIN_CANCELLED], [
+    7 * DAY,
+    30 * DAY,
+    7 * DAY,
+  ]);
+  assertEquals(parseConfig({ RETAIN_COMPLETED: "12h" }).RETAIN_COMPLETED, 12 * 3_600_000);
+  assertEquals(parseConfig({ RETAIN_FAILED: "90m" }).RETAIN_FAILED, 90 * 60_000);
+  assertEquals(parseConfig({ RETAIN_CANCELLED: "0" }).RETAIN_CANCELLED, 0);
+  for (const name of ["RETAIN_COMPLETED", "RETAIN_FAILED", "RETAIN_CANCELLED"]) {
+    for (const bad of ["0d", "1 week", "7", "-1d", "1.5d", "7D"]) {
+      assertMatch(configError({ [name]: bad }), new RegExp(`^${name}: expected an age like 7d`));
+    }
+  }
+  assertEquals("PRUNE_OLDER_THAN" in parseConfig({ PRUNE_OLDER_THAN: "30d" }), false);
 });
 
 Deno.test("config: loopback means localhost, ::1 and 127.0.0.0/8 literals, not names that start with 127.", () => {

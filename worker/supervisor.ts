@@ -6,14 +6,14 @@
  * - the runner pool: `concurrency` runners (Web Workers) that claim and run
  *   jobs; replaces runners that crash or hang (the hard per-job timeout);
  * - the listener: wakes an idle runner on `NOTIFY jobq_new`;
- * - the lease renewer, the heartbeat (the `worker` row), the rescuer
- *   (cluster-wide, one process at a time), the pruner (optional retention)
- *   and the metrics server (`/healthz`, `/metrics`).
+ * - the lease renewer, the heartbeat (the `worker` row), the rescuer and
+ *   the expirer (cluster-wide, one process at a time), the pruner
+ *   (retention) and the metrics server (`/healthz`, `/metrics`).
  *
  * Connections: a small pool (heartbeat, leases, rescuer, fail/release on a
  * runner's behalf), one LISTEN connection, and each runner's own pool of 2.
  */
-import type { Config } from "../lib/config.ts";
+import { type Config, retentionOf } from "../lib/config.ts";
 import { openPool, type Sql } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "../lib/queue/mod.ts";
@@ -21,6 +21,7 @@ import type { JobRef, RunnerSettings, RunnerStatus } from "./protocol.ts";
 import { delay } from "./retry.ts";
 import { onStopSignals } from "../lib/stop_signals.ts";
 import { EventBus, type EventOf, type SupervisorEvent } from "./services/events.ts";
+import { Expirer } from "./services/expirer.ts";
 import { DbHealth } from "./services/health.ts";
 import { Heartbeat } from "./services/heartbeat.ts";
 import { LeaseRenewer } from "./services/lease_renewer.ts";
@@ -233,11 +234,8 @@ function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { 
       pool.wakeAll();
     },
   });
-  const pruner = new PrunerService({
-    sql,
-    worker: id,
-    olderThanMs: opts.config.PRUNE_OLDER_THAN,
-  });
+  const expirer = new Expirer({ sql, worker: id, health, onExpired: () => changed.poke() });
+  const pruner = new PrunerService({ sql, worker: id, retain: retentionOf(opts.config) });
   const server = o.metricsPort === undefined ? null : new MetricsServer({
     worker: id,
     hostname: opts.config.HOST,
@@ -253,7 +251,7 @@ function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { 
       failed: metrics.counts.failed,
     }),
   });
-  return { ...core, listener, leases, heartbeat, rescuer, pruner, server };
+  return { ...core, listener, leases, heartbeat, rescuer, expirer, pruner, server };
 }
 
 /** Wired services, as {@link wire} returns them. */
@@ -286,6 +284,7 @@ async function shutdown(
   s.leases.stop();
   s.heartbeat.stop();
   s.rescuer.stop();
+  s.expirer.stop();
   const serverDone = s.server?.stop();
   await s.pruner.stop();
   await s.listener.stop();
@@ -369,6 +368,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   s.leases.start();
   s.heartbeat.start(); // beats now: the worker row shows every runner up at once
   s.rescuer.start();
+  s.expirer.start();
   s.pruner.start();
   log("info", "worker.started", {
     worker: id,

@@ -19,3 +19,6 @@ export const TREND_COMPACTION_LOCK_KEY = 7_245_005;
 
 /** Each pruner batch's turn, so pruners take turns (transaction lock, `prune.ts`). */
 export const PRUNE_LOCK_KEY = 7_245_010;
+
+/** Makes the expirer a singleton across processes (transaction lock, `expire.ts`). */
+export const EXPIRER_LOCK_KEY = 7_245_017;
