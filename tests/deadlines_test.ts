@@ -165,7 +165,7 @@ Deno.test("deadlines in the queue core: expired jobs are never claimed and end c
   }
 });
 
-Deno.test("expirer service: a pass cancels what expired; a database error goes to health", async () => {
+Deno.test("expirer service: a pass cancels what expired and reports the ids", async () => {
   const b = await setupService();
   try {
     const job = await jobs.enqueue(b.db.sql, {
