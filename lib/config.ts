@@ -22,14 +22,15 @@ const url = (protocols: string[]) =>
   }, `expected a URL starting with ${protocols.map((p) => p + "//").join(" or ")}`);
 
 const DAY_MS = 86_400_000;
-/** An age like 7d, 12h or 90m (in ms), or 0 (keep forever). */
+/** An age like 7d, 12h or 90m, or 0 (keep forever); {@link ageMs} reads it. */
 const retention = z.string()
-  .regex(/^(0|[1-9]\d{0,5}[dhm])$/, "expected an age like 7d, 12h or 90m, or 0 to keep forever")
-  .transform((v) =>
-    v === "0"
-      ? 0
-      : Number(v.slice(0, -1)) * { d: DAY_MS, h: 3_600_000, m: 60_000 }[v.slice(-1) as "d"]
-  );
+  .regex(/^(0|[1-9]\d{0,5}[dhm])$/, "expected an age like 7d, 12h or 90m, or 0 to keep forever");
+
+/** Milliseconds of an age like 7d, 12h or 90m; "0" is 0. */
+export function ageMs(age: string): number {
+  if (age === "0") return 0;
+  return Number(age.slice(0, -1)) * { d: DAY_MS, h: 3_600_000, m: 60_000 }[age.slice(-1) as "d"];
+}
 
 /** The schema of the environment; keys are the variable names. Defaults as in `.env.example`. */
 export const ENV_SCHEMA = z.object({
@@ -61,9 +62,9 @@ export const ENV_SCHEMA = z.object({
   EMBEDDED_PG_PORT: int(1, 65535).optional(),
   WORKER_METRICS_PORT: int(1, 65535).optional(),
   // Retention of finished jobs per state (ms; 0 = forever), pruned by the worker processes.
-  RETAIN_COMPLETED: retention.default(7 * DAY_MS),
-  RETAIN_FAILED: retention.default(30 * DAY_MS),
-  RETAIN_CANCELLED: retention.default(7 * DAY_MS),
+  RETAIN_COMPLETED: retention.default("7d"),
+  RETAIN_FAILED: retention.default("30d"),
+  RETAIN_CANCELLED: retention.default("7d"),
   BODY_LIMIT_BYTES: int(1024, 1 << 30).default(1 << 20),
   BATCH_BODY_LIMIT_BYTES: int(1024, 1 << 30).default(8 << 20),
 });
@@ -177,9 +178,9 @@ export function retentionOf(
   config: Config,
 ): { completed: number; failed: number; cancelled: number } {
   return {
-    completed: config.RETAIN_COMPLETED,
-    failed: config.RETAIN_FAILED,
-    cancelled: config.RETAIN_CANCELLED,
+    completed: ageMs(config.RETAIN_COMPLETED),
+    failed: ageMs(config.RETAIN_FAILED),
+    cancelled: ageMs(config.RETAIN_CANCELLED),
   };
 }
 

@@ -13,6 +13,8 @@ import { settled, TEST_HANDLERS, testSupervisor } from "./_helpers/worker_sup.ts
 import { EXPIRER_LOCK_KEY } from "../lib/queue/lock_keys.ts";
 import { events, jobs } from "../lib/queue/mod.ts";
 import { Expirer } from "../worker/services/expirer.ts";
+import { jobEventResponse, jobResponse } from "../lib/api_schemas.ts";
+import { z } from "zod";
 import { setupService } from "./_helpers/worker_services.ts";
 
 type Issues = { error: { code: string; issues: { path: string; message: string }[] } };
@@ -38,6 +40,15 @@ Deno.test("deadlines over the API: stored as given, strict validation naming the
         assertEquals([job.timeout_seconds, job.expires_at], [90, "2030-01-02T01:04:05.000Z"]);
         const past = await app.post("/api/jobs", note({ expires_at: "2001-01-01T00:00:00Z" }));
         assertEquals(past.status, 201);
+        // Expired at once: its timeline, as the API shows it, has the documented `expired` event.
+        const pastId = (await bodyJson(past)).id as string;
+        await jobs.expirePass(app.db.sql);
+        const shown = await bodyJson(await app.call(`/api/jobs/${pastId}`));
+        const doc = jobResponse.extend({ events: z.array(jobEventResponse) }).parse(shown);
+        assertEquals([doc.status, doc.events.map((e) => e.kind)], ["cancelled", [
+          "created",
+          "expired",
+        ]]);
         const none = await bodyJson(await app.post("/api/jobs", note()));
         assertEquals([none.timeout_seconds, none.expires_at], [null, null]);
         const batch = await bodyJson<{ items: Record<string, unknown>[] }>(

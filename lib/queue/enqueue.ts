@@ -114,27 +114,35 @@ export async function enqueueBatch(
   return (await enqueueBatchUnique(sql, opts)).jobs;
 }
 
-/** The statement's input rows (jsonb), in order. */
+/** The statement's input rows (jsonb), in order; the engine fields only when set. */
 function inputOf(list: NewJob[]) {
-  return list.map((j) => ({
-    type: j.type,
-    payload: j.payload,
-    priority: j.priority ?? 3,
-    max_attempts: j.max_attempts ?? 3,
-    scheduled_for: j.scheduled_for ?? null,
-    unique_key: j.unique_key || null,
-    timeout_seconds: j.timeout_seconds ?? null,
-    expires_at: j.expires_at ?? null,
-  }));
+  return list.map((j) => {
+    const row: Record<string, unknown> = {
+      type: j.type,
+      payload: j.payload,
+      priority: j.priority ?? 3,
+      max_attempts: j.max_attempts ?? 3,
+      scheduled_for: j.scheduled_for ?? null,
+    };
+    if (j.unique_key) row.unique_key = j.unique_key;
+    if (j.timeout_seconds != null) row.timeout_seconds = j.timeout_seconds;
+    if (j.expires_at != null) row.expires_at = j.expires_at;
+    return row;
+  });
 }
 
-/** The CTE `input` over a jsonb array parameter (one statement, any length). */
-function inputCte(sql: Sql | TxSql, list: NewJob[]) {
-  return sql`input AS MATERIALIZED (
-      SELECT ord, gen_random_uuid() AS id, e->>'type' AS type, e->'payload' AS payload,
-             (e->>'priority')::smallint AS priority, (e->>'max_attempts')::int AS max_attempts,
-             (e->>'scheduled_for')::timestamptz AS scheduled_for, e->>'unique_key' AS unique_key,
-             (e->>'timeout_seconds')::int AS timeout_seconds, (e->>'expires_at')::timestamptz AS expires_at
+/**
+ * The CTE `input` over a jsonb array parameter (one statement, any length).
+ * `withIds`: each row also gets its new job's id, materialised once, so the
+ * inserted rows can be matched to their input rows by id.
+ */
+function inputCte(sql: Sql | TxSql, list: NewJob[], withIds: boolean) {
+  return sql`input AS ${withIds ? sql`MATERIALIZED` : sql``} (
+      SELECT ord, ${withIds ? sql`gen_random_uuid() AS id,` : sql``} e->>'type' AS type,
+             e->'payload' AS payload, (e->>'priority')::smallint AS priority,
+             (e->>'max_attempts')::int AS max_attempts, (e->>'scheduled_for')::timestamptz AS scheduled_for,
+             e->>'unique_key' AS unique_key, (e->>'timeout_seconds')::int AS timeout_seconds,
+             (e->>'expires_at')::timestamptz AS expires_at
       FROM jsonb_array_elements(${sql.json(inputOf(list) as never)}) WITH ORDINALITY AS t(e, ord)
     )`;
 }
@@ -159,10 +167,10 @@ export async function enqueueBatchUnique(
     const t = at(sql, opts.now);
     // One statement: the array travels as one jsonb parameter.
     const rows = await sql<Job[]>`
-      WITH ${inputCte(sql, list)}, ins AS (
-        INSERT INTO job (id, type, payload, priority, max_attempts, scheduled_for, timeout_seconds,
+      WITH ${inputCte(sql, list, false)}, ins AS (
+        INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, timeout_seconds,
                          expires_at, created_at, updated_at)
-        SELECT id, type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), timeout_seconds,
+        SELECT type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), timeout_seconds,
                expires_at, ${t}, ${t}
         FROM input ORDER BY ord
         RETURNING *
@@ -200,7 +208,7 @@ async function enqueueKeyed(
     const part = todo.map((i) => list[i]);
     // Locks: the new rows, and (waiting) any uncommitted row that holds one of the keys.
     const rows = await tx<(Job & { ord: string })[]>`
-      WITH ${inputCte(tx, part)}, ins AS (
+      WITH ${inputCte(tx, part, true)}, ins AS (
         INSERT INTO job (id, type, payload, priority, max_attempts, scheduled_for, timeout_seconds,
                          expires_at, unique_key, created_at, updated_at)
         SELECT id, type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), timeout_seconds,
