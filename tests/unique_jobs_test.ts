@@ -187,7 +187,16 @@ Deno.test("unique jobs over the API (one app, a step per case)", async (t) => {
         );
         assertEquals((await jobs.get(app.db.sql, { id: old.id }))?.status, "cancelled");
         await jobs.cancel(app.db.sql, { id: fresh.id });
-        assertEquals((await app.post(`/api/jobs/${old.id}/retry`, {})).status, 200);
+        // A bulk retry of two jobs with one key: one goes back to pending, the other is a conflict.
+        const bulk = await app.post("/api/jobs/bulk", { action: "retry", ids: [old.id, fresh.id] });
+        assertEquals(bulk.status, 200);
+        const outcomes = (await bodyJson<{ results: { outcome: string }[] }>(bulk)).results
+          .map((r) => r.outcome).sort();
+        assertEquals(outcomes, ["conflict", "done"]);
+        assertEquals(await countKey(app.db.sql, "r"), 2);
+        const [{ active }] = await app.db.sql<{ active: number }[]>`
+          SELECT count(*)::int AS active FROM job WHERE unique_key = 'r' AND status = 'pending'`;
+        assertEquals(active, 1);
       },
     );
   } finally {

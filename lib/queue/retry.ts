@@ -27,7 +27,8 @@ function retryNote(sql: Sql | TxSql, t: Instant) {
  * `cur (id, status, attempts)` of target rows the statement has already
  * locked. Rows neither failed nor cancelled are left alone, and so is a job
  * whose `unique_key` a pending or processing job holds (index:
- * job_unique_active_idx).
+ * job_unique_active_idx) or another target with the same key retries (of
+ * several, only the first by id goes back to pending).
  */
 export function retryCtes(sql: Sql | TxSql, opts: { t: Instant; note: string }) {
   const t = opts.t;
@@ -37,9 +38,12 @@ export function retryCtes(sql: Sql | TxSql, opts: { t: Instant; note: string }) 
   },
         updated_at = ${t}
       FROM cur AS prev WHERE j.id = prev.id AND j.status IN ('failed', 'cancelled')
-        AND (j.unique_key IS NULL OR NOT EXISTS (
+        AND (j.unique_key IS NULL OR (NOT EXISTS (
           SELECT 1 FROM job o WHERE o.unique_key = j.unique_key AND o.unique_key IS NOT NULL
-            AND o.status IN ('pending', 'processing')))
+            AND o.status IN ('pending', 'processing'))
+          AND j.id = (SELECT o.id FROM cur c JOIN job o ON o.id = c.id
+            WHERE o.unique_key = j.unique_key AND o.status IN ('failed', 'cancelled')
+            ORDER BY o.id LIMIT 1)))
       RETURNING j.*
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, message)
