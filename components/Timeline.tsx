@@ -13,6 +13,7 @@ const KIND: Record<string, { label: string; dot: string }> = {
   cancelled: { label: "Cancelled", dot: "bg-zinc-400" },
   retried: { label: "Retried by hand", dot: "bg-violet-500" },
   released: { label: "Released (worker stopping)", dot: "bg-zinc-400" },
+  expired: { label: "Expired (not started by its deadline)", dot: "bg-zinc-400" },
 };
 
 /**

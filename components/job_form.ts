@@ -31,22 +31,30 @@ function setPath(obj: Record<string, unknown>, name: string, value: unknown) {
 /**
  * The create body for `values`: `type`, `priority` (a number when it is one
  * of 1–5, else the text so the schema reports it), `scheduled_for` (a
- * `datetime-local` value read as UTC; left out when empty) and the payload
- * built from the chosen type's fields. An unknown type gets an empty payload.
+ * `datetime-local` value read as UTC; left out when empty), the optional
+ * `unique_key`, `timeout_seconds` (a number when it is all digits, else the
+ * text) and `expires_at` (as `scheduled_for`), each left out when empty, and
+ * the payload built from the chosen type's fields. An unknown type gets an
+ * empty payload.
  */
 export function formToJob(values: FormValues): Record<string, unknown> {
   const type = values.type ?? "";
   const out: Record<string, unknown> = { type };
   const pr = (values.priority ?? "").trim();
   if (pr !== "") out.priority = /^[1-5]$/.test(pr) ? Number(pr) : pr;
-  const at = (values.scheduled_for ?? "").trim();
-  if (at !== "") {
-    out.scheduled_for = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(at)
+  for (const name of ["scheduled_for", "expires_at"]) {
+    const at = (values[name] ?? "").trim();
+    if (at === "") continue;
+    out[name] = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(at)
       ? at + ":00Z"
       : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(at)
       ? at + "Z"
       : at;
   }
+  const key = values.unique_key ?? "";
+  if (key.trim() !== "") out.unique_key = key;
+  const secs = (values.timeout_seconds ?? "").trim();
+  if (secs !== "") out.timeout_seconds = /^\d{1,9}$/.test(secs) ? Number(secs) : secs;
   const payload: Record<string, unknown> = {};
   for (const f of JOB_TYPES[type]?.fields ?? []) setPath(payload, f.name, values[f.name] ?? "");
   out.payload = payload;
@@ -74,6 +82,9 @@ const FORM_FIELDS: readonly Pick<FormField, "name" | "label" | "kind">[] = [
   { name: "type", label: "Type", kind: "select" },
   { name: "priority", label: "Priority", kind: "select" },
   { name: "scheduled_for", label: "Run at", kind: "text" },
+  { name: "unique_key", label: "Unique key", kind: "text" },
+  { name: "timeout_seconds", label: "Timeout", kind: "text" },
+  { name: "expires_at", label: "Expires at", kind: "text" },
 ];
 
 /** The fields next to `name` (same parent: the form's own, or one payload object), with it. */

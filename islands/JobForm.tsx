@@ -256,6 +256,61 @@ export default function JobForm(props: JobFormProps) {
           </p>
           <Err name="scheduled_for" errors={errors} />
         </div>
+        <div>
+          <label for="f-unique_key" class={LABEL}>Unique key (optional)</label>
+          <input
+            id="f-unique_key"
+            name="unique_key"
+            type="text"
+            maxLength={255}
+            value={values.unique_key ?? ""}
+            class={`${INPUT} ${errors.unique_key ? INPUT_INVALID : ""}`}
+            aria-invalid={errors.unique_key ? "true" : undefined}
+            aria-describedby="f-unique_key-help"
+            onInput={(e) => set("unique_key", e.currentTarget.value)}
+          />
+          <p id="f-unique_key-help" class="mt-1 text-xs text-muted-foreground">
+            While a pending or running job has this key, no second one is created.
+          </p>
+          <Err name="unique_key" errors={errors} />
+        </div>
+        <div>
+          <label for="f-timeout_seconds" class={LABEL}>Timeout in seconds (optional)</label>
+          <input
+            id="f-timeout_seconds"
+            name="timeout_seconds"
+            type="number"
+            min={1}
+            max={86400}
+            step={1}
+            value={values.timeout_seconds ?? ""}
+            class={`${INPUT} ${errors.timeout_seconds ? INPUT_INVALID : ""}`}
+            aria-invalid={errors.timeout_seconds ? "true" : undefined}
+            aria-describedby="f-timeout_seconds-help"
+            onInput={(e) => set("timeout_seconds", e.currentTarget.value)}
+          />
+          <p id="f-timeout_seconds-help" class="mt-1 text-xs text-muted-foreground">
+            Empty: the type's timeout ({def.timeoutSeconds} s) for each attempt.
+          </p>
+          <Err name="timeout_seconds" errors={errors} />
+        </div>
+        <div>
+          <label for="f-expires_at" class={LABEL}>Expires at (UTC, optional)</label>
+          <input
+            id="f-expires_at"
+            name="expires_at"
+            type="datetime-local"
+            value={values.expires_at ?? ""}
+            class={`${INPUT} ${errors.expires_at ? INPUT_INVALID : ""}`}
+            aria-invalid={errors.expires_at ? "true" : undefined}
+            aria-describedby="f-expires_at-help"
+            onInput={(e) => set("expires_at", e.currentTarget.value)}
+          />
+          <p id="f-expires_at-help" class="mt-1 text-xs text-muted-foreground">
+            Not started by then: cancelled, never run.
+          </p>
+          <Err name="expires_at" errors={errors} />
+        </div>
       </div>
       <div class="flex items-center gap-2">
         <button type="submit" class={buttonClass("primary")} onPointerDown={press}>

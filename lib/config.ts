@@ -21,6 +21,17 @@ const url = (protocols: string[]) =>
     }
   }, `expected a URL starting with ${protocols.map((p) => p + "//").join(" or ")}`);
 
+const DAY_MS = 86_400_000;
+/** An age like 7d, 12h or 90m, or 0 (keep forever); {@link ageMs} reads it. */
+const retention = z.string()
+  .regex(/^(0|[1-9]\d{0,5}[dhm])$/, "expected an age like 7d, 12h or 90m, or 0 to keep forever");
+
+/** Milliseconds of an age like 7d, 12h or 90m; "0" is 0. */
+export function ageMs(age: string): number {
+  if (age === "0") return 0;
+  return Number(age.slice(0, -1)) * { d: DAY_MS, h: 3_600_000, m: 60_000 }[age.slice(-1) as "d"];
+}
+
 /** The schema of the environment; keys are the variable names. Defaults as in `.env.example`. */
 export const ENV_SCHEMA = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
@@ -51,12 +62,11 @@ export const ENV_SCHEMA = z.object({
   DATA_DIR: z.string().min(1).default(".data"),
   EMBEDDED_PG_PORT: int(1, 65535).optional(),
   WORKER_METRICS_PORT: int(1, 65535).optional(),
-  PRUNE_OLDER_THAN: z.string().regex(/^[1-9]\d*[dhm]$/, "expected an age like 30d, 12h or 90m")
-    .transform((v) =>
-      Number(v.slice(0, -1)) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[v.slice(-1) as "d"]
-    )
-    .optional(),
   SCHEDULES_FILE: z.string().min(1, "expected a file path").default("schedules.json"),
+  // Retention of finished jobs per state (ms; 0 = forever), pruned by the worker processes.
+  RETAIN_COMPLETED: retention.default("7d"),
+  RETAIN_FAILED: retention.default("30d"),
+  RETAIN_CANCELLED: retention.default("7d"),
   BODY_LIMIT_BYTES: int(1024, 1 << 30).default(1 << 20),
   BATCH_BODY_LIMIT_BYTES: int(1024, 1 << 30).default(8 << 20),
 });
@@ -163,4 +173,34 @@ export function loadConfig(): Config {
     }
     throw err;
   }
+}
+
+/** How long finished jobs are kept per state (ms; 0 = forever), from the RETAIN_* variables. */
+export function retentionOf(
+  config: Config,
+): { completed: number; failed: number; cancelled: number } {
+  return {
+    completed: ageMs(config.RETAIN_COMPLETED),
+    failed: ageMs(config.RETAIN_FAILED),
+    cancelled: ageMs(config.RETAIN_CANCELLED),
+  };
+}
+
+/** An age in words: "7 days", "12 hours", "90 minutes", "1 day"; 0 is "forever". */
+export function describeAge(ms: number): string {
+  if (ms === 0) return "forever";
+  const [n, unit] = ms % DAY_MS === 0
+    ? [ms / DAY_MS, "day"]
+    : ms % 3_600_000 === 0
+    ? [ms / 3_600_000, "hour"]
+    : [Math.round(ms / 60_000), "minute"];
+  return `${n} ${unit}${n === 1 ? "" : "s"}`;
+}
+
+/** The retention in one sentence: "Completed jobs are kept 7 days, failed 30 days, cancelled 7 days." */
+export function describeRetention(config: Config): string {
+  const r = retentionOf(config);
+  return `Completed jobs are kept ${describeAge(r.completed)}, failed ${
+    describeAge(r.failed)
+  }, cancelled ${describeAge(r.cancelled)}.`;
 }

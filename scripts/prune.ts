@@ -1,23 +1,26 @@
 /**
- * `deno task prune --older-than 30d [--batch-size N] [--dry-run]`: deletes
+ * `deno task prune [--older-than 30d] [--batch-size N] [--dry-run]`: deletes
  * finished jobs (completed, failed, cancelled) that finished longer ago than
- * the given age (`30d`, `12h`, `90m`), with their events and artifacts, in
- * short batches that never block workers. Pending and processing jobs stay.
+ * their state's retention (`RETAIN_COMPLETED`, `RETAIN_FAILED`,
+ * `RETAIN_CANCELLED`), or than `--older-than` (`30d`, `12h`, `90m`) for every
+ * state, with their events and artifacts, in short batches that never block
+ * workers. Pending and processing jobs stay.
  * Uses DATABASE_URL, else the embedded database; applies pending migrations
  * first, like every entry point.
  */
-import { loadConfig } from "../lib/config.ts";
+import { describeAge, loadConfig, retentionOf } from "../lib/config.ts";
 import { configuredDatabase, openPool, redactUrl } from "../lib/db.ts";
 import { migrate } from "../lib/migrate.ts";
-import { prune, PRUNE_BATCH_SIZE } from "../lib/queue/prune.ts";
+import { FINISHED_STATUSES, prune, PRUNE_BATCH_SIZE, prunesAnything } from "../lib/queue/prune.ts";
 import { formatDuration, parseCount, parseDuration, parseFlags, UsageError } from "./args.ts";
 
-const USAGE = `usage: deno task prune --older-than AGE [--batch-size N] [--dry-run]
-  --older-than AGE   delete finished jobs that finished more than AGE ago: 30d, 12h or 90m
+const USAGE = `usage: deno task prune [--older-than AGE] [--batch-size N] [--dry-run]
+  (no --older-than)  delete finished jobs past RETAIN_COMPLETED, RETAIN_FAILED, RETAIN_CANCELLED
+  --older-than AGE   delete finished jobs of any state that finished more than AGE ago: 30d, 12h or 90m
   --batch-size N     jobs deleted per transaction (default ${PRUNE_BATCH_SIZE})
   --dry-run          only count what would be deleted`;
 
-let olderThanMs: number;
+let olderThanMs: number | undefined;
 let batchSize: number;
 let dryRun: boolean;
 try {
@@ -31,10 +34,9 @@ try {
     console.log(USAGE);
     Deno.exit(0);
   }
-  if (flags["older-than"] === undefined) {
-    throw new UsageError("--older-than is required (e.g. --older-than 30d)");
-  }
-  olderThanMs = parseDuration("older-than", flags["older-than"]);
+  olderThanMs = flags["older-than"] === undefined
+    ? undefined
+    : parseDuration("older-than", flags["older-than"]);
   batchSize = flags["batch-size"] === undefined
     ? PRUNE_BATCH_SIZE
     : parseCount("batch-size", flags["batch-size"], 1, 100_000);
@@ -46,6 +48,13 @@ try {
 }
 
 const config = loadConfig();
+const retain = olderThanMs === undefined ? retentionOf(config) : undefined;
+if (retain && !prunesAnything(retain)) {
+  console.log(
+    "nothing to prune: RETAIN_COMPLETED, RETAIN_FAILED and RETAIN_CANCELLED are all 0 (keep forever)",
+  );
+  Deno.exit(0);
+}
 const db = await configuredDatabase(config, { quiet: true });
 const sql = openPool(db.url, { max: 1, name: "jobq-prune" });
 const controller = new AbortController();
@@ -57,7 +66,7 @@ try {
   const started = performance.now();
   let lastReport = started;
   const r = await prune(sql, {
-    olderThanMs,
+    ...(retain ? { retain } : { olderThanMs }),
     batchSize,
     dryRun,
     signal: controller.signal,
@@ -70,9 +79,15 @@ try {
   });
   const secs = ((performance.now() - started) / 1000).toFixed(1);
   const what = `${r.jobs} finished jobs, ${r.events} events and ${r.artifacts} artifacts`;
-  const when = `finished before ${r.cutoff.toISOString()} (older than ${
-    formatDuration(olderThanMs)
-  })`;
+  const when = olderThanMs !== undefined && r.cutoff
+    ? `finished before ${r.cutoff.toISOString()} (older than ${formatDuration(olderThanMs)})`
+    : `past their retention (${
+      FINISHED_STATUSES.filter((s) => r.cutoffs[s]).map((s) =>
+        `${s}: kept ${describeAge(retain?.[s] ?? 0)}, finished before ${
+          r.cutoffs[s]?.toISOString()
+        }`
+      ).join("; ")
+    })`;
   if (r.dryRun) {
     console.log(`dry run: would delete ${what} ${when} from ${redactUrl(db.url)}`);
   } else {

@@ -194,8 +194,36 @@ function cases(ids: { pending: string; completed: string; processing: string }):
       status: 422,
       issue: "scheduled_for",
     },
+    {
+      name: "unique_key of 256 characters",
+      path: P,
+      body: job({ unique_key: "k".repeat(256) }),
+      status: 422,
+      issue: "unique_key",
+    },
+    {
+      name: "timeout_seconds as text",
+      path: P,
+      body: job({ timeout_seconds: "30" }),
+      status: 422,
+      issue: "timeout_seconds",
+    },
+    {
+      name: "timeout_seconds past a day",
+      path: P,
+      body: job({ timeout_seconds: 86_401 }),
+      status: 422,
+      issue: "timeout_seconds",
+    },
     // Valid ISO 8601 that PostgreSQL's timestamptz refuses: once 500s, now 422s.
     ...UNSTORABLE_DATES.flatMap((at): Case[] => [
+      {
+        name: `expires_at ${at}`,
+        path: P,
+        body: job({ expires_at: at }),
+        status: 422,
+        issue: "expires_at",
+      },
       {
         name: `scheduled_for ${at}`,
         path: P,

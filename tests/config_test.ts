@@ -1,4 +1,13 @@
-import { allowedHosts, ConfigError, ENV_NAMES, isLoopback, parseConfig } from "../lib/config.ts";
+import {
+  allowedHosts,
+  ConfigError,
+  ENV_NAMES,
+  isLoopback,
+  parseConfig,
+  retentionOf,
+} from "../lib/config.ts";
+
+const DAY = 86_400_000;
 import { assertEquals, assertMatch } from "./_helpers/assert.ts";
 
 function configError(env: Record<string, string>): string {
@@ -51,12 +60,18 @@ Deno.test("config: empty strings count as unset", () => {
   assertEquals(ENV_NAMES.includes("DATABASE_URL"), true);
 });
 
-Deno.test("config: PRUNE_OLDER_THAN is an age in d, h or m", () => {
-  assertEquals(parseConfig({ PRUNE_OLDER_THAN: "30d" }).PRUNE_OLDER_THAN, 30 * 86_400_000);
-  assertEquals(parseConfig({ PRUNE_OLDER_THAN: "90m" }).PRUNE_OLDER_THAN, 90 * 60_000);
-  assertEquals(parseConfig({}).PRUNE_OLDER_THAN, undefined);
-  assertMatch(configError({ PRUNE_OLDER_THAN: "0d" }), /^PRUNE_OLDER_THAN: expected an age/);
-  assertMatch(configError({ PRUNE_OLDER_THAN: "1 week" }), /^PRUNE_OLDER_THAN: /);
+Deno.test("config: RETAIN_* are ages in d, h or m, or 0 (forever); defaults 7d, 30d, 7d", () => {
+  const d = parseConfig({});
+  assertEquals([d.RETAIN_COMPLETED, d.RETAIN_FAILED, d.RETAIN_CANCELLED], ["7d", "30d", "7d"]);
+  assertEquals(retentionOf(d), { completed: 7 * DAY, failed: 30 * DAY, cancelled: 7 * DAY });
+  const c = parseConfig({ RETAIN_COMPLETED: "12h", RETAIN_FAILED: "90m", RETAIN_CANCELLED: "0" });
+  assertEquals(retentionOf(c), { completed: 12 * 3_600_000, failed: 90 * 60_000, cancelled: 0 });
+  for (const name of ["RETAIN_COMPLETED", "RETAIN_FAILED", "RETAIN_CANCELLED"]) {
+    for (const bad of ["0d", "1 week", "7", "-1d", "1.5d", "7D"]) {
+      assertMatch(configError({ [name]: bad }), new RegExp(`^${name}: expected an age like 7d`));
+    }
+  }
+  assertEquals("PRUNE_OLDER_THAN" in parseConfig({ PRUNE_OLDER_THAN: "30d" }), false);
 });
 
 Deno.test("config: loopback means localhost, ::1 and 127.0.0.0/8 literals, not names that start with 127.", () => {

@@ -71,7 +71,7 @@ Deno.test("prune and the in-worker pruner (one database, a step per case)", asyn
           artifacts: 1,
         });
         assertEquals(r.batches, 1);
-        assertEquals(r.cutoff.toISOString(), new Date(NOW.getTime() - 30 * DAY).toISOString());
+        assertEquals(r.cutoff?.toISOString(), new Date(NOW.getTime() - 30 * DAY).toISOString());
         const left = await remaining(db);
         const kept = ["pending/40", "processing/40", ...STATUSES.map((s) => `${s}/5`)].map((k) =>
           ids[k]
@@ -96,7 +96,7 @@ Deno.test("prune and the in-worker pruner (one database, a step per case)", asyn
         const dry = await prune(db.sql, { olderThanMs: 1 * DAY, now: NOW, dryRun: true });
         assertEquals([dry.jobs, dry.events, dry.artifacts, dry.batches], [6, 18, 2, 0]);
         assertEquals((await remaining(db)).jobs.length, 10);
-        assertEquals(await countPrunable(db.sql, { cutoff: dry.cutoff }), {
+        assertEquals(await countPrunable(db.sql, { cutoff: dry.cutoff as Date }), {
           jobs: 6,
           events: 18,
           artifacts: 2,

@@ -75,6 +75,7 @@ Deno.test({
             "max_attempts",
             "payload",
             "priority",
+            "timeout_seconds",
             "type",
           ]);
           const rows = await db.sql<{ status: string; locked_by: string }[]>`

@@ -460,7 +460,13 @@ Deno.test({
           });
         }
       }
-      const claimed = await jobs.claim(sql, { worker: "w", limit: 2, leaseSeconds: LEASE, now });
+      // Claimed by hand: today's claim reads columns later migrations add.
+      const claimed = await sql<{ id: string; attempts: number }[]>`
+        UPDATE job SET status = 'processing', attempts = attempts + 1, locked_by = 'w',
+          locked_until = ${now}::timestamptz + make_interval(secs => ${LEASE}), started_at = ${now},
+          updated_at = ${now}
+        WHERE id IN (SELECT id FROM job WHERE status = 'pending' ORDER BY priority DESC, created_at, id LIMIT 2)
+        RETURNING id, attempts`;
       await jobs.completeMany(sql, {
         worker: "w",
         items: claimed.map((j) => ({ id: j.id, attempt: j.attempts, result: null })),

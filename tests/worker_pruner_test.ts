@@ -6,13 +6,18 @@ import { insertJob } from "./_helpers/factory.ts";
 import { setupService } from "./_helpers/worker_services.ts";
 
 Deno.test("pruner service", async (t) => {
-  await t.step("without a retention period it does nothing", async () => {
+  await t.step("with every state kept forever (or no retention) it does nothing", async () => {
     const b = await setupService();
     try {
       const svc = new PrunerService({ sql: b.db.sql, worker: b.id });
       svc.start();
       assertEquals([svc.running, await svc.runNow()], [false, null]);
       await svc.stop();
+      const forever = { completed: 0, failed: 0, cancelled: 0 };
+      const none = new PrunerService({ sql: b.db.sql, worker: b.id, retain: forever });
+      none.start();
+      assertEquals([none.running, await none.runNow()], [false, null]);
+      await none.stop();
     } finally {
       await b.teardown();
     }
@@ -25,7 +30,9 @@ Deno.test("pruner service", async (t) => {
       const gone = await insertJob(b.db.sql, { status: "completed", created_at: old });
       const kept = await insertJob(b.db.sql, { status: "completed" });
       const waiting = await insertJob(b.db.sql, { status: "pending", created_at: old });
-      const svc = new PrunerService({ sql: b.db.sql, worker: b.id, olderThanMs: 86_400_000 });
+      const day = 86_400_000;
+      const retain = { completed: day, failed: day, cancelled: day };
+      const svc = new PrunerService({ sql: b.db.sql, worker: b.id, retain });
       svc.start();
       assertEquals(svc.running, true);
       assertEquals((await svc.runNow())?.jobs, 1);

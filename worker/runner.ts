@@ -255,7 +255,8 @@ function isPermanent(err: unknown): boolean {
 async function runOne(job: LeanJob, seq: number): Promise<void> {
   const ref = refOf(job);
   const handler = state.handlers[job.type];
-  const timeoutMs = Math.max(1, Math.round(handler.timeoutSeconds * 1000));
+  // The job's own bound when it has one, else its type's.
+  const timeoutMs = Math.max(1, Math.round((job.timeout_seconds ?? handler.timeoutSeconds) * 1000));
   const ac = new AbortController();
   const t0 = performance.now();
   const timeout = Promise.withResolvers<"timeout">();

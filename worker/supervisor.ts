@@ -8,10 +8,10 @@
  * - the listener: wakes an idle runner on `NOTIFY jobq_new`, passes
  *   `NOTIFY jobq_cancel` (a running job's cancel) on to the runner pool and
  *   wakes the scheduler on `NOTIFY jobq_schedules`;
- * - the lease renewer, the heartbeat (the `worker` row), the rescuer
- *   (cluster-wide, one process at a time), the scheduler (recurring jobs;
- *   one process at a time enqueues), the pruner (optional retention) and
- *   the metrics server (`/healthz`, `/metrics`).
+ * - the lease renewer, the heartbeat (the `worker` row), the rescuer, the
+ *   expirer and the scheduler (recurring jobs) — those three cluster-wide,
+ *   one process at a time —, the pruner (retention) and the metrics server
+ *   (`/healthz`, `/metrics`).
  *
  * At start, before any service, the schedules file (`SCHEDULES_FILE`) is
  * applied; a bad file rejects the start with a message naming the schedule
@@ -20,7 +20,7 @@
  * Connections: a small pool (heartbeat, leases, rescuer, fail/release on a
  * runner's behalf), one LISTEN connection, and each runner's own pool of 2.
  */
-import type { Config } from "../lib/config.ts";
+import { type Config, retentionOf } from "../lib/config.ts";
 import { openPool, type Sql } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "../lib/queue/mod.ts";
@@ -28,6 +28,7 @@ import type { JobRef, RunnerSettings, RunnerStatus } from "./protocol.ts";
 import { delay } from "./retry.ts";
 import { onStopSignals } from "../lib/stop_signals.ts";
 import { EventBus, type EventOf, type SupervisorEvent } from "./services/events.ts";
+import { Expirer } from "./services/expirer.ts";
 import { DbHealth } from "./services/health.ts";
 import { Heartbeat } from "./services/heartbeat.ts";
 import { LeaseRenewer } from "./services/lease_renewer.ts";
@@ -265,11 +266,8 @@ function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { 
       pool.wakeAll();
     },
   });
-  const pruner = new PrunerService({
-    sql,
-    worker: id,
-    olderThanMs: opts.config.PRUNE_OLDER_THAN,
-  });
+  const expirer = new Expirer({ sql, worker: id, health, onExpired: () => changed.poke() });
+  const pruner = new PrunerService({ sql, worker: id, retain: retentionOf(opts.config) });
   const server = o.metricsPort === undefined ? null : new MetricsServer({
     worker: id,
     hostname: opts.config.HOST,
@@ -285,7 +283,7 @@ function wire(opts: SupervisorOptions, o: ReturnType<typeof resolved>, state: { 
       failed: metrics.counts.failed,
     }),
   });
-  return { ...core, listener, leases, heartbeat, rescuer, scheduler, pruner, server };
+  return { ...core, listener, leases, heartbeat, rescuer, expirer, scheduler, pruner, server };
 }
 
 /** Wired services, as {@link wire} returns them. */
@@ -318,6 +316,7 @@ async function shutdown(
   s.leases.stop();
   s.heartbeat.stop();
   s.rescuer.stop();
+  s.expirer.stop();
   await s.scheduler.stop();
   const serverDone = s.server?.stop();
   await s.pruner.stop();
@@ -406,6 +405,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   s.leases.start();
   s.heartbeat.start(); // beats now: the worker row shows every runner up at once
   s.rescuer.start();
+  s.expirer.start();
   s.scheduler.start();
   s.pruner.start();
   log("info", "worker.started", {

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { email } from "./email.ts";
 import { notification } from "./notification.ts";
 import { report } from "./report.ts";
-import type { JobType } from "./common.ts";
+import { type JobType, text } from "./common.ts";
 
 export * from "./common.ts";
 export { email, notification, report };
@@ -31,24 +31,39 @@ const maxAttempts = z.number({ error: "max_attempts must be a whole number" })
  * when it stores it: it has no year 0000 (1 BC), and takes UTC offsets only
  * up to ±15:59.
  */
-export function unstorableInstant(iso: string): string | null {
+export function unstorableInstant(iso: string, label = "scheduled_for"): string | null {
   if (iso.startsWith("0000")) {
-    return "scheduled_for: year 0000 cannot be stored (PostgreSQL has no year 0); use 0001 or later";
+    return `${label}: year 0000 cannot be stored (PostgreSQL has no year 0); use 0001 or later`;
   }
   const offset = /([+-])(\d{2}):(\d{2})$/.exec(iso);
   if (offset && Number(offset[2]) > 15) {
-    return `scheduled_for: UTC offset ${offset[0]} is out of range (at most ±15:59)`;
+    return `${label}: UTC offset ${offset[0]} is out of range (at most ±15:59)`;
   }
   return null;
 }
 
-const scheduledFor = z.iso.datetime({
-  offset: true,
-  error: "scheduled_for must be an ISO 8601 date-time",
-}).check((ctx) => {
-  const why = unstorableInstant(ctx.value);
-  if (why) ctx.issues.push({ code: "custom", message: why, input: ctx.value });
-});
+/** An ISO 8601 date-time with an offset that `timestamptz` stores. */
+const instant = (label: string) =>
+  z.iso.datetime({ offset: true, error: `${label} must be an ISO 8601 date-time` }).check(
+    (ctx) => {
+      const why = unstorableInstant(ctx.value, label);
+      if (why) ctx.issues.push({ code: "custom", message: why, input: ctx.value });
+    },
+  );
+
+/** Most characters of a `unique_key`. */
+export const UNIQUE_KEY_MAX = 255;
+/** Longest `timeout_seconds` (one day). */
+export const TIMEOUT_SECONDS_MAX = 86_400;
+
+/** While a pending or processing job has this key, creating another returns that job. */
+export const uniqueKey = text({ max: UNIQUE_KEY_MAX, label: "unique_key" });
+/** Bound of one attempt, in whole seconds. */
+export const timeoutSeconds = z.number({
+  error: `timeout_seconds must be a whole number of seconds from 1 to ${TIMEOUT_SECONDS_MAX}`,
+}).int(`timeout_seconds must be a whole number of seconds from 1 to ${TIMEOUT_SECONDS_MAX}`)
+  .min(1, "timeout_seconds must be at least 1")
+  .max(TIMEOUT_SECONDS_MAX, `timeout_seconds must be at most ${TIMEOUT_SECONDS_MAX} (one day)`);
 
 function createSchemaFor<T extends JobTypeName>(name: T, payload: z.ZodType) {
   return z.strictObject({
@@ -56,7 +71,10 @@ function createSchemaFor<T extends JobTypeName>(name: T, payload: z.ZodType) {
     payload,
     priority: priority.optional(),
     max_attempts: maxAttempts.optional(),
-    scheduled_for: scheduledFor.nullable().optional(),
+    scheduled_for: instant("scheduled_for").nullable().optional(),
+    unique_key: uniqueKey.nullable().optional(),
+    timeout_seconds: timeoutSeconds.nullable().optional(),
+    expires_at: instant("expires_at").nullable().optional(),
   });
 }
 

@@ -16,6 +16,13 @@ export const EXAMPLES = {
       },
       scheduled_for: "2026-12-01T06:00:00Z",
     },
+    unique: {
+      type: "notification",
+      payload: { user_id: "user-42", channel: "push", message: "Your report is ready" },
+      unique_key: "report-ready:user-42",
+      timeout_seconds: 20,
+      expires_at: "2026-12-01T07:00:00Z",
+    },
   },
   createJobBatch: {
     two: {

@@ -9,9 +9,16 @@ export function registerJobOperations(kit: Kit): void {
   kit.op("post", "/api/jobs", {
     operationId: "createJob",
     tags: ["jobs"],
-    summary: "Create one job",
+    summary: "Create one job (or get the pending or processing job that holds its unique_key)",
     request: { body: kit.jsonBody(kit.CreateJob, EXAMPLES.createJob) },
     responses: {
+      200: {
+        ...kit.ok(
+          "a pending or processing job already holds this `unique_key`: that job, nothing stored",
+          kit.Job,
+        ),
+        headers: { Location: { schema: { type: "string" }, description: "/api/jobs/<id>" } },
+      },
       201: {
         ...kit.ok("the stored job", kit.Job),
         headers: { Location: { schema: { type: "string" }, description: "/api/jobs/<id>" } },
@@ -52,8 +59,16 @@ export function registerJobOperations(kit: Kit): void {
     request: { body: kit.jsonBody(kit.Batch, EXAMPLES.createJobBatch) },
     responses: {
       201: kit.ok(
-        "the stored jobs, in input order",
-        z.object({ items: z.array(kit.Job), count: z.int() }),
+        "the jobs in input order: each stored, or (`existed[i]` true) the pending or processing " +
+          "job that held the item's `unique_key` — also one stored by an earlier item of the batch",
+        z.object({
+          items: z.array(kit.Job),
+          count: z.int().describe("items.length"),
+          existed: z.array(z.boolean()).describe(
+            "per item: true when items[i] was already there (its unique_key was held), nothing stored for it",
+          ),
+          created: z.int().min(0).describe("jobs stored by this request"),
+        }),
       ),
       ...kit.bodyErrors,
       ...kit.common,
@@ -137,7 +152,10 @@ export function registerJobOperations(kit: Kit): void {
         kit.Job,
       ),
       ...kit.notFound,
-      409: kit.err("the job is neither failed nor cancelled"),
+      409: kit.err(
+        "`job_not_retryable`: the job is neither failed nor cancelled; `unique_key_taken`: a " +
+          "pending or processing job holds its unique_key",
+      ),
       ...kit.bodyErrors,
       ...kit.common,
     },

@@ -7,8 +7,10 @@ import type { Job } from "./types.ts";
  * Claims up to `limit` due pending jobs for `worker`: priority 5 first, then
  * oldest. Sets them processing, attempts+1, lease until now + `leaseSeconds`,
  * and writes a `claimed` event each. Returns them in claim order; `[]` when
- * nothing is due. With `lean`, the rows carry only what a handler needs (id,
- * type, payload, priority, attempts, max_attempts, created_at): less to send
+ * nothing is due. A job whose `expires_at` has passed is never claimed (the
+ * expirer cancels it, see expire.ts). With `lean`, the rows carry only what
+ * a handler needs (id, type, payload, priority, attempts, max_attempts,
+ * created_at, timeout_seconds): less to send
  * and parse per job in the worker's hot path.
  *
  * The claim commits synchronously (it waits for its WAL flush): a claim the
@@ -29,12 +31,13 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
   // guesses a parameter LIMIT at hundreds of rows and, with a join to `next`,
   // hashes the whole table — a sequential scan of `job` per claim.
   const columns = opts.lean
-    ? sql`id, type, payload, priority, attempts, max_attempts, created_at`
+    ? sql`id, type, payload, priority, attempts, max_attempts, created_at, timeout_seconds`
     : sql`*`;
   return await sql<Job[]>`
     WITH next AS (
       SELECT id FROM job
-      WHERE status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts ${typeFilter}
+      WHERE status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts
+        AND (expires_at IS NULL OR expires_at > ${t}) ${typeFilter}
       ORDER BY priority DESC, created_at, id
       LIMIT ${opts.limit ?? 1}
       FOR UPDATE SKIP LOCKED
@@ -63,5 +66,12 @@ export interface ClaimOptions {
 /** A job as a `lean` {@link claim} returns it: what a handler needs. */
 export type LeanJob = Pick<
   Job,
-  "id" | "type" | "payload" | "priority" | "attempts" | "max_attempts" | "created_at"
+  | "id"
+  | "type"
+  | "payload"
+  | "priority"
+  | "attempts"
+  | "max_attempts"
+  | "created_at"
+  | "timeout_seconds"
 >;

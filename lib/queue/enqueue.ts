@@ -1,6 +1,10 @@
-/** Producers: one job, or many in one statement (with their `created` events). */
-import type { Sql } from "../db.ts";
-import { at } from "./clock.ts";
+/**
+ * Producers: one job, or many in one statement (with their `created` events).
+ * A job with a `unique_key` is not stored while a pending or processing job
+ * has that key: the enqueue answers with that job instead (`existed`).
+ */
+import type { Sql, TxSql } from "../db.ts";
+import { at, type Instant } from "./clock.ts";
 import type { Job } from "./types.ts";
 
 /** What a producer supplies for a new job; defaults as in the schema. */
@@ -11,6 +15,24 @@ export interface NewJob {
   max_attempts?: number;
   /** Not before this instant (default: now). */
   scheduled_for?: Date | string | null;
+  /** While a pending or processing job has this key, enqueueing returns that job (1–255 chars). */
+  unique_key?: string | null;
+  /** Bound of one attempt in seconds (1–86400; default: the type's timeout). */
+  timeout_seconds?: number | null;
+  /** Not started by then → never run: cancelled with an `expired` event. */
+  expires_at?: Date | string | null;
+}
+
+/** One enqueue's answer: the job, and whether it was there already (same `unique_key`). */
+export interface Enqueued {
+  job: Job;
+  existed: boolean;
+}
+
+/** A batch enqueue's answer: `jobs[i]` answers input `i`; `existed[i]` as in {@link Enqueued}. */
+export interface EnqueuedBatch {
+  jobs: Job[];
+  existed: boolean[];
 }
 
 /**
@@ -20,68 +42,204 @@ export interface NewJob {
  * cluster-wide lock, so busy producers leave it out and poke a coalescing
  * {@link Notifier} instead (see {@link InlineNotify}).
  */
-function notifying(sql: Sql, channel: string | null | undefined) {
+function notifying(sql: Sql | TxSql, channel: string | null | undefined) {
   return channel ? sql`CROSS JOIN LATERAL (SELECT pg_notify(${channel}, '')) AS n` : sql``;
 }
 
 /**
- * Inserts one pending job and its `created` event in one statement.
- * Returns the stored row. With `notify`, the statement also sends
- * `NOTIFY <notify>` (see {@link InlineNotify}).
+ * Inserts one pending job and its `created` event in one statement, and
+ * returns the stored row; with a `unique_key` that a pending or processing
+ * job holds, returns that job instead (see {@link enqueueUnique}). With
+ * `notify`, the statement also sends `NOTIFY <notify>` (see {@link InlineNotify}).
  */
 export async function enqueue(
   sql: Sql,
   opts: { job: NewJob; now?: Date | null; notify?: string | null },
 ): Promise<Job> {
+  return (await enqueueUnique(sql, opts)).job;
+}
+
+/**
+ * Like {@link enqueue}, and says whether the job `existed`: with a
+ * `unique_key` held by a pending or processing job, nothing is stored and
+ * that job is returned (`existed: true`). Race-free: the partial unique index
+ * `job_unique_active_idx` decides, not a read before the insert. `sql` may be
+ * a transaction.
+ */
+export async function enqueueUnique(
+  sql: Sql | TxSql,
+  opts: { job: NewJob; now?: Date | null; notify?: string | null },
+): Promise<Enqueued> {
   const j = opts.job;
+  if (j.unique_key) {
+    const r = await enqueueBatchUnique(sql, { jobs: [j], now: opts.now, notify: opts.notify });
+    return { job: r.jobs[0], existed: r.existed[0] };
+  }
   const t = at(sql, opts.now);
+  const [payload, priority, maxAttempts] = [
+    sql.json(j.payload as never),
+    j.priority ?? 3,
+    j.max_attempts ?? 3,
+  ];
+  const [scheduledFor, timeout, expiresAt] = [
+    j.scheduled_for ?? null,
+    j.timeout_seconds ?? null,
+    j.expires_at ?? null,
+  ];
   // Locks nothing beyond the new row; serves no index lookups.
   const [row] = await sql<Job[]>`
     WITH ins AS (
-      INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, created_at, updated_at)
-      VALUES (${j.type}, ${sql.json(j.payload as never)}, ${j.priority ?? 3}, ${
-    j.max_attempts ?? 3
-  },
-              coalesce(${j.scheduled_for ?? null}::timestamptz, ${t}), ${t}, ${t})
+      INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, timeout_seconds, expires_at,
+                       created_at, updated_at)
+      VALUES (${j.type}, ${payload}, ${priority}, ${maxAttempts}, coalesce(${scheduledFor}::timestamptz, ${t}),
+              ${timeout}::int, ${expiresAt}::timestamptz, ${t}, ${t})
       RETURNING *
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
     )
     SELECT ins.* FROM ins ${notifying(sql, opts.notify)}`;
-  return row;
+  return { job: row, existed: false };
 }
 
 /**
  * Inserts many jobs (and their `created` events) in one statement: all or
- * none. Returns the rows in input order. An empty list inserts nothing.
+ * none. Returns the rows in input order; an item whose `unique_key` a
+ * pending or processing job holds (or an earlier item of the list) answers
+ * with that job (see {@link enqueueBatchUnique}). An empty list inserts nothing.
  */
 export async function enqueueBatch(
-  sql: Sql,
+  sql: Sql | TxSql,
   opts: { jobs: NewJob[]; now?: Date | null; notify?: string | null },
 ): Promise<Job[]> {
-  if (opts.jobs.length === 0) return [];
-  const t = at(sql, opts.now);
-  const input = opts.jobs.map((j) => ({
-    type: j.type,
-    payload: j.payload,
-    priority: j.priority ?? 3,
-    max_attempts: j.max_attempts ?? 3,
-    scheduled_for: j.scheduled_for ?? null,
-  }));
-  // One statement: the array travels as one jsonb parameter.
-  const rows = await sql<(Job & { ord: number })[]>`
-    WITH input AS (
-      SELECT ord, e->>'type' AS type, e->'payload' AS payload, (e->>'priority')::smallint AS priority,
-             (e->>'max_attempts')::int AS max_attempts, (e->>'scheduled_for')::timestamptz AS scheduled_for
-      FROM jsonb_array_elements(${sql.json(input as never)}) WITH ORDINALITY AS t(e, ord)
-    ), ins AS (
-      INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, created_at, updated_at)
-      SELECT type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), ${t}, ${t}
-      FROM input ORDER BY ord
-      RETURNING *
-    ), ev AS (
-      INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
-    )
-    SELECT ins.* FROM ins ${notifying(sql, opts.notify)}`;
-  return rows;
+  return (await enqueueBatchUnique(sql, opts)).jobs;
+}
+
+/** The statement's input rows (jsonb), in order; the engine fields only when set. */
+function inputOf(list: NewJob[]) {
+  return list.map((j) => {
+    const row: Record<string, unknown> = {
+      type: j.type,
+      payload: j.payload,
+      priority: j.priority ?? 3,
+      max_attempts: j.max_attempts ?? 3,
+      scheduled_for: j.scheduled_for ?? null,
+    };
+    if (j.unique_key) row.unique_key = j.unique_key;
+    if (j.timeout_seconds != null) row.timeout_seconds = j.timeout_seconds;
+    if (j.expires_at != null) row.expires_at = j.expires_at;
+    return row;
+  });
+}
+
+/**
+ * The CTE `input` over a jsonb array parameter (one statement, any length).
+ * `withIds`: each row also gets its new job's id, materialised once, so the
+ * inserted rows can be matched to their input rows by id.
+ */
+function inputCte(sql: Sql | TxSql, list: NewJob[], withIds: boolean) {
+  return sql`input AS ${withIds ? sql`MATERIALIZED` : sql``} (
+      SELECT ord, ${withIds ? sql`gen_random_uuid() AS id,` : sql``} e->>'type' AS type,
+             e->'payload' AS payload, (e->>'priority')::smallint AS priority,
+             (e->>'max_attempts')::int AS max_attempts, (e->>'scheduled_for')::timestamptz AS scheduled_for,
+             e->>'unique_key' AS unique_key, (e->>'timeout_seconds')::int AS timeout_seconds,
+             (e->>'expires_at')::timestamptz AS expires_at
+      FROM jsonb_array_elements(${sql.json(inputOf(list) as never)}) WITH ORDINALITY AS t(e, ord)
+    )`;
+}
+
+/**
+ * Like {@link enqueueBatch}, and says which items `existed`. Without any
+ * `unique_key` it is one statement. With keys, in one transaction (or the
+ * caller's): an `INSERT … ON CONFLICT DO NOTHING` on the partial unique
+ * index stores the items whose key is free (in key order, so concurrent
+ * batches take keys in one order), then one read finds the pending or
+ * processing jobs that hold the other items' keys — committed by others, or
+ * inserted by an earlier item of this list. An item whose holder finished
+ * in between is inserted again (its key is free now).
+ */
+export async function enqueueBatchUnique(
+  sql: Sql | TxSql,
+  opts: { jobs: NewJob[]; now?: Date | null; notify?: string | null },
+): Promise<EnqueuedBatch> {
+  const list = opts.jobs;
+  if (list.length === 0) return { jobs: [], existed: [] };
+  if (!list.some((j) => j.unique_key)) {
+    const t = at(sql, opts.now);
+    // One statement: the array travels as one jsonb parameter.
+    const rows = await sql<Job[]>`
+      WITH ${inputCte(sql, list, false)}, ins AS (
+        INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, timeout_seconds,
+                         expires_at, created_at, updated_at)
+        SELECT type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), timeout_seconds,
+               expires_at, ${t}, ${t}
+        FROM input ORDER BY ord
+        RETURNING *
+      ), ev AS (
+        INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
+      )
+      SELECT ins.* FROM ins ${notifying(sql, opts.notify)}`;
+    return { jobs: rows, existed: rows.map(() => false) };
+  }
+  return await inTransaction(sql, (tx) => enqueueKeyed(tx, list, at(tx, opts.now), opts.notify));
+}
+
+/** Runs `fn` in a transaction, or in the caller's when `sql` is one already. */
+async function inTransaction<T>(sql: Sql | TxSql, fn: (tx: Sql | TxSql) => Promise<T>) {
+  if (typeof (sql as TxSql).savepoint === "function") return await fn(sql);
+  return await (sql as Sql).begin((tx) => fn(tx)) as T;
+}
+
+/** Most insert-then-read rounds of one keyed enqueue (a holder finishing each time). */
+const MAX_ROUNDS = 8;
+
+async function enqueueKeyed(
+  tx: Sql | TxSql,
+  list: NewJob[],
+  t: Instant,
+  notify: string | null | undefined,
+): Promise<EnqueuedBatch> {
+  const out: (Job | undefined)[] = new Array(list.length);
+  const existed: boolean[] = list.map(() => false);
+  let todo = list.map((_, i) => i);
+  for (let round = 0; todo.length > 0; round++) {
+    if (round === MAX_ROUNDS) {
+      throw new Error(`enqueue: unique keys kept changing hands (${todo.length} jobs unresolved)`);
+    }
+    const part = todo.map((i) => list[i]);
+    // Locks: the new rows, and (waiting) any uncommitted row that holds one of the keys.
+    const rows = await tx<(Job & { ord: string })[]>`
+      WITH ${inputCte(tx, part, true)}, ins AS (
+        INSERT INTO job (id, type, payload, priority, max_attempts, scheduled_for, timeout_seconds,
+                         expires_at, unique_key, created_at, updated_at)
+        SELECT id, type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), timeout_seconds,
+               expires_at, unique_key, ${t}, ${t}
+        FROM input ORDER BY unique_key NULLS FIRST, ord
+        ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'processing')
+        DO NOTHING
+        RETURNING *
+      ), ev AS (
+        INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
+      )
+      SELECT ins.*, input.ord FROM ins JOIN input USING (id) ${notifying(tx, notify)}`;
+    for (const { ord, ...row } of rows) out[todo[Number(ord) - 1]] = row as Job;
+    const missing = todo.filter((i) => !out[i]);
+    if (missing.length === 0) break;
+    const keys = [...new Set(missing.map((i) => list[i].unique_key as string))];
+    // A new statement, so a new snapshot: it sees the holders committed since the insert began.
+    // Index: job_unique_active_idx.
+    const holders = await tx<Job[]>`
+      SELECT * FROM job
+      WHERE unique_key = ANY(${keys}::text[]) AND unique_key IS NOT NULL
+        AND status IN ('pending', 'processing')`;
+    const byKey = new Map(holders.map((h) => [h.unique_key as string, h]));
+    for (const i of missing) {
+      const h = byKey.get(list[i].unique_key as string);
+      if (h) {
+        out[i] = h;
+        existed[i] = true;
+      }
+    }
+    todo = missing.filter((i) => !out[i]);
+  }
+  return { jobs: out as Job[], existed };
 }

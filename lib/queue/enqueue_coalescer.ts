@@ -14,6 +14,11 @@
  * A notifying commit takes a cluster-wide lock; with one statement in flight
  * (the default) there is never a second one to serialise with.
  *
+ * Unique keys: each statement is {@link enqueueBatchUnique}, so a job whose
+ * `unique_key` a pending or processing job holds (or an earlier job of the
+ * same statement) answers with that job and `existed: true`; of concurrent
+ * enqueues of one key, one creates the job and every other names it.
+ *
  * Failure isolation: jobs are validated by the caller before they get here. If
  * a statement of several jobs fails with an error that says the database is
  * unreachable, nothing was written (or, as for any single INSERT whose
@@ -23,7 +28,7 @@
  * gets its own row or its own error.
  */
 import { isDatabaseUnavailable, type Sql } from "../db.ts";
-import { enqueueBatch, type NewJob } from "./jobs.ts";
+import { enqueueBatchUnique, type Enqueued, type NewJob } from "./enqueue.ts";
 import type { Job } from "./types.ts";
 
 /** Options of {@link EnqueueCoalescer}. */
@@ -60,7 +65,7 @@ export const DEFAULT_MAX_IN_FLIGHT = 1;
 interface Waiting {
   job: NewJob;
   now: Date | null;
-  resolve: (job: Job) => void;
+  resolve: (r: Enqueued) => void;
   reject: (err: unknown) => void;
 }
 
@@ -99,10 +104,19 @@ export class EnqueueCoalescer {
    * `now` as in `jobs.enqueue` (`null`: the database clock); only jobs with
    * the same `now` share a statement.
    */
-  enqueue(job: NewJob, opts: { now?: Date | null } = {}): Promise<Job> {
+  async enqueue(job: NewJob, opts: { now?: Date | null } = {}): Promise<Job> {
+    return (await this.enqueueUnique(job, opts)).job;
+  }
+
+  /**
+   * Like {@link enqueue}, and says whether the job `existed`: its
+   * `unique_key` was held by a pending or processing job, which is returned
+   * and nothing is stored.
+   */
+  enqueueUnique(job: NewJob, opts: { now?: Date | null } = {}): Promise<Enqueued> {
     if (this.#closed) return Promise.reject(new CoalescerClosedError());
     this.#stats.jobs++;
-    return new Promise<Job>((resolve, reject) => {
+    return new Promise<Enqueued>((resolve, reject) => {
       this.#queue.push({ job, now: opts.now ?? null, resolve, reject });
       this.#pump();
     });
@@ -161,12 +175,13 @@ export class EnqueueCoalescer {
     this.#stats.statements++;
     if (batch.length > this.#stats.largestBatch) this.#stats.largestBatch = batch.length;
     let rows: Job[];
+    let existed: boolean[];
     try {
-      rows = await enqueueBatch(this.#sql, {
+      ({ jobs: rows, existed } = await enqueueBatchUnique(this.#sql, {
         jobs: batch.map((w) => w.job),
         now: batch[0].now,
         notify: this.#notify,
-      });
+      }));
     } catch (err) {
       if (batch.length === 1 || isDatabaseUnavailable(err)) {
         for (const w of batch) w.reject(err);
@@ -182,17 +197,17 @@ export class EnqueueCoalescer {
       for (const w of batch) w.reject(err);
       return;
     }
-    batch.forEach((w, i) => w.resolve(rows[i]));
+    batch.forEach((w, i) => w.resolve({ job: rows[i], existed: existed[i] }));
   }
 
   async #writeAlone(w: Waiting): Promise<void> {
     try {
-      const [row] = await enqueueBatch(this.#sql, {
+      const r = await enqueueBatchUnique(this.#sql, {
         jobs: [w.job],
         now: w.now,
         notify: this.#notify,
       });
-      w.resolve(row);
+      w.resolve({ job: r.jobs[0], existed: r.existed[0] });
     } catch (err) {
       w.reject(err);
     }

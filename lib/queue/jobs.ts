@@ -7,7 +7,15 @@
  */
 
 // Producers.
-export { enqueue, enqueueBatch, type NewJob } from "./enqueue.ts";
+export {
+  enqueue,
+  enqueueBatch,
+  enqueueBatchUnique,
+  type Enqueued,
+  type EnqueuedBatch,
+  enqueueUnique,
+  type NewJob,
+} from "./enqueue.ts";
 
 // The worker's hot path: claim, complete, fail, release, lease, rescue.
 export { claim, type ClaimOptions, type LeanJob } from "./claim.ts";
@@ -25,6 +33,7 @@ export { release } from "./release.ts";
 export { extendLease, renewLeases } from "./lease.ts";
 export { PROGRESS_MESSAGE_MAX, setProgress } from "./progress.ts";
 export { type Rescued, rescueExpired } from "./rescue.ts";
+export { type Expired, expireDue, expirePass } from "./expire.ts";
 
 // The admin side: list, get, cancel, retry, remove.
 export { list, type ListPage, type ListQuery, SORT_COLUMNS, type SortColumn } from "./list.ts";

@@ -22,3 +22,6 @@ export const PRUNE_LOCK_KEY = 7_245_010;
 
 /** Makes the scheduler's pass a singleton across processes (transaction lock, `schedule_tick.ts`). */
 export const SCHEDULER_LOCK_KEY = 7_245_011;
+
+/** Makes the expirer a singleton across processes (transaction lock, `expire.ts`). */
+export const EXPIRER_LOCK_KEY = 7_245_017;

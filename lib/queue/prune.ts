@@ -1,6 +1,8 @@
 /**
  * Retention: deletes finished jobs (completed, failed, cancelled) that
- * finished before a cutoff, with their `job_event` and `job_artifact` rows,
+ * finished before a cutoff — one for all, or one per state
+ * (`RETAIN_COMPLETED`, `RETAIN_FAILED`, `RETAIN_CANCELLED`) — with their
+ * `job_event` and `job_artifact` rows,
  * in short batches — each one statement in its own transaction, locking only
  * the rows it deletes and passing over rows someone else holds — so claims,
  * completions and dashboard reads never wait behind a long delete.
@@ -11,6 +13,13 @@ import { PRUNE_LOCK_KEY } from "./lock_keys.ts";
 
 /** Statuses a job never leaves on its own; only these are pruned. */
 export const FINISHED_STATUSES = ["completed", "failed", "cancelled"] as const;
+export type FinishedStatus = typeof FINISHED_STATUSES[number];
+
+/** How long finished jobs are kept, per state (milliseconds; 0 = forever). */
+export type Retention = Record<FinishedStatus, number>;
+
+/** Cutoffs per state (`null`: that state is kept forever). */
+export type Cutoffs = Record<FinishedStatus, Date | null>;
 
 /** Default rows per batch: short enough to commit in well under a second. */
 export const PRUNE_BATCH_SIZE = 5000;
@@ -37,22 +46,44 @@ async function cutoffOf(sql: Sql, olderThanMs: number, now?: Date | null): Promi
  * Index: job_updated_idx (range scan below the cutoff); events and
  * artifacts by job_event_job_idx and job_artifact's primary key.
  */
-export async function countPrunable(sql: Sql, opts: { cutoff: Date }): Promise<PruneCounts> {
+export async function countPrunable(
+  sql: Sql,
+  opts: { cutoff: Date } | { cutoffs: Cutoffs },
+): Promise<PruneCounts> {
+  const where = "cutoff" in opts
+    ? sql`updated_at < ${opts.cutoff} AND status IN ('completed', 'failed', 'cancelled')`
+    : sql`(${byState(sql, opts.cutoffs)})`;
   const [row] = await sql<PruneCounts[]>`
-    WITH doomed AS (
-      SELECT id FROM job
-      WHERE updated_at < ${opts.cutoff} AND status IN ('completed', 'failed', 'cancelled')
-    )
+    WITH doomed AS (SELECT id FROM job WHERE ${where})
     SELECT (SELECT count(*)::int FROM doomed) AS jobs,
       (SELECT count(*)::int FROM job_event e JOIN doomed d ON e.job_id = d.id) AS events,
       (SELECT count(*)::int FROM job_artifact a JOIN doomed d ON a.job_id = d.id) AS artifacts`;
   return row;
 }
 
+/** `status = … AND finished < cutoff` for each state with a cutoff, OR-ed (false when none). */
+function byState(sql: Sql | TxSql, cutoffs: Cutoffs) {
+  const parts = FINISHED_STATUSES.filter((s) => cutoffs[s]).map((s) =>
+    sql`(status = ${s} AND ${finishedAt(sql, s)} < ${cutoffs[s] as Date})`
+  );
+  return parts.reduce((a, b) => sql`${a} OR ${b}`, sql`false`);
+}
+
+/**
+ * The column that says when a job of `status` finished, as its index has it:
+ * completed_at (job_completed_at_idx), else updated_at (failed:
+ * job_failed_at_idx; cancelled: job_cancelled_created_idx, a small part of
+ * history).
+ */
+function finishedAt(sql: Sql | TxSql, status: FinishedStatus) {
+  return status === "completed" ? sql`completed_at` : sql`updated_at`;
+}
+
 /**
  * Deletes up to `limit` finished jobs whose `updated_at` (the instant they
  * finished) is before `cutoff`, oldest first, with their events and
- * artifacts, in one statement. Locks: the chosen job rows (FOR UPDATE SKIP
+ * artifacts, in one statement. With `status`, only jobs of that state (by
+ * the index of that state, in no particular order). Locks: the chosen job rows (FOR UPDATE SKIP
  * LOCKED: a row another transaction holds — a manual retry, a bulk action —
  * is passed over, not waited for) and the events and artifacts it deletes.
  * Index: job_updated_idx read from the oldest end, so the LIMIT stops the
@@ -61,13 +92,16 @@ export async function countPrunable(sql: Sql, opts: { cutoff: Date }): Promise<P
  */
 export async function pruneBatch(
   sql: Sql | TxSql,
-  opts: { cutoff: Date; limit?: number },
+  opts: { cutoff: Date; limit?: number; status?: FinishedStatus },
 ): Promise<PruneCounts> {
+  const st = opts.status;
+  const chosen = st
+    ? sql`WHERE status = ${st} AND ${finishedAt(sql, st)} < ${opts.cutoff}`
+    : sql`WHERE updated_at < ${opts.cutoff} AND status IN ('completed', 'failed', 'cancelled')
+      ORDER BY updated_at`;
   const [row] = await sql<PruneCounts[]>`
     WITH doomed AS (
-      SELECT id FROM job
-      WHERE updated_at < ${opts.cutoff} AND status IN ('completed', 'failed', 'cancelled')
-      ORDER BY updated_at
+      SELECT id FROM job ${chosen}
       LIMIT ${opts.limit ?? PRUNE_BATCH_SIZE}
       FOR UPDATE SKIP LOCKED
     ), ev AS (
@@ -82,10 +116,12 @@ export async function pruneBatch(
   return row;
 }
 
-/** Options of {@link prune}. */
+/** Options of {@link prune}: `olderThanMs` or `retain`. */
 export interface PruneOptions {
-  /** Delete jobs that finished more than this many milliseconds ago (> 0). */
-  olderThanMs: number;
+  /** Delete jobs that finished more than this many milliseconds ago (> 0), whatever their state. */
+  olderThanMs?: number;
+  /** Per state: delete jobs that finished longer ago than this (ms; 0 keeps them). */
+  retain?: Retention;
   /** Jobs per batch (default {@link PRUNE_BATCH_SIZE}). */
   batchSize?: number;
   /** Count instead of deleting. */
@@ -108,8 +144,10 @@ export interface PruneOptions {
 
 /** What {@link prune} did. */
 export interface PruneResult extends PruneCounts {
-  /** Jobs that finished before this instant were chosen. */
-  cutoff: Date;
+  /** Jobs that finished before this instant were chosen (null: the states' cutoffs differ). */
+  cutoff: Date | null;
+  /** The cutoff of each state (null: kept forever). */
+  cutoffs: Cutoffs;
   /** Transactions committed (0 for a dry run). */
   batches: number;
   dryRun: boolean;
@@ -125,54 +163,86 @@ export interface PruneResult extends PruneCounts {
  * counts. Nothing to delete: all counts 0.
  */
 export async function prune(sql: Sql, opts: PruneOptions): Promise<PruneResult> {
-  if (!(opts.olderThanMs > 0)) throw new RangeError("olderThanMs: expected more than 0");
+  const retain = retentionOf(opts);
   const limit = opts.batchSize ?? PRUNE_BATCH_SIZE;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) {
     throw new RangeError("batchSize: expected a whole number from 1 to 100000");
   }
-  const cutoff = await cutoffOf(sql, opts.olderThanMs, opts.now);
+  const cutoffs = {} as Cutoffs;
+  for (const s of FINISHED_STATUSES) {
+    cutoffs[s] = retain[s] > 0 ? await cutoffOf(sql, retain[s], opts.now) : null;
+  }
+  const kept = FINISHED_STATUSES.filter((s) => cutoffs[s]);
+  const uniform = kept.length === FINISHED_STATUSES.length &&
+    new Set(kept.map((s) => retain[s])).size === 1;
+  const cutoff = uniform ? cutoffs.completed : null;
   if (opts.dryRun) {
-    return {
-      ...(await countPrunable(sql, { cutoff })),
-      cutoff,
-      batches: 0,
-      dryRun: true,
-      stopped: false,
-    };
+    const counts = await countPrunable(sql, cutoff ? { cutoff } : { cutoffs });
+    return { ...counts, cutoff, cutoffs, batches: 0, dryRun: true, stopped: false };
   }
   const total = { jobs: 0, events: 0, artifacts: 0, batches: 0 };
   let stopped = false;
-  while (true) {
-    if (opts.signal?.aborted) {
-      stopped = true;
-      break;
+  // One pass over every state with one cutoff, else a pass per state.
+  const passes: { cutoff: Date; status?: FinishedStatus }[] = cutoff
+    ? [{ cutoff }]
+    : kept.map((s) => ({ cutoff: cutoffs[s] as Date, status: s }));
+  for (const pass of passes) {
+    while (!stopped) {
+      if (opts.signal?.aborted) {
+        stopped = true;
+        break;
+      }
+      const batch = { ...pass, limit };
+      const got = opts.exclusive
+        ? await sql.begin(async (tx) => {
+          const [{ ok }] = await tx<{ ok: boolean }[]>`
+            SELECT pg_try_advisory_xact_lock(${PRUNE_LOCK_KEY}) AS ok`;
+          return ok ? await pruneBatch(tx, batch) : null;
+        }) as PruneCounts | null
+        : await pruneBatch(sql, batch);
+      if (!got) {
+        stopped = true;
+        break;
+      }
+      total.jobs += got.jobs;
+      total.events += got.events;
+      total.artifacts += got.artifacts;
+      if (got.jobs > 0) total.batches++;
+      opts.onBatch?.({ ...total });
+      if (got.jobs < limit) break;
+      if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
     }
-    const got = opts.exclusive
-      ? await sql.begin(async (tx) => {
-        const [{ ok }] = await tx<{ ok: boolean }[]>`
-          SELECT pg_try_advisory_xact_lock(${PRUNE_LOCK_KEY}) AS ok`;
-        return ok ? await pruneBatch(tx, { cutoff, limit }) : null;
-      }) as PruneCounts | null
-      : await pruneBatch(sql, { cutoff, limit });
-    if (!got) {
-      stopped = true;
-      break;
-    }
-    total.jobs += got.jobs;
-    total.events += got.events;
-    total.artifacts += got.artifacts;
-    if (got.jobs > 0) total.batches++;
-    opts.onBatch?.({ ...total });
-    if (got.jobs < limit) break;
-    if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
   }
-  return { ...total, cutoff, dryRun: false, stopped };
+  return { ...total, cutoff, cutoffs, dryRun: false, stopped };
+}
+
+/** The retention {@link prune} applies: `retain`, or `olderThanMs` for every state. */
+function retentionOf(opts: { olderThanMs?: number; retain?: Retention }): Retention {
+  if (opts.retain) {
+    for (const s of FINISHED_STATUSES) {
+      const ms = opts.retain[s];
+      if (!(Number.isFinite(ms) && ms >= 0)) {
+        throw new RangeError(`retain.${s}: expected milliseconds, 0 or more`);
+      }
+    }
+    return opts.retain;
+  }
+  const ms = opts.olderThanMs ?? 0;
+  if (!(ms > 0)) throw new RangeError("olderThanMs: expected more than 0");
+  return { completed: ms, failed: ms, cancelled: ms };
+}
+
+/** True when `retain` deletes anything (some state is not kept forever). */
+export function prunesAnything(retain: Retention): boolean {
+  return FINISHED_STATUSES.some((s) => retain[s] > 0);
 }
 
 /** Options of {@link startPruner}. */
 export interface PrunerOptions {
-  /** Keep finished jobs this long (milliseconds, > 0). */
-  olderThanMs: number;
+  /** Keep finished jobs this long (milliseconds, > 0), whatever their state; or `retain`. */
+  olderThanMs?: number;
+  /** Keep finished jobs this long per state (milliseconds; 0 = forever). */
+  retain?: Retention;
   /** Time between runs (default one hour); the first run starts after `firstDelayMs`. */
   intervalMs?: number;
   /** Delay before the first run (default one minute). */
@@ -202,7 +272,7 @@ export interface Pruner {
  * throws.
  */
 export function startPruner(sql: Sql, opts: PrunerOptions): Pruner {
-  if (!(opts.olderThanMs > 0)) throw new RangeError("olderThanMs: expected more than 0");
+  const retain = retentionOf(opts);
   const controller = new AbortController();
   let running: Promise<PruneResult | null> | null = null;
   const runOnce = (): Promise<PruneResult | null> => {
@@ -210,7 +280,7 @@ export function startPruner(sql: Sql, opts: PrunerOptions): Pruner {
     running = (async () => {
       try {
         const r = await prune(sql, {
-          olderThanMs: opts.olderThanMs,
+          retain,
           batchSize: opts.batchSize,
           pauseMs: opts.pauseMs ?? 50,
           exclusive: true,
@@ -223,7 +293,9 @@ export function startPruner(sql: Sql, opts: PrunerOptions): Pruner {
             events: r.events,
             artifacts: r.artifacts,
             batches: r.batches,
-            cutoff: r.cutoff.toISOString(),
+            cutoffs: Object.fromEntries(
+              FINISHED_STATUSES.map((s) => [s, r.cutoffs[s]?.toISOString() ?? null]),
+            ),
           });
         }
         return r;

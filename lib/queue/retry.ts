@@ -25,7 +25,10 @@ function retryNote(sql: Sql | TxSql, t: Instant) {
  * The CTEs `changed` (the retried rows) and `ev` (their `retried` events:
  * `<note>was <old status>)`, plus a kept schedule) over a CTE
  * `cur (id, status, attempts)` of target rows the statement has already
- * locked. Rows neither failed nor cancelled are left alone.
+ * locked. Rows neither failed nor cancelled are left alone, and so is a job
+ * whose `unique_key` a pending or processing job holds (index:
+ * job_unique_active_idx) or another target with the same key retries (of
+ * several, only the first by id goes back to pending).
  */
 export function retryCtes(sql: Sql | TxSql, opts: { t: Instant; note: string }) {
   const t = opts.t;
@@ -35,6 +38,12 @@ export function retryCtes(sql: Sql | TxSql, opts: { t: Instant; note: string }) 
   },
         updated_at = ${t}
       FROM cur AS prev WHERE j.id = prev.id AND j.status IN ('failed', 'cancelled')
+        AND (j.unique_key IS NULL OR (NOT EXISTS (
+          SELECT 1 FROM job o WHERE o.unique_key = j.unique_key AND o.unique_key IS NOT NULL
+            AND o.status IN ('pending', 'processing'))
+          AND j.id = (SELECT o.id FROM cur c JOIN job o ON o.id = c.id
+            WHERE o.unique_key = j.unique_key AND o.status IN ('failed', 'cancelled')
+            ORDER BY o.id LIMIT 1)))
       RETURNING j.*
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, message)
@@ -48,17 +57,23 @@ export function retryCtes(sql: Sql | TxSql, opts: { t: Instant; note: string }) 
  * Retries by hand: a failed or cancelled job goes back to pending with its
  * attempts reset (a fresh set of tries) and a `retried` event. It is due now,
  * except a cancelled job still scheduled for later, which keeps its schedule
- * (the event says so). Returns the row; throws `NotFoundError("job_not_found")`
- * or `ConflictError("job_not_retryable")` (nothing changes).
+ * (the event says so). Returns the row; throws `NotFoundError("job_not_found")`,
+ * `ConflictError("job_not_retryable")`, or `ConflictError("unique_key_taken")`
+ * when a pending or processing job holds its `unique_key` (nothing changes).
  */
 export async function retry(sql: Sql, opts: { id: string; now?: Date | null }): Promise<Job> {
   return await changeOne(sql, {
     id: opts.id,
     ctes: retryCtes(sql, { t: at(sql, opts.now), note: "retried by hand (" }),
     conflict: (status) =>
-      new ConflictError(
-        "job_not_retryable",
-        `only a failed or cancelled job can be retried; this one is ${status}`,
-      ),
+      status === "failed" || status === "cancelled"
+        ? new ConflictError(
+          "unique_key_taken",
+          "a pending or processing job holds this job's unique_key; retry it once that one finishes",
+        )
+        : new ConflictError(
+          "job_not_retryable",
+          `only a failed or cancelled job can be retried; this one is ${status}`,
+        ),
   });
 }

@@ -13,6 +13,7 @@ export const EVENT_KINDS = [
   "cancelled",
   "retried",
   "released",
+  "expired",
 ] as const;
 export type EventKind = typeof EVENT_KINDS[number];
 

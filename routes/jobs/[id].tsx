@@ -38,6 +38,8 @@ const DONE: Record<string, string> = {
   cancel_requested: "Cancel requested: the running job is being stopped.",
   retried: "Job queued again with a fresh set of attempts.",
   created: "Job created.",
+  existed:
+    "A pending or processing job already has this unique key: this one. Nothing was created.",
 };
 
 /** The flash message of `?done=`; a retried job that kept its later schedule says when it runs. */
@@ -170,6 +172,21 @@ export default define.page<typeof handler>(({ data }) => {
             <RelativeTime date={job.completed_at ?? job.updated_at} now={now} />
             {ran && <span class="ml-1 text-muted-foreground">({ran})</span>}
           </Field>
+          {job.unique_key && (
+            <Field label="Unique key">
+              <span class="break-all font-mono text-xs">{job.unique_key}</span>
+            </Field>
+          )}
+          {job.timeout_seconds !== null && (
+            <Field label="Timeout">
+              <span class="tabular-nums">{job.timeout_seconds} s</span>
+            </Field>
+          )}
+          {job.expires_at && (
+            <Field label="Expires">
+              <RelativeTime date={job.expires_at} now={now} />
+            </Field>
+          )}
           {job.locked_by && (
             <Field label="Held by">
               <span

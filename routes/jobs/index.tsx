@@ -4,6 +4,7 @@
  * ids, or to every job matching the list's filters (`scope=all`, capped at
  * {@link MAX_BULK}), then redirects back (303) with the outcome in the URL.
  */
+import { describeRetention } from "@/lib/config.ts";
 import { define } from "@/utils.ts";
 import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "fresh";
@@ -79,6 +80,7 @@ export const handler = define.handlers({
       flash,
       deleted: sp.get("deleted"),
       now: ctx.state.now() ?? new Date(),
+      retention: describeRetention(ctx.state.config),
     });
   },
 
@@ -158,6 +160,7 @@ export default define.page<typeof handler>(({ data }) => {
           <Pagination query={query} total={total} />
         </div>
       </Card>
+      <p class="mt-3 text-xs text-muted-foreground" id="retention">{data.retention}</p>
     </>
   );
 });

@@ -1,9 +1,11 @@
 /**
  * `/jobs/new`: the create form. `POST` takes
  * `application/x-www-form-urlencoded` (or multipart) fields `type`,
- * `priority`, `scheduled_for` and the payload's fields by name (nested ones
- * dotted, `date_range.from`), validates them with the API's schema and
- * answers 303 to the new job, or 422 with the form and every field's error.
+ * `priority`, `scheduled_for`, `unique_key`, `timeout_seconds`, `expires_at`
+ * and the payload's fields by name (nested ones dotted, `date_range.from`),
+ * validates them with the API's schema and answers 303 to the new job (or to
+ * the pending or processing job that holds the unique key), or 422 with the
+ * form and every field's error.
  * `?clone=<id>` starts from an existing job; `?type=` picks the type.
  */
 import { define } from "@/utils.ts";
@@ -67,16 +69,20 @@ export const handler = define.handlers({
     for (const [k, v] of form) if (typeof v === "string") values[k] = v;
     const r = validateForm(values);
     if (!r.ok) return formPage(values.type ?? "email", values, r.errors, 422);
-    const job = await jobs.enqueue(ctx.state.sql, {
+    const { job, existed } = await jobs.enqueueUnique(ctx.state.sql, {
       job: {
         type: r.job.type,
         payload: r.job.payload,
         priority: r.job.priority,
         max_attempts: r.job.max_attempts,
         scheduled_for: r.job.scheduled_for ?? null,
+        unique_key: r.job.unique_key ?? null,
+        timeout_seconds: r.job.timeout_seconds ?? null,
+        expires_at: r.job.expires_at ?? null,
       },
       now: ctx.state.now(),
     });
+    if (existed) return ctx.redirect(`/jobs/${job.id}?done=existed`, 303);
     ctx.state.newJobs.poke();
     ctx.state.changed.poke();
     return ctx.redirect(`/jobs/${job.id}?done=created`, 303);

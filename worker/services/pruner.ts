@@ -1,21 +1,31 @@
 /**
- * The pruner service: optional retention (`PRUNE_OLDER_THAN`). Deletes
- * finished jobs older than the cutoff in short batches, one process of the
- * cluster at a time (see `lib/queue/prune.ts`, which does the work).
+ * The pruner service: retention (`RETAIN_COMPLETED`, `RETAIN_FAILED`,
+ * `RETAIN_CANCELLED`; on by default). Deletes finished jobs older than their
+ * state's retention in short batches, one process of the cluster at a time
+ * (see `lib/queue/prune.ts`, which does the work).
  */
 import type { Sql } from "../../lib/db.ts";
-import { type Pruner, type PruneResult, startPruner } from "../../lib/queue/prune.ts";
+import {
+  type Pruner,
+  type PruneResult,
+  prunesAnything,
+  type Retention,
+  startPruner,
+} from "../../lib/queue/prune.ts";
 
 /** Options of {@link PrunerService}. */
 export interface PrunerServiceOptions {
   sql: Sql;
   /** The process's worker id. */
   worker: string;
-  /** Prune finished jobs older than this (ms); unset: the service does nothing. */
-  olderThanMs?: number;
+  /** How long finished jobs are kept per state (ms; 0 = forever); unset or all 0: nothing runs. */
+  retain?: Retention;
+  /** Time between runs (ms; default one hour) and before the first (default one minute). */
+  intervalMs?: number;
+  firstDelayMs?: number;
 }
 
-/** Starts and stops the retention loop (a no-op without `olderThanMs`). */
+/** Starts and stops the retention loop (a no-op when every state is kept forever). */
 export class PrunerService {
   #o: PrunerServiceOptions;
   #pruner: Pruner | null = null;
@@ -29,11 +39,11 @@ export class PrunerService {
     return this.#pruner !== null;
   }
 
-  /** Starts the loop (when configured); idempotent. */
+  /** Starts the loop (when something is to be pruned); idempotent. */
   start(): void {
-    const { sql, worker, olderThanMs } = this.#o;
-    if (this.#pruner || !olderThanMs) return;
-    this.#pruner = startPruner(sql, { olderThanMs, worker });
+    const { sql, worker, retain, intervalMs, firstDelayMs } = this.#o;
+    if (this.#pruner || !retain || !prunesAnything(retain)) return;
+    this.#pruner = startPruner(sql, { retain, worker, intervalMs, firstDelayMs });
   }
 
   /** Runs once now (null when not started, or when the run failed: it is logged). */
