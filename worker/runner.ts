@@ -163,6 +163,7 @@ async function claimNext(): Promise<Claimed | null> {
           limit: claimLimit(),
           leaseSeconds: state.settings.leaseSeconds,
           types: state.types,
+          queues: state.settings.queues,
           lean: true,
         }),
       retryHooks("claim", () => state.stopping),

@@ -2,6 +2,7 @@
 import type { Sql } from "../db.ts";
 import { at } from "./clock.ts";
 import type { Job } from "./types.ts";
+import { defaultQueueOf } from "../jobs/mod.ts";
 
 /** What a producer supplies for a new job; defaults as in the schema. */
 export interface NewJob {
@@ -11,6 +12,11 @@ export interface NewJob {
   max_attempts?: number;
   /** Not before this instant (default: now). */
   scheduled_for?: Date | string | null;
+  /**
+   * The job's named queue (default: its type's default queue, else
+   * `default`); its `queue` row is added with the job if new.
+   */
+  queue?: string;
 }
 
 /**
@@ -38,11 +44,13 @@ export async function enqueue(
   // Locks nothing beyond the new row; serves no index lookups.
   const [row] = await sql<Job[]>`
     WITH ins AS (
-      INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, created_at, updated_at)
+      INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, created_at, updated_at,
+                       queue)
       VALUES (${j.type}, ${sql.json(j.payload as never)}, ${j.priority ?? 3}, ${
     j.max_attempts ?? 3
   },
-              coalesce(${j.scheduled_for ?? null}::timestamptz, ${t}), ${t}, ${t})
+              coalesce(${j.scheduled_for ?? null}::timestamptz, ${t}), ${t}, ${t},
+              ${j.queue ?? defaultQueueOf(j.type)})
       RETURNING *
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
@@ -67,16 +75,19 @@ export async function enqueueBatch(
     priority: j.priority ?? 3,
     max_attempts: j.max_attempts ?? 3,
     scheduled_for: j.scheduled_for ?? null,
+    queue: j.queue ?? defaultQueueOf(j.type),
   }));
   // One statement: the array travels as one jsonb parameter.
   const rows = await sql<(Job & { ord: number })[]>`
     WITH input AS (
       SELECT ord, e->>'type' AS type, e->'payload' AS payload, (e->>'priority')::smallint AS priority,
-             (e->>'max_attempts')::int AS max_attempts, (e->>'scheduled_for')::timestamptz AS scheduled_for
+             (e->>'max_attempts')::int AS max_attempts, (e->>'scheduled_for')::timestamptz AS scheduled_for,
+             e->>'queue' AS queue
       FROM jsonb_array_elements(${sql.json(input as never)}) WITH ORDINALITY AS t(e, ord)
     ), ins AS (
-      INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, created_at, updated_at)
-      SELECT type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), ${t}, ${t}
+      INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, created_at, updated_at,
+                       queue)
+      SELECT type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), ${t}, ${t}, queue
       FROM input ORDER BY ord
       RETURNING *
     ), ev AS (

@@ -19,3 +19,9 @@ export const TREND_COMPACTION_LOCK_KEY = 7_245_005;
 
 /** Each pruner batch's turn, so pruners take turns (transaction lock, `prune.ts`). */
 export const PRUNE_LOCK_KEY = 7_245_010;
+
+/**
+ * First key of each limited queue's claim lock (transaction lock, the second
+ * key is `hashtext(queue name)`; `queue_claim_slots()`, migration 0006).
+ */
+export const QUEUE_CLAIM_LOCK_KEY = 7_245_020;
