@@ -11,6 +11,7 @@ import { z } from "zod";
 import { makeKit } from "./openapi/kit.ts";
 import { registerJobOperations } from "./openapi/job_ops.ts";
 import { registerOtherOperations } from "./openapi/other_ops.ts";
+import { registerQueueOperations } from "./openapi/queue_ops.ts";
 
 /** Every documented route as `METHOD path` (OpenAPI `{param}` syntax); tests compare it. */
 export const API_ROUTES = [
@@ -65,6 +66,7 @@ function build(): Record<string, unknown> {
   const kit = makeKit(r);
   registerJobOperations(kit);
   registerOtherOperations(kit);
+  registerQueueOperations(kit);
 
   return app.getOpenAPI31Document({
     openapi: "3.1.0",

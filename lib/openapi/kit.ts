@@ -25,6 +25,9 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
   const Fail = reg("FailRequest", s.failBody);
   const Stats = reg("Stats", s.statsResponse);
   const Trend = reg("Trend", s.trendResponse);
+  const Queue = reg("Queue", s.queueResponse);
+  const QueueList = reg("QueueList", s.queueListResponse.extend({ items: z.array(Queue) }));
+  const QueuePatch = reg("QueuePatch", s.queuePatchBody);
   const ErrorBody = reg("Error", s.errorResponse);
 
   const idParam = z.object({ id: z.uuid().describe("job id") });
@@ -92,7 +95,7 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
 
   /** Registers an operation; a GET gets its HEAD twin (same answers, no body). */
   const op = (
-    method: "get" | "post" | "delete",
+    method: "get" | "post" | "delete" | "patch",
     path: string,
     spec: Omit<Parameters<typeof r.registerPath>[0], "method" | "path">,
   ) => {
@@ -134,6 +137,9 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
     Fail,
     Stats,
     Trend,
+    Queue,
+    QueueList,
+    QueuePatch,
     idParam,
     jsonBody,
     ok,
