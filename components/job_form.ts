@@ -32,7 +32,8 @@ function setPath(obj: Record<string, unknown>, name: string, value: unknown) {
  * The create body for `values`: `type`, `priority` (a number when it is one
  * of 1–5, else the text so the schema reports it), `scheduled_for` (a
  * `datetime-local` value read as UTC; left out when empty) and the payload
- * built from the chosen type's fields. An unknown type gets an empty payload.
+ * built from the chosen type's fields; `queue` when not empty (else the
+ * type's default queue). An unknown type gets an empty payload.
  */
 export function formToJob(values: FormValues): Record<string, unknown> {
   const type = values.type ?? "";
@@ -47,6 +48,8 @@ export function formToJob(values: FormValues): Record<string, unknown> {
       ? at + "Z"
       : at;
   }
+  const queue = (values.queue ?? "").trim();
+  if (queue !== "") out.queue = queue;
   const payload: Record<string, unknown> = {};
   for (const f of JOB_TYPES[type]?.fields ?? []) setPath(payload, f.name, values[f.name] ?? "");
   out.payload = payload;
@@ -74,6 +77,7 @@ const FORM_FIELDS: readonly Pick<FormField, "name" | "label" | "kind">[] = [
   { name: "type", label: "Type", kind: "select" },
   { name: "priority", label: "Priority", kind: "select" },
   { name: "scheduled_for", label: "Run at", kind: "text" },
+  { name: "queue", label: "Queue", kind: "text" },
 ];
 
 /** The fields next to `name` (same parent: the form's own, or one payload object), with it. */

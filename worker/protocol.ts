@@ -14,7 +14,7 @@ export interface RunnerSettings {
   /** Only these types are claimed (`null`: every type the module handles). */
   types: string[] | null;
   /** Only jobs of these queues are claimed (`null`: every queue). */
-  queues: string[] | null;
+  queues?: string[] | null;
   claimBatch: number;
   completeBatch: number;
   completeFlushMs: number;

@@ -31,6 +31,7 @@ function filterOf(query: JobsQuery): ListQuery {
     status: query.status,
     type: query.type,
     priority: query.priority,
+    queue: query.queue,
     sort: query.sort,
     order: query.order,
   };

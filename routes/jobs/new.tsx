@@ -40,7 +40,11 @@ export const handler = define.handlers({
       if (job) {
         return formPage(
           job.type,
-          { ...payloadToValues(job.type, job.payload), priority: String(job.priority) },
+          {
+            ...payloadToValues(job.type, job.payload),
+            priority: String(job.priority),
+            queue: job.queue,
+          },
           {},
           200,
           job.id,
@@ -74,6 +78,7 @@ export const handler = define.handlers({
         priority: r.job.priority,
         max_attempts: r.job.max_attempts,
         scheduled_for: r.job.scheduled_for ?? null,
+        queue: r.job.queue,
       },
       now: ctx.state.now(),
     });
