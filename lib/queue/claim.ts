@@ -39,13 +39,18 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
   const scope = queues ? sql`AND name = ANY(${queues}::text[])` : sql``;
   // Queues (migration 0006). `special`: the paused or limited queues, a seq
   // scan of the small `queue` table; the plain path skips them with one
-  // filter (an init plan) and is otherwise the claim it always was. Each
+  // filter (an init plan) and is otherwise the claim it always was. The
+  // filter is an OR with "no such queue" so that the planner never estimates
+  // it as dropping nearly every row (`queue <> x` for an unknown x, when
+  // the table holds few distinct queues, is estimated to keep ~none, which
+  // turned the claim into a seq scan and sort of `job`). Each
   // limited queue the worker serves is claimed apart, in name order (the
   // order its claim locks are taken in, so two claimers never wait for each
   // other in a cycle): queue_claim_slots() says how many it may take (0
   // without a due job, at the limit or paused; it holds the queue's claim
   // lock until this statement commits), then its due jobs are read in claim
-  // order from job_queue_claim_idx. Both parts lock their rows with SKIP
+  // order from job_queue_claim_idx (ordered by `queue` first so that this
+  // index, not job_claim_idx with a filter, serves it). Both parts lock their rows with SKIP
   // LOCKED; the best `limit` of them by claim order are claimed (the rest are
   // unlocked at commit). Rows this statement's snapshot saw as pending but
   // another claimer took since are re-checked under the row lock and passed
@@ -56,7 +61,8 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
     ), plain AS (
       SELECT id, priority, created_at FROM job
       WHERE status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts
-        AND queue <> ALL(ARRAY(SELECT name FROM special)) ${queueFilter} ${typeFilter}
+        AND (NOT EXISTS (SELECT FROM special) OR queue <> ALL(ARRAY(SELECT name FROM special)))
+        ${queueFilter} ${typeFilter}
       ORDER BY priority DESC, created_at, id
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
@@ -68,7 +74,7 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
         SELECT id, priority, created_at FROM job
         WHERE queue = s.name AND status = 'pending' AND scheduled_for <= ${t}
           AND attempts < max_attempts ${typeFilter}
-        ORDER BY priority DESC, created_at, id
+        ORDER BY queue, priority DESC, created_at, id
         LIMIT s.free
         FOR UPDATE SKIP LOCKED
       ) AS c
