@@ -145,6 +145,16 @@ Deno.test("queues API: create, filter, list, patch, strict validation", async (t
       },
     );
 
+    await t.step("/metrics: jobs per queue and status, paused and limit per queue", async () => {
+      await patch("reports", { concurrency: 3 });
+      const text = await (await app.call("/metrics")).text();
+      assert(text.includes('jobq_queue_jobs{queue="reports",status="pending"} 2'), text);
+      assert(text.includes('jobq_queue_paused{queue="reports"} 0'));
+      assert(text.includes('jobq_queue_concurrency_limit{queue="reports"} 3'));
+      assert(!text.includes('jobq_queue_concurrency_limit{queue="default"}'));
+      await patch("reports", { concurrency: null });
+    });
+
     await t.step("POST /api/process honours a paused queue and `queues`", async () => {
       await patch("default", { paused: true });
       await patch("reports", { paused: true });
