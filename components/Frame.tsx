@@ -8,6 +8,7 @@ import { buttonClass } from "./ui.tsx";
 const NAV: { href: string; label: string; more?: string }[] = [
   { href: "/", label: "Dashboard" },
   { href: "/jobs", label: "Jobs" },
+  { href: "/queues", label: "Queues" },
   { href: "/workers", label: "Workers" },
   { href: "/schedules", label: "Schedules" },
   { href: "/docs", label: "API", more: " docs" },

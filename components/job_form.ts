@@ -31,11 +31,11 @@ function setPath(obj: Record<string, unknown>, name: string, value: unknown) {
 /**
  * The create body for `values`: `type`, `priority` (a number when it is one
  * of 1–5, else the text so the schema reports it), `scheduled_for` (a
- * `datetime-local` value read as UTC; left out when empty), the optional
- * `unique_key`, `timeout_seconds` (a number when it is all digits, else the
- * text) and `expires_at` (as `scheduled_for`), each left out when empty, and
- * the payload built from the chosen type's fields. An unknown type gets an
- * empty payload.
+ * `datetime-local` value read as UTC; left out when empty), `queue` (else
+ * the type's default queue), the optional `unique_key`, `timeout_seconds`
+ * (a number when it is all digits, else the text) and `expires_at` (as
+ * `scheduled_for`), each left out when empty, and the payload built from
+ * the chosen type's fields. An unknown type gets an empty payload.
  */
 export function formToJob(values: FormValues): Record<string, unknown> {
   const type = values.type ?? "";
@@ -51,6 +51,8 @@ export function formToJob(values: FormValues): Record<string, unknown> {
       ? at + "Z"
       : at;
   }
+  const queue = (values.queue ?? "").trim();
+  if (queue !== "") out.queue = queue;
   const key = values.unique_key ?? "";
   if (key.trim() !== "") out.unique_key = key;
   const secs = (values.timeout_seconds ?? "").trim();
@@ -82,6 +84,7 @@ const FORM_FIELDS: readonly Pick<FormField, "name" | "label" | "kind">[] = [
   { name: "type", label: "Type", kind: "select" },
   { name: "priority", label: "Priority", kind: "select" },
   { name: "scheduled_for", label: "Run at", kind: "text" },
+  { name: "queue", label: "Queue", kind: "text" },
   { name: "unique_key", label: "Unique key", kind: "text" },
   { name: "timeout_seconds", label: "Timeout", kind: "text" },
   { name: "expires_at", label: "Expires at", kind: "text" },

@@ -8,6 +8,7 @@
 import {
   JOB_STATUSES,
   type JobStatus,
+  QUEUE_NAME_RE,
   SORT_COLUMNS,
   type SortColumn as Sortable,
 } from "../lib/job_constants.ts";
@@ -22,6 +23,7 @@ export interface JobsQuery {
   status: JobStatus[];
   type: string[];
   priority: number[];
+  queue: string[];
   sort: Sortable;
   order: "asc" | "desc";
   page: number;
@@ -50,6 +52,7 @@ export function parseJobsQuery(sp: URLSearchParams): JobsQuery {
         many("priority").map(Number).filter((p) => Number.isInteger(p) && p >= 1 && p <= 5),
       ),
     ],
+    queue: [...new Set(many("queue").filter((q) => QUEUE_NAME_RE.test(q)))].slice(0, 50),
     sort: SORT_COLUMNS.includes(sort) ? sort : "created_at",
     order: sp.get("order") === "asc" ? "asc" : "desc",
     page: Number.isInteger(page) && page >= 1 ? Math.min(page, 100_000) : 1,
@@ -68,6 +71,7 @@ export function jobsSearch(q: JobsQuery, patch: Partial<JobsQuery> = {}): string
   for (const s of v.status) sp.append("status", s);
   for (const t of v.type) sp.append("type", t);
   for (const p of v.priority) sp.append("priority", String(p));
+  for (const q of v.queue ?? []) sp.append("queue", q);
   if (v.sort !== "created_at") sp.set("sort", v.sort);
   if (v.order !== "desc") sp.set("order", v.order);
   if (v.size !== 20) sp.set("size", String(v.size));
@@ -78,5 +82,7 @@ export function jobsSearch(q: JobsQuery, patch: Partial<JobsQuery> = {}): string
 
 /** True when any filter or search is set. */
 export function isFiltered(q: JobsQuery): boolean {
-  return Boolean(q.q || q.status.length || q.type.length || q.priority.length);
+  return Boolean(
+    q.q || q.status.length || q.type.length || q.priority.length || q.queue?.length,
+  );
 }

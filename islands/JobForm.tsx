@@ -9,7 +9,7 @@
  * pointer. The server validates again either way.
  */
 import { useRef, useState } from "preact/hooks";
-import { JOB_TYPE_NAMES, JOB_TYPES } from "@/lib/jobs/mod.ts";
+import { defaultQueueOf, JOB_TYPE_NAMES, JOB_TYPES } from "@/lib/jobs/mod.ts";
 import type { FormField } from "@/lib/jobs/mod.ts";
 import { useHydrated } from "@/lib/web/runtime.ts";
 import { buttonClass, INPUT, INPUT_INVALID, LABEL } from "@/components/ui.tsx";
@@ -255,6 +255,23 @@ export default function JobForm(props: JobFormProps) {
             Empty: as soon as a worker is free.
           </p>
           <Err name="scheduled_for" errors={errors} />
+        </div>
+        <div>
+          <label for="f-queue" class={LABEL}>Queue (optional)</label>
+          <input
+            id="f-queue"
+            name="queue"
+            value={values.queue ?? ""}
+            placeholder={defaultQueueOf(values.type ?? "")}
+            class={`${INPUT} ${errors.queue ? INPUT_INVALID : ""}`}
+            aria-invalid={errors.queue ? "true" : undefined}
+            aria-describedby="f-queue-help"
+            onInput={(e) => set("queue", e.currentTarget.value)}
+          />
+          <p id="f-queue-help" class="mt-1 text-xs text-muted-foreground">
+            Empty: the type's default queue.
+          </p>
+          <Err name="queue" errors={errors} />
         </div>
         <div>
           <label for="f-unique_key" class={LABEL}>Unique key (optional)</label>

@@ -4,7 +4,7 @@
  * document). One source for both, so the document cannot drift from the code.
  */
 import { z } from "zod";
-import { createJobSchema, hasUnstorableChars, JOB_TYPE_NAMES } from "./jobs/mod.ts";
+import { createJobSchema, hasUnstorableChars, JOB_TYPE_NAMES, queueName } from "./jobs/mod.ts";
 import { BULK_ACTIONS } from "./queue/bulk.ts";
 import { EXPLAIN_CODES, JOB_STATUSES, SORT_COLUMNS, UUID_RE } from "./job_constants.ts";
 import { EVENT_KINDS } from "./queue/types.ts";
@@ -53,6 +53,9 @@ export const processBody = z.strictObject({
     z.enum(JOB_TYPE_NAMES, { error: `types must name ${JOB_TYPE_NAMES.join(", ")}` }),
     { error: "types must be an array of job types" },
   ).min(1, "types needs at least one type").max(JOB_TYPE_NAMES.length * 2).optional(),
+  queues: z.array(queueName("queues"), { error: "queues must be an array of queue names" })
+    .min(1, "queues needs at least one queue").max(50, "queues may name at most 50 queues")
+    .optional(),
 });
 
 /** Zod's error for a field: `missing` when it is absent, else `wrong`. */
@@ -114,6 +117,7 @@ export const listQuery = z.strictObject({
   )
     .max(JOB_TYPE_NAMES.length * 2).optional(),
   priority: z.array(intParam("priority", 1, 5)).max(10).optional(),
+  queue: z.array(queueName()).max(50, "queue may name at most 50 queues").optional(),
   q: z.string().max(200, "q must be at most 200 characters")
     .refine((s) => !hasUnstorableChars(s), "q contains a NUL byte or an invalid character")
     .optional(),
@@ -132,6 +136,25 @@ export const trendQuery = z.strictObject({
 }).refine((q) => q.bucket !== "minute" || (q.hours ?? 24) <= 48, {
   message: "minute buckets cover at most 48 hours",
   path: ["hours"],
+});
+
+/** Path parameter `:name` of `/api/queues/:name`. */
+export const queueParam = queueName("name");
+
+/**
+ * Body of `PATCH /api/queues/:name`: at least one of `paused` and
+ * `concurrency` (a whole number ≥ 1, or null to clear the limit; 0 is
+ * refused: pause the queue instead).
+ */
+export const queuePatchBody = z.strictObject({
+  paused: z.boolean({ error: "paused must be true or false" }).optional(),
+  concurrency: z.number({ error: "concurrency must be a whole number from 1 to 100000, or null" })
+    .int("concurrency must be a whole number")
+    .min(1, "concurrency must be at least 1 (to stop a queue, pause it)")
+    .max(100_000, "concurrency must be at most 100000")
+    .nullable().optional(),
+}).refine((b) => b.paused !== undefined || b.concurrency !== undefined, {
+  message: "give paused, concurrency or both",
 });
 
 /** A query that takes no parameters. */
@@ -157,7 +180,7 @@ const TEXT_PARAMS = new Set(["q", "sort", "order", "bucket", "lastEventId"]);
  * canonical form, `status=pending,failed`) or repeated; the others must
  * appear at most once.
  */
-const REPEATABLE = new Set(["status", "type", "priority"]);
+const REPEATABLE = new Set(["status", "type", "priority", "queue"]);
 
 /**
  * Turns URL query parameters into the plain object the query schemas
@@ -296,6 +319,20 @@ export const scheduleResponse = z.object({
 
 /** Every schedule. */
 export const scheduleListResponse = z.object({ items: z.array(scheduleResponse) });
+
+/** A queue: its settings and its jobs per status. */
+export const queueResponse = z.object({
+  name: z.string(),
+  concurrency: z.int().min(1).nullable()
+    .describe("most jobs of this queue running at once across all workers; null = unlimited"),
+  paused: z.boolean().describe("claims skip a paused queue; its running jobs finish"),
+  created_at: instant,
+  updated_at: instant,
+  counts: z.object(Object.fromEntries(JOB_STATUSES.map((st) => [st, z.int().min(0)]))),
+});
+
+/** Every queue. */
+export const queueListResponse = z.object({ items: z.array(queueResponse) });
 
 /** The error envelope of every `/api` error. */
 export const errorResponse = z.object({

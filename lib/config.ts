@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { HOSTNAME } from "./http/host_check.ts";
+import { QUEUE_NAME_RE } from "./job_constants.ts";
 
 const TOKENS = "expected bearer tokens (letters, digits, -._~+/ and a trailing =), comma-separated";
 
@@ -44,6 +45,17 @@ export const ENV_SCHEMA = z.object({
     .pipe(z.array(z.string().regex(HOSTNAME, "expected host names without ports, comma-separated")))
     .optional(),
   WORKER_CONCURRENCY: int(1, 256).default(4),
+  WORKER_QUEUES: z.string()
+    .transform((v) => [...new Set(v.split(",").map((q) => q.trim()).filter(Boolean))])
+    .pipe(
+      z.array(
+        z.string().regex(
+          QUEUE_NAME_RE,
+          "expected queue names (a-z first, then a-z, 0-9, _ or -; at most 63), comma-separated",
+        ),
+      ).min(1, "expected at least one queue name"),
+    )
+    .optional(),
   JOB_LEASE_SECONDS: int(2, 86400).default(30),
   RETRY_BASE_MS: int(1, 86_400_000).default(1000),
   RETRY_MAX_MS: int(1, 604_800_000).default(3_600_000),

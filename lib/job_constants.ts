@@ -17,6 +17,7 @@ export const SORT_COLUMNS = [
   "scheduled_for",
   "status",
   "type",
+  "queue",
 ] as const;
 export type SortColumn = typeof SORT_COLUMNS[number];
 
@@ -50,3 +51,7 @@ export const EXPLAIN_CODES = [
   "cancelled",
 ] as const;
 export type ExplainCode = typeof EXPLAIN_CODES[number];
+/** A queue name: lower case, a letter first, at most 63 characters (the `queue` tables check the same). */
+export const QUEUE_NAME_RE = /^[a-z][a-z0-9_-]{0,62}$/;
+/** The queue of a job that names none and whose type names none. */
+export const DEFAULT_QUEUE = "default";

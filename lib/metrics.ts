@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics (prom-client), one registry per process: jobs by status
- * and type (read from the database at scrape time), counters of enqueued,
+ * and type, and by queue and status, with each queue's paused flag and limit
+ * (read from the database at scrape time), counters of enqueued,
  * completed and failed jobs and a job-duration histogram (for the jobs this
  * process enqueued or finished), and HTTP request durations.
  */
@@ -8,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Sql } from "./db.ts";
 import { JOB_TYPE_NAMES } from "./jobs/mod.ts";
 import { countsByStatusAndType } from "./queue/stats.ts";
+import { list as listQueues } from "./queue/queues.ts";
 import { JOB_STATUSES } from "./queue/types.ts";
 
 /** The process's registry (what `/metrics` serves). */
@@ -17,6 +19,27 @@ const jobsGauge = new Gauge({
   name: "jobq_jobs",
   help: "Jobs in the database, by status and type (read at scrape time).",
   labelNames: ["status", "type"] as const,
+  registers: [registry],
+});
+
+const queueJobsGauge = new Gauge({
+  name: "jobq_queue_jobs",
+  help: "Jobs in the database, by queue and status (read at scrape time).",
+  labelNames: ["queue", "status"] as const,
+  registers: [registry],
+});
+
+const queuePausedGauge = new Gauge({
+  name: "jobq_queue_paused",
+  help: "1 when the queue is paused (claims skip it), else 0.",
+  labelNames: ["queue"] as const,
+  registers: [registry],
+});
+
+const queueLimitGauge = new Gauge({
+  name: "jobq_queue_concurrency_limit",
+  help: "The queue's concurrency limit across all workers (absent when unlimited).",
+  labelNames: ["queue"] as const,
   registers: [registry],
 });
 
@@ -129,6 +152,17 @@ export function scrape(sql: Sql): Promise<string> {
       for (const type of JOB_TYPE_NAMES) jobsGauge.set({ status, type }, 0);
     }
     for (const r of rows) jobsGauge.set({ status: r.status, type: r.type }, r.n);
+    const queues = await listQueues(sql);
+    queueJobsGauge.reset();
+    queuePausedGauge.reset();
+    queueLimitGauge.reset();
+    for (const q of queues) {
+      for (const status of JOB_STATUSES) {
+        queueJobsGauge.set({ queue: q.name, status }, q.counts[status]);
+      }
+      queuePausedGauge.set({ queue: q.name }, q.paused ? 1 : 0);
+      if (q.concurrency !== null) queueLimitGauge.set({ queue: q.name }, q.concurrency);
+    }
     return await registry.metrics();
   };
   const result = scrapeChain.then(run, run);

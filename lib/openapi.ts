@@ -12,6 +12,7 @@ import { makeKit } from "./openapi/kit.ts";
 import { registerJobOperations } from "./openapi/job_ops.ts";
 import { registerOtherOperations } from "./openapi/other_ops.ts";
 import { registerScheduleOperations } from "./openapi/schedule_ops.ts";
+import { registerQueueOperations } from "./openapi/queue_ops.ts";
 
 /** Every documented route as `METHOD path` (OpenAPI `{param}` syntax); tests compare it. */
 export const API_ROUTES = [
@@ -73,6 +74,7 @@ function build(): Record<string, unknown> {
   registerJobOperations(kit);
   registerOtherOperations(kit);
   registerScheduleOperations(kit);
+  registerQueueOperations(kit);
 
   return app.getOpenAPI31Document({
     openapi: "3.1.0",

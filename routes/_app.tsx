@@ -8,6 +8,7 @@ const TITLES: Record<string, string> = {
   "/jobs": "Jobs",
   "/jobs/new": "New job",
   "/workers": "Workers",
+  "/queues": "Queues",
   "/login": "Sign in",
 };
 

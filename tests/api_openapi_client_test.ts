@@ -328,7 +328,8 @@ Deno.test({
           for (const [name, { value }] of examples) {
             assertEquals(check(media.schema, value), null, `${op.operationId} example ${name}`);
             const id = await arrange[op.operationId]?.();
-            const url = s.base + path.replace("{id}", id ?? "").replace("{name}", id ?? "");
+            const url = s.base +
+              path.replace("{id}", id ?? "").replace("{name}", id ?? "default");
             const res = await recording(url, {
               method: method.toUpperCase(),
               headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },

@@ -47,7 +47,7 @@ Deno.test("seam: statuses, sort columns and the job-id pattern are written once"
   assertEquals(await filesMatching(/\[\s*"pending",\s*"processing",\s*"completed",/), [
     "lib/job_constants.ts",
   ]);
-  assertEquals(await filesMatching(/"scheduled_for",\s*"status",\s*"type",?\s*\]/), [
+  assertEquals(await filesMatching(/"status",\s*"type",\s*"queue",?\s*\]/), [
     "lib/job_constants.ts",
   ]);
   assertEquals(await filesMatching(/\{8\}-\[0-9a-f/i), ["lib/job_constants.ts"]);
@@ -65,10 +65,11 @@ Deno.test("seam: advisory-lock keys are distinct, named once, and the migrations
   const taken: number[] = [];
   for await (const e of Deno.readDir(join(ROOT, "migrations"))) {
     const text = await Deno.readTextFile(join(ROOT, "migrations", e.name));
-    for (const m of text.matchAll(/advisory_\w*lock\((\d+)\)/g)) taken.push(Number(m[1]));
+    for (const m of text.matchAll(/advisory_\w*lock\((\d+)[,)]/g)) taken.push(Number(m[1]));
   }
-  assertEquals(taken.sort(), [
+  assertEquals([...new Set(taken)].sort(), [
     keys.STATUS_COUNT_COMPACTION_LOCK_KEY,
     keys.TREND_COMPACTION_LOCK_KEY,
+    keys.QUEUE_CLAIM_LOCK_KEY,
   ]);
 });

@@ -13,6 +13,8 @@ export interface RunnerSettings {
   handlersModule: string;
   /** Only these types are claimed (`null`: every type the module handles). */
   types: string[] | null;
+  /** Only jobs of these queues are claimed (`null`: every queue). */
+  queues?: string[] | null;
   claimBatch: number;
   completeBatch: number;
   completeFlushMs: number;

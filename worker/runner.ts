@@ -171,6 +171,7 @@ async function claimNext(): Promise<Claimed | null> {
           limit: claimLimit(),
           leaseSeconds: state.settings.leaseSeconds,
           types: state.types,
+          queues: state.settings.queues,
           lean: true,
         }),
       retryHooks("claim", () => state.stopping),
@@ -210,6 +211,9 @@ async function loop(): Promise<void> {
     if (state.completions.length >= 2 * state.settings.completeBatch) await flush();
     else if (state.completions.length) flush();
     if (state.stopping) break;
+    // Completions not yet written when this claim is sent still hold their
+    // jobs' slots of a limited queue (they are processing until written).
+    const unwritten = state.completions.length > 0;
     const claimed = await claimNext();
     if (!claimed) {
       if (state.stopping) break;
@@ -219,6 +223,10 @@ async function loop(): Promise<void> {
     const batch = claimed.jobs;
     if (batch.length === 0) {
       await flush();
+      // Written now: claim once more before idling, so a queue at its limit
+      // because of this runner's own finished jobs is served at once, not
+      // at the next poll.
+      if (unwritten) continue;
       post({ kind: "idle" });
       await idle();
       continue;

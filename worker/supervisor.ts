@@ -56,6 +56,8 @@ export interface SupervisorOptions {
   handlersModule?: string | URL;
   /** Claim only these job types (default: every type the handlers module has). */
   types?: string[];
+  /** Claim only jobs of these queues (default: `WORKER_QUEUES`, else every queue). */
+  queues?: string[];
   /** Most jobs one runner claims per statement (fewer when its jobs are slow). Default 128. */
   claimBatch?: number;
   /** Completions one runner writes per statement, at most. Default 256. */
@@ -152,6 +154,7 @@ function runnerSettings(
     databaseUrl: opts.databaseUrl,
     handlersModule: o.handlersModule,
     types: opts.types ?? null,
+    queues: opts.queues ?? opts.config.WORKER_QUEUES ?? null,
     claimBatch: opts.claimBatch ?? 128,
     completeBatch: opts.completeBatch ?? 256,
     completeFlushMs: opts.completeFlushMs ?? 25,

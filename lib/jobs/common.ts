@@ -104,6 +104,8 @@ export interface JobType<P = unknown> {
   fields: readonly FormField[];
   /** Seconds one attempt may run before it fails with "timed out". */
   timeoutSeconds: number;
+  /** The queue a job of this type joins when it names none (else `default`). */
+  queue?: string;
   /** An example payload (docs, seed, clone-as-new). */
   example: P;
   /** Runs one attempt; the value returned (JSON) is the job's result. Throws to fail. */

@@ -7,6 +7,7 @@ import { email } from "./email.ts";
 import { notification } from "./notification.ts";
 import { report } from "./report.ts";
 import { type JobType, text } from "./common.ts";
+import { DEFAULT_QUEUE, QUEUE_NAME_RE } from "../job_constants.ts";
 
 export * from "./common.ts";
 export { email, notification, report };
@@ -65,6 +66,18 @@ export const timeoutSeconds = z.number({
   .min(1, "timeout_seconds must be at least 1")
   .max(TIMEOUT_SECONDS_MAX, `timeout_seconds must be at most ${TIMEOUT_SECONDS_MAX} (one day)`);
 
+/** A queue name (`^[a-z][a-z0-9_-]{0,62}$`), with a message naming the field `label`. */
+export const queueName = (label = "queue") =>
+  z.string({ error: `${label} must be a queue name (text)` }).regex(
+    QUEUE_NAME_RE,
+    `${label} must be 1–63 characters of a-z, 0-9, _ and -, starting with a letter`,
+  );
+
+/** The queue a job of type `type` joins when it names none. */
+export function defaultQueueOf(type: string): string {
+  return JOB_TYPES[type]?.queue ?? DEFAULT_QUEUE;
+}
+
 function createSchemaFor<T extends JobTypeName>(name: T, payload: z.ZodType) {
   return z.strictObject({
     type: z.literal(name),
@@ -75,6 +88,9 @@ function createSchemaFor<T extends JobTypeName>(name: T, payload: z.ZodType) {
     unique_key: uniqueKey.nullable().optional(),
     timeout_seconds: timeoutSeconds.nullable().optional(),
     expires_at: instant("expires_at").nullable().optional(),
+    queue: queueName().optional().describe(
+      `the job's queue (default: ${defaultQueueOf(name)}, the type's default queue)`,
+    ),
   });
 }
 

@@ -40,6 +40,7 @@ export const report: JobType<ReportPayload> = {
     { name: "date_range.to", label: "To", kind: "date" },
   ],
   timeoutSeconds: 120,
+  queue: "reports",
   example: {
     report_type: "job_summary",
     format: "csv",

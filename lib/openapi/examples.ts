@@ -42,6 +42,11 @@ export const EXAMPLES = {
   bulkJobs: {
     cancel: { action: "cancel", ids: [EXAMPLE_ID, EXAMPLE_ID.toUpperCase()] },
   },
+  patchQueue: {
+    pause: { paused: true },
+    limit: { concurrency: 2 },
+    unlimited: { concurrency: null },
+  },
   cancelJob: { empty: {} },
   retryJob: { empty: {} },
   createSchedule: {

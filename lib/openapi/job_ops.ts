@@ -43,7 +43,12 @@ export function registerJobOperations(kit: Kit): void {
         priority: s.listQuery.shape.priority.meta(kit.commaList(
           "any of these priorities: comma-separated (canonical); repeating is accepted too",
         )),
-        q: s.listQuery.shape.q.describe("an exact id, or text in the payload (case-insensitive)"),
+        queue: s.listQuery.shape.queue.meta(kit.commaList(
+          "any of these queues: comma-separated (canonical); repeating is accepted too",
+        )),
+        q: s.listQuery.shape.q.describe(
+          "an exact id, or text in the payload or the queue name (case-insensitive)",
+        ),
       }),
     },
     responses: {

@@ -26,6 +26,9 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
   const Fail = reg("FailRequest", s.failBody);
   const Stats = reg("Stats", s.statsResponse);
   const Trend = reg("Trend", s.trendResponse);
+  const Queue = reg("Queue", s.queueResponse);
+  const QueueList = reg("QueueList", s.queueListResponse.extend({ items: z.array(Queue) }));
+  const QueuePatch = reg("QueuePatch", s.queuePatchBody);
   const ErrorBody = reg("Error", s.errorResponse);
   const Schedule = reg("Schedule", s.scheduleResponse);
   const ScheduleList = reg(
@@ -148,6 +151,9 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
     ScheduleList,
     CreateSchedule,
     PatchSchedule,
+    Queue,
+    QueueList,
+    QueuePatch,
     idParam,
     jsonBody,
     ok,

@@ -7,11 +7,13 @@ import type { Job } from "./types.ts";
  * Claims up to `limit` due pending jobs for `worker`: priority 5 first, then
  * oldest. Sets them processing, attempts+1, lease until now + `leaseSeconds`,
  * and writes a `claimed` event each. Returns them in claim order; `[]` when
- * nothing is due. A job whose `expires_at` has passed is never claimed (the
- * expirer cancels it, see expire.ts). With `lean`, the rows carry only what
- * a handler needs (id, type, payload, priority, attempts, max_attempts,
- * created_at, timeout_seconds): less to send
- * and parse per job in the worker's hot path.
+ * nothing is due. Skips paused queues; takes no more jobs of a limited queue
+ * than it has free slots across all claimers (see migration 0006); with
+ * `queues`, only jobs of those queues. A job whose `expires_at` has passed is
+ * never claimed (the expirer cancels it, see expire.ts). With `lean`, the
+ * rows carry only what a handler needs (id, type, payload, priority,
+ * attempts, max_attempts, created_at, timeout_seconds): less to send and
+ * parse per job in the worker's hot path.
  *
  * The claim commits synchronously (it waits for its WAL flush): a claim the
  * caller was told of survives a database crash, so every run of a job has
@@ -33,14 +35,57 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
   const columns = opts.lean
     ? sql`id, type, payload, priority, attempts, max_attempts, created_at, timeout_seconds`
     : sql`*`;
+  const limit = opts.limit ?? 1;
+  const queues = opts.queues && opts.queues.length ? opts.queues : null;
+  const queueFilter = queues ? sql`AND queue = ANY(${queues}::text[])` : sql``;
+  const scope = queues ? sql`AND name = ANY(${queues}::text[])` : sql``;
+  // Queues (migration 0006). `special`: the paused or limited queues, a seq
+  // scan of the small `queue` table; the plain path skips them with one
+  // filter (an init plan) and is otherwise the claim it always was. The
+  // filter is an OR with "no such queue" so that the planner never estimates
+  // it as dropping nearly every row (`queue <> x` for an unknown x, when
+  // the table holds few distinct queues, is estimated to keep ~none, which
+  // turned the claim into a seq scan and sort of `job`). Each
+  // limited queue the worker serves is claimed apart, in name order (the
+  // order its claim locks are taken in, so two claimers never wait for each
+  // other in a cycle): queue_claim_slots() says how many it may take (0
+  // without a due job, at the limit or paused; it holds the queue's claim
+  // lock until this statement commits), then its due jobs are read in claim
+  // order from job_queue_claim_idx (ordered by `queue` first so that this
+  // index, not job_claim_idx with a filter, serves it). Both parts lock their rows with SKIP
+  // LOCKED; the best `limit` of them by claim order are claimed (the rest are
+  // unlocked at commit). Rows this statement's snapshot saw as pending but
+  // another claimer took since are re-checked under the row lock and passed
+  // over, so the count taken under the queue lock bounds what is claimed.
   return await sql<Job[]>`
-    WITH next AS (
-      SELECT id FROM job
+    WITH special AS MATERIALIZED (
+      SELECT name, paused FROM queue WHERE paused OR concurrency IS NOT NULL
+    ), plain AS (
+      SELECT id, priority, created_at FROM job
       WHERE status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts
-        AND (expires_at IS NULL OR expires_at > ${t}) ${typeFilter}
+        AND (expires_at IS NULL OR expires_at > ${t})
+        AND (NOT EXISTS (SELECT FROM special) OR queue <> ALL(ARRAY(SELECT name FROM special)))
+        ${queueFilter} ${typeFilter}
       ORDER BY priority DESC, created_at, id
-      LIMIT ${opts.limit ?? 1}
+      LIMIT ${limit}
       FOR UPDATE SKIP LOCKED
+    ), slots AS MATERIALIZED (
+      SELECT name, queue_claim_slots(name, ${limit}, ${t}) AS free
+      FROM (SELECT name FROM special WHERE NOT paused ${scope} ORDER BY name OFFSET 0) AS s
+    ), limited AS (
+      SELECT c.id, c.priority, c.created_at FROM slots s CROSS JOIN LATERAL (
+        SELECT id, priority, created_at FROM job
+        WHERE queue = s.name AND status = 'pending' AND scheduled_for <= ${t}
+          AND attempts < max_attempts AND (expires_at IS NULL OR expires_at > ${t}) ${typeFilter}
+        ORDER BY queue, priority DESC, created_at, id
+        LIMIT s.free
+        FOR UPDATE SKIP LOCKED
+      ) AS c
+      WHERE s.free > 0
+    ), next AS (
+      SELECT id FROM (SELECT * FROM plain UNION ALL SELECT * FROM limited) AS u
+      ORDER BY priority DESC, created_at, id
+      LIMIT ${limit}
     ), claimed AS (
       UPDATE job j SET status = 'processing', attempts = j.attempts + 1, locked_by = ${opts.worker},
         locked_until = ${t} + make_interval(secs => ${opts.leaseSeconds}), started_at = ${t}, updated_at = ${t}
@@ -59,6 +104,8 @@ export interface ClaimOptions {
   limit?: number;
   leaseSeconds: number;
   types?: string[] | null;
+  /** Only jobs of these queues (`null` or empty: every queue). */
+  queues?: string[] | null;
   lean?: boolean;
   now?: Date | null;
 }

@@ -6,6 +6,7 @@
 import type { Sql, TxSql } from "../db.ts";
 import { at, type Instant } from "./clock.ts";
 import type { Job } from "./types.ts";
+import { defaultQueueOf } from "../jobs/mod.ts";
 
 /** What a producer supplies for a new job; defaults as in the schema. */
 export interface NewJob {
@@ -15,6 +16,11 @@ export interface NewJob {
   max_attempts?: number;
   /** Not before this instant (default: now). */
   scheduled_for?: Date | string | null;
+  /**
+   * The job's named queue (default: its type's default queue, else
+   * `default`); its `queue` row is added with the job if new.
+   */
+  queue?: string;
   /** While a pending or processing job has this key, enqueueing returns that job (1–255 chars). */
   unique_key?: string | null;
   /** Bound of one attempt in seconds (1–86400; default: the type's timeout). */
@@ -90,9 +96,11 @@ export async function enqueueUnique(
   const [row] = await sql<Job[]>`
     WITH ins AS (
       INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, timeout_seconds, expires_at,
-                       created_at, updated_at)
+                       created_at, updated_at, queue)
       VALUES (${j.type}, ${payload}, ${priority}, ${maxAttempts}, coalesce(${scheduledFor}::timestamptz, ${t}),
-              ${timeout}::int, ${expiresAt}::timestamptz, ${t}, ${t})
+              ${timeout}::int, ${expiresAt}::timestamptz, ${t}, ${t}, ${
+    j.queue ?? defaultQueueOf(j.type)
+  })
       RETURNING *
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
@@ -123,6 +131,7 @@ function inputOf(list: NewJob[]) {
       priority: j.priority ?? 3,
       max_attempts: j.max_attempts ?? 3,
       scheduled_for: j.scheduled_for ?? null,
+      queue: j.queue ?? defaultQueueOf(j.type),
     };
     if (j.unique_key) row.unique_key = j.unique_key;
     if (j.timeout_seconds != null) row.timeout_seconds = j.timeout_seconds;
@@ -142,7 +151,7 @@ function inputCte(sql: Sql | TxSql, list: NewJob[], withIds: boolean) {
              e->'payload' AS payload, (e->>'priority')::smallint AS priority,
              (e->>'max_attempts')::int AS max_attempts, (e->>'scheduled_for')::timestamptz AS scheduled_for,
              e->>'unique_key' AS unique_key, (e->>'timeout_seconds')::int AS timeout_seconds,
-             (e->>'expires_at')::timestamptz AS expires_at
+             (e->>'expires_at')::timestamptz AS expires_at, e->>'queue' AS queue
       FROM jsonb_array_elements(${sql.json(inputOf(list) as never)}) WITH ORDINALITY AS t(e, ord)
     )`;
 }
@@ -169,9 +178,9 @@ export async function enqueueBatchUnique(
     const rows = await sql<Job[]>`
       WITH ${inputCte(sql, list, false)}, ins AS (
         INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, timeout_seconds,
-                         expires_at, created_at, updated_at)
+                         expires_at, created_at, updated_at, queue)
         SELECT type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), timeout_seconds,
-               expires_at, ${t}, ${t}
+               expires_at, ${t}, ${t}, queue
         FROM input ORDER BY ord
         RETURNING *
       ), ev AS (
@@ -210,9 +219,9 @@ async function enqueueKeyed(
     const rows = await tx<(Job & { ord: string })[]>`
       WITH ${inputCte(tx, part, true)}, ins AS (
         INSERT INTO job (id, type, payload, priority, max_attempts, scheduled_for, timeout_seconds,
-                         expires_at, unique_key, created_at, updated_at)
+                         expires_at, unique_key, created_at, updated_at, queue)
         SELECT id, type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), timeout_seconds,
-               expires_at, unique_key, ${t}, ${t}
+               expires_at, unique_key, ${t}, ${t}, queue
         FROM input ORDER BY unique_key NULLS FIRST, ord
         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'processing')
         DO NOTHING

@@ -27,7 +27,8 @@ export interface ListQuery {
   status?: JobStatus[];
   type?: string[];
   priority?: number[];
-  /** Free text: an exact id, or a substring of the payload's JSON text (case-insensitive). */
+  queue?: string[];
+  /** Free text: an exact id, or a substring of the payload's JSON text or the queue name (case-insensitive). */
   q?: string;
   sort?: SortColumn;
   order?: "asc" | "desc";
@@ -49,6 +50,7 @@ export function listWhere(sql: Sql | TxSql, q: ListQuery) {
   if (q.status?.length) parts.push(sql`status = ANY(${q.status})`);
   if (q.type?.length) parts.push(sql`type = ANY(${q.type})`);
   if (q.priority?.length) parts.push(sql`priority = ANY(${q.priority}::smallint[])`);
+  if (q.queue?.length) parts.push(sql`queue = ANY(${q.queue}::text[])`);
   const text = q.q?.trim();
   if (text) {
     const like = "%" + text.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
@@ -56,7 +58,7 @@ export function listWhere(sql: Sql | TxSql, q: ListQuery) {
     parts.push(
       asId
         ? sql`(id = ${asId}::uuid OR payload::text ILIKE ${like})`
-        : sql`(id::text ILIKE ${like} OR payload::text ILIKE ${like})`,
+        : sql`(id::text ILIKE ${like} OR payload::text ILIKE ${like} OR queue ILIKE ${like})`,
     );
   }
   if (parts.length === 0) return sql``;
@@ -75,15 +77,15 @@ export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
   const where = listWhere(sql, q);
   // Indexes: job_<column>_idx / job_status_created_idx / job_type_created_idx
   // serve the common filter + created_at sort. The total of a status/type
-  // filter (or none) comes from the maintained counts (stats.countMatching,
-  // migration 0002) instead of counting history; priority and text filters
+  // and/or queue filter (or none) comes from the maintained counts
+  // (stats.countMatching, migrations 0002 and 0006) instead of counting history; priority and text filters
   // count the matching rows. Sorting by status or type has no index: it is a
   // top-N sort of the matching rows.
   const countable = !q.priority?.length && !q.q?.trim();
   const [items, total] = await Promise.all([
     sql<Job[]>`SELECT * FROM job ${where} ${listOrder(sql, q)} LIMIT ${limit} OFFSET ${offset}`,
     countable
-      ? countMatching(sql, { status: q.status, type: q.type })
+      ? countMatching(sql, { status: q.status, type: q.type, queue: q.queue })
       : sql<{ total: number }[]>`SELECT count(*)::int AS total FROM job ${where}`.then((r) =>
         r[0].total
       ),

@@ -25,3 +25,8 @@ export const SCHEDULER_LOCK_KEY = 7_245_011;
 
 /** Makes the expirer a singleton across processes (transaction lock, `expire.ts`). */
 export const EXPIRER_LOCK_KEY = 7_245_017;
+/**
+ * First key of each limited queue's claim lock (transaction lock, the second
+ * key is `hashtext(queue name)`; `queue_claim_slots()`, migration 0006).
+ */
+export const QUEUE_CLAIM_LOCK_KEY = 7_245_020;

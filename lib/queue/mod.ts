@@ -1,10 +1,11 @@
-/** The queue core: every statement on job, job_event, worker and job_artifact. */
+/** The queue core: every statement on job, job_event, worker, job_artifact and queue. */
 export * as jobs from "./jobs.ts";
 export * as events from "./events.ts";
 export * as workers from "./workers.ts";
 export * as stats from "./stats.ts";
 export * as artifacts from "./artifacts.ts";
 export * as bulk from "./bulk.ts";
+export * as queues from "./queues.ts";
 export * from "./notify.ts";
 export * from "./types.ts";
 export { backoffMs, errorText } from "./backoff.ts";

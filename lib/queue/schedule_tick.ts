@@ -13,7 +13,7 @@
  * at a time does the work and the others skip.
  */
 import type { Sql, TxSql } from "../db.ts";
-import { JOB_TYPES } from "../jobs/mod.ts";
+import { defaultQueueOf } from "../jobs/mod.ts";
 import { latestTick, nextTick } from "../schedules/cron.ts";
 import { SCHEDULER_LOCK_KEY } from "./lock_keys.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS } from "./notify.ts";
@@ -22,8 +22,7 @@ import type { Job } from "./types.ts";
 
 /** The queue a schedule's job goes to: its own, else its type's default, else `default`. */
 export function queueOf(s: Pick<Schedule, "queue" | "type">): string {
-  const typeDefault = (JOB_TYPES[s.type] as { queue?: string } | undefined)?.queue;
-  return s.queue ?? typeDefault ?? "default";
+  return s.queue ?? defaultQueueOf(s.type);
 }
 
 /** The `unique_key` of a tick's job. */

@@ -114,23 +114,25 @@ export async function countsByStatusAndType(
 }
 
 /**
- * Exact number of jobs whose status is in `status` and type in `type` (an
- * absent or empty list matches all), from the maintained counts: what
+ * Exact number of jobs whose status is in `status`, type in `type` and queue
+ * in `queue` (an absent or empty list matches all), from the maintained counts: what
  * `SELECT count(*) FROM job WHERE …` would say, without reading `job`.
  */
 export async function countMatching(
   sql: Sql,
-  opts: { status?: readonly string[]; type?: readonly string[] },
+  opts: { status?: readonly string[]; type?: readonly string[]; queue?: readonly string[] },
 ): Promise<number> {
   const status = opts.status?.length ? [...opts.status] : null;
   const type = opts.type?.length ? [...opts.type] : null;
+  const queue = opts.queue?.length ? [...opts.queue] : null;
   const [{ n }] = await sql<{ n: number }[]>`
     SELECT coalesce(sum(n), 0)::int8 AS n FROM (
-      SELECT status, type, n FROM job_status_count
+      SELECT status, type, queue, n FROM job_status_count
       UNION ALL
-      SELECT status, type, n FROM job_status_delta
+      SELECT status, type, queue, n FROM job_status_delta
     ) AS c
     WHERE (${status}::text[] IS NULL OR status = ANY(${status}::text[]))
-      AND (${type}::text[] IS NULL OR type = ANY(${type}::text[]))`;
+      AND (${type}::text[] IS NULL OR type = ANY(${type}::text[]))
+      AND (${queue}::text[] IS NULL OR queue = ANY(${queue}::text[]))`;
   return n;
 }

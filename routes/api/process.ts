@@ -18,6 +18,7 @@ export const handler = define.handlers({
       limit: 1,
       leaseSeconds: ctx.state.config.JOB_LEASE_SECONDS,
       types: input.types ?? null,
+      queues: input.queues ?? null,
       now: ctx.state.now(),
     });
     if (!job) return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });

@@ -36,6 +36,7 @@ function filterOf(query: JobsQuery): ListQuery {
     status: query.status,
     type: query.type,
     priority: query.priority,
+    queue: query.queue,
     sort: query.sort,
     order: query.order,
   };

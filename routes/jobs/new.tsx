@@ -42,7 +42,11 @@ export const handler = define.handlers({
       if (job) {
         return formPage(
           job.type,
-          { ...payloadToValues(job.type, job.payload), priority: String(job.priority) },
+          {
+            ...payloadToValues(job.type, job.payload),
+            priority: String(job.priority),
+            queue: job.queue,
+          },
           {},
           200,
           job.id,
@@ -76,6 +80,7 @@ export const handler = define.handlers({
         priority: r.job.priority,
         max_attempts: r.job.max_attempts,
         scheduled_for: r.job.scheduled_for ?? null,
+        queue: r.job.queue,
         unique_key: r.job.unique_key ?? null,
         timeout_seconds: r.job.timeout_seconds ?? null,
         expires_at: r.job.expires_at ?? null,

@@ -262,6 +262,51 @@ export async function everyOperation(c: Client, x: Expect, f: Fixtures): Promise
   x(await c.DELETE("/api/schedules/{name}", named), 200);
   x(await c.DELETE("/api/schedules/{name}", named), 404);
 
+  // ---- queues
+  x(await c.GET("/api/queues", {}), 200);
+  x(await c.GET("/api/queues", { params: { query: { all: "1" } as never } }), 422);
+  x(await c.GET("/api/queues/{name}", { params: { path: { name: "default" } } }), 200);
+  x(await c.GET("/api/queues/{name}", { params: { path: { name: "nope" } } }), 404);
+  x(
+    await c.PATCH("/api/queues/{name}", {
+      params: { path: { name: "default" } },
+      body: { concurrency: 4 },
+    }),
+    200,
+  );
+  x(
+    await c.PATCH("/api/queues/{name}", {
+      params: { path: { name: "default" } },
+      body: { paused: false, concurrency: null },
+    }),
+    200,
+  );
+  x(
+    await c.PATCH("/api/queues/{name}", {
+      params: { path: { name: "nope" } },
+      body: { paused: true },
+    }),
+    404,
+  );
+  x(
+    await c.PATCH("/api/queues/{name}", {
+      params: { path: { name: "default" } },
+      body: { concurrency: 0 },
+    }),
+    422,
+  );
+  x(
+    await c.PATCH("/api/queues/{name}", {
+      params: { path: { name: "default" } },
+      body: { paused: "yes" } as never,
+    }),
+    422,
+  );
+  x(await c.HEAD("/api/queues", {}), 200);
+  x(await c.HEAD("/api/queues", { params: { query: { all: "1" } as never } }), 422);
+  x(await c.HEAD("/api/queues/{name}", { params: { path: { name: "default" } } }), 200);
+  x(await c.HEAD("/api/queues/{name}", { params: { path: { name: "nope" } } }), 404);
+
   // ---- stats and events
   x(await c.GET("/api/stats", {}), 200);
   x(await c.GET("/api/stats", { params: { query: { since: "1" } as never } }), 422);
