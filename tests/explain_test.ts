@@ -183,7 +183,10 @@ Deno.test("explain: each reason in a situation built for it", async (t) => {
     () =>
       withApp(async (app) => {
         await liveWorker(app);
-        const job = await insertJob(app.db.sql, { scheduled_for: new Date(Date.now() + 3 * HOUR) });
+        // 3.5 h ahead: "in 3 h" however long the page takes.
+        const job = await insertJob(app.db.sql, {
+          scheduled_for: new Date(Date.now() + 3.5 * HOUR),
+        });
         const res = await app.call(`/jobs/${job.id}`);
         assertEquals(res.status, 200);
         const doc = htmlOf(await res.text());

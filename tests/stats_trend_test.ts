@@ -460,18 +460,29 @@ Deno.test({
           });
         }
       }
-      // Claimed by hand: today's claim reads columns later migrations add.
-      const claimed = await sql<{ id: string; attempts: number }[]>`
-        UPDATE job SET status = 'processing', attempts = attempts + 1, locked_by = 'w',
-          locked_until = ${now}::timestamptz + make_interval(secs => ${LEASE}), started_at = ${now},
-          updated_at = ${now}
-        WHERE id IN (SELECT id FROM job WHERE status = 'pending' ORDER BY priority DESC, created_at, id LIMIT 2)
-        RETURNING id, attempts`;
-      await jobs.completeMany(sql, {
-        worker: "w",
-        items: claimed.map((j) => ({ id: j.id, attempt: j.attempts, result: null })),
-        now,
-      });
+      // Claimed and completed by hand: today's claim and completion read columns later
+      // migrations add. The completions write what a completion writes (row and event).
+      await sql`
+        WITH c AS (
+          UPDATE job SET status = 'processing', attempts = attempts + 1, locked_by = 'w',
+            locked_until = ${now}::timestamptz + make_interval(secs => ${LEASE}), started_at = ${now},
+            updated_at = ${now}
+          WHERE id IN (SELECT id FROM job WHERE status = 'pending' ORDER BY priority DESC, created_at, id LIMIT 2)
+          RETURNING id, attempts
+        ), ev AS (
+          INSERT INTO job_event (job_id, at, kind, attempt, worker)
+          SELECT id, ${now}, 'claimed', attempts, 'w' FROM c
+        )
+        SELECT 1`;
+      await sql`
+        WITH d AS (
+          UPDATE job SET status = 'completed', completed_at = ${now}, updated_at = ${now},
+            locked_by = NULL, locked_until = NULL
+          WHERE status = 'processing'
+          RETURNING id, attempts
+        )
+        INSERT INTO job_event (job_id, at, kind, attempt, worker)
+        SELECT id, ${now}, 'completed', attempts, 'w' FROM d`;
       assertEquals(await migrate(sql, { quiet: true }), all.slice(mine).map((m) => m.name));
       await assertExact(sql, now, "after the migration");
       await jobs.enqueue(sql, { job: newJob(1), now });

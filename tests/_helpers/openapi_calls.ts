@@ -123,6 +123,9 @@ export async function everyOperation(c: Client, x: Expect, f: Fixtures): Promise
   x(await c.GET("/api/jobs/{id}", { params: { path: { id: "nope" } } }), 404);
   x(await c.GET("/api/jobs/{id}/explain", { params: { path: { id: job.id } } }), 200);
   x(await c.GET("/api/jobs/{id}/explain", { params: { path: { id: MISSING } } }), 404);
+  x(await c.HEAD("/api/jobs/{id}/explain", { params: { path: { id: job.id } } }), 200);
+  x(await c.GET("/api/jobs/{id}/explain", { params: { path: { id: "nope" } } }), 404);
+  x(await c.HEAD("/api/jobs/{id}/explain", { params: { path: { id: "nope" } } }), 404);
 
   x(
     await c.POST("/api/jobs/bulk", {
