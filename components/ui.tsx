@@ -88,6 +88,8 @@ const STATUS_CLASS: Record<string, string> = {
   cancelled: "bg-zinc-100 text-zinc-700 ring-zinc-500/20 dark:bg-zinc-800 dark:text-zinc-300",
   scheduled:
     "bg-violet-100 text-violet-800 ring-violet-600/20 dark:bg-violet-900/40 dark:text-violet-300",
+  paused:
+    "bg-orange-100 text-orange-900 ring-orange-600/30 dark:bg-orange-900/40 dark:text-orange-200",
 };
 
 const STATUS_DOT: Record<string, string> = {
@@ -97,6 +99,7 @@ const STATUS_DOT: Record<string, string> = {
   failed: "bg-red-500",
   cancelled: "bg-zinc-400",
   scheduled: "bg-violet-500",
+  paused: "bg-orange-500",
 };
 
 /** Dot colour class of a status (for legends and cards). */
@@ -117,27 +120,34 @@ export function isScheduled(
 /**
  * A coloured pill naming a job status. Given `scheduledFor` and `now`, a
  * pending job that is not due yet reads "scheduled · in 4 min" (exact time on
- * hover) instead of "pending".
+ * hover) instead of "pending"; a due pending job of a paused queue
+ * (`paused`) reads "paused".
  */
 export function StatusBadge(
-  { status, scheduledFor, now }: {
+  { status, scheduledFor, now, paused }: {
     status: string;
     scheduledFor?: Date | string | null;
     now?: Date;
+    paused?: boolean;
   },
 ) {
   const later = now !== undefined && isScheduled(status, scheduledFor, now);
-  const shown = later ? "scheduled" : status;
+  const held = !later && status === "pending" && !!paused;
+  const shown = later ? "scheduled" : held ? "paused" : status;
   return (
     <span
       class={`inline-flex items-center gap-1.5 whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${
         STATUS_CLASS[shown] ?? STATUS_CLASS.cancelled
       }`}
-      title={later ? `pending, due ${exactTime(scheduledFor!)}` : undefined}
+      title={later
+        ? `pending, due ${exactTime(scheduledFor!)}`
+        : held
+        ? "pending: its queue is paused"
+        : undefined}
       data-badge={shown}
     >
       <span class={`h-1.5 w-1.5 rounded-full ${statusDot(shown)}`} aria-hidden="true" />
-      {later ? `scheduled · ${relativeTime(scheduledFor!, now)}` : status}
+      {later ? `scheduled · ${relativeTime(scheduledFor!, now)}` : shown}
     </span>
   );
 }

@@ -38,6 +38,8 @@ export interface JobRow {
   progress?: { percent: number; message: string | null } | null;
   /** A running job whose cancel was requested. */
   cancel_requested?: boolean;
+  /** A pending job whose queue is paused. */
+  paused?: boolean;
 }
 
 /** Props of {@link JobsTable}. */
@@ -270,7 +272,12 @@ export default function JobsTable(props: JobsTableProps) {
                     <a href={`/jobs/${r.id}`} class={LINK}>{r.id.slice(0, 8)}</a>
                   </td>
                   <td class="px-2 py-1.5">
-                    <StatusBadge status={r.status} scheduledFor={r.scheduled_for} now={now} />
+                    <StatusBadge
+                      status={r.status}
+                      scheduledFor={r.scheduled_for}
+                      now={now}
+                      paused={r.paused}
+                    />
                     {r.progress && (
                       <div class="mt-1" title={r.progress.message ?? undefined}>
                         <ProgressBar percent={r.progress.percent} message={null} compact />

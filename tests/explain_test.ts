@@ -198,6 +198,35 @@ Deno.test("explain: each reason in a situation built for it", async (t) => {
         assertEquals(other.querySelector("[data-explain]"), null);
       }),
   );
+
+  await t.step(
+    'the job list says "paused" and "scheduled · in 3 h" where that holds',
+    () =>
+      withApp(async (app) => {
+        await setQueue(app, "reports", { paused: true });
+        const held = await insertJob(app.db.sql, { type: "report" });
+        const later = await insertJob(app.db.sql, {
+          type: "report",
+          scheduled_for: new Date(Date.now() + 3.5 * HOUR),
+        });
+        const free = await insertJob(app.db.sql, {});
+        await app.db.sql`UPDATE job SET queue = 'reports' WHERE id IN (${held.id}, ${later.id})`;
+        const doc = htmlOf(await (await app.call("/jobs")).text());
+        const badge = (id: string) => {
+          const link = doc.querySelector(`a[href="/jobs/${id}"]`);
+          const row = link?.closest("tr");
+          return row?.querySelector("[data-badge]");
+        };
+        assertEquals(badge(held.id)?.getAttribute("data-badge"), "paused");
+        assertEquals(badge(later.id)?.getAttribute("data-badge"), "scheduled");
+        assertMatch(badge(later.id)?.textContent ?? "", /scheduled · in 3 h/);
+        assertEquals(badge(free.id)?.getAttribute("data-badge"), "pending");
+        await setQueue(app, "reports", { paused: false });
+        const after = htmlOf(await (await app.call("/jobs")).text());
+        const row = after.querySelector(`a[href="/jobs/${held.id}"]`)?.closest("tr");
+        assertEquals(row?.querySelector("[data-badge]")?.getAttribute("data-badge"), "pending");
+      }),
+  );
 });
 
 Deno.test("explain: the checks' order (unit)", () => {

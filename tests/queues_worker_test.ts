@@ -123,6 +123,15 @@ Deno.test("queues with worker processes: a limit of 1 across 2×4 runners, pause
         SELECT count(*)::int AS mine FROM job_event e JOIN job j ON j.id = e.job_id
         WHERE j.queue = 'qa' AND e.kind = 'claimed' AND e.worker LIKE ${id + "/%"}`;
       assertEquals(mine, 6);
+      // Its worker row says what it serves, so a job of qb is explained as having no worker.
+      const [row] = await sql<
+        { queues: unknown }[]
+      >`SELECT info->'queues' AS queues FROM worker WHERE id = ${id}`;
+      assertEquals(row.queues, ["qa"]);
+      const [waiting] = await sql<{ id: string }[]>`SELECT id FROM job WHERE queue = 'qb' LIMIT 1`;
+      assertEquals((await jobs.explain(sql, { id: waiting.id })).code, "no_worker");
+      const [done] = await sql<{ id: string }[]>`SELECT id FROM job WHERE queue = 'qa' LIMIT 1`;
+      assertEquals((await jobs.explain(sql, { id: done.id })).code, "completed");
     });
   } finally {
     for (const p of procs) signal(p, "SIGKILL");

@@ -107,3 +107,9 @@ export async function names(sql: Sql): Promise<string[]> {
   const rows = await sql<{ name: string }[]>`SELECT name FROM queue ORDER BY name`;
   return rows.map((r) => r.name);
 }
+
+/** Names of the paused queues (the job list marks their due pending jobs "paused"). */
+export async function pausedNames(sql: Sql): Promise<Set<string>> {
+  const rows = await sql<{ name: string }[]>`SELECT name FROM queue WHERE paused`;
+  return new Set(rows.map((r) => r.name));
+}

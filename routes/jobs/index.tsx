@@ -9,7 +9,7 @@ import { define } from "@/utils.ts";
 import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "fresh";
 import { HttpError } from "@/lib/http/errors.ts";
-import { bulk, jobs } from "@/lib/queue/mod.ts";
+import { bulk, jobs, queues } from "@/lib/queue/mod.ts";
 import type { BulkAction } from "@/lib/queue/bulk.ts";
 import type { ListQuery } from "@/lib/queue/list.ts";
 import { JOB_TYPE_NAMES } from "@/lib/jobs/mod.ts";
@@ -45,11 +45,14 @@ function filterOf(query: JobsQuery): ListQuery {
 export const handler = define.handlers({
   async GET(ctx) {
     const query = parseJobsQuery(ctx.url.searchParams);
-    const list = await jobs.list(ctx.state.sql, {
-      ...filterOf(query),
-      limit: query.size,
-      offset: (query.page - 1) * query.size,
-    });
+    const [list, paused] = await Promise.all([
+      jobs.list(ctx.state.sql, {
+        ...filterOf(query),
+        limit: query.size,
+        offset: (query.page - 1) * query.size,
+      }),
+      queues.pausedNames(ctx.state.sql),
+    ]);
     const sp = ctx.url.searchParams;
     const flash = sp.get("bulk") && Object.hasOwn(VERBS, sp.get("bulk")!)
       ? {
@@ -76,6 +79,7 @@ export const handler = define.handlers({
           ? { percent: j.progress.percent, message: j.progress.message }
           : null,
         cancel_requested: j.status === "processing" && j.cancel_requested_at !== null,
+        paused: j.status === "pending" && paused.has(j.queue),
       })),
       total: list.total,
       flash,

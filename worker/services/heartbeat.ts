@@ -19,6 +19,8 @@ export interface HeartbeatOptions {
   /** The process's worker id (the row's key). */
   id: string;
   concurrency: number;
+  /** The queues this process claims from (`WORKER_QUEUES`); null: every queue. */
+  queues?: string[] | null;
   health: DbHealth;
   /** Mean period (ms; jittered ±50 %). */
   intervalMs: number;
@@ -55,7 +57,7 @@ export class Heartbeat {
           host: Deno.hostname(),
           pid: Deno.pid,
           concurrency: o.concurrency,
-          info: { runners: o.runners() },
+          info: { runners: o.runners(), queues: o.queues ?? null },
         }),
       o.health.hooks("register"),
     );
@@ -72,6 +74,7 @@ export class Heartbeat {
     const counts = o.counts();
     const info = {
       runners: o.runners(),
+      queues: o.queues ?? null,
       completed: counts.completed,
       failed: counts.failed,
       uptime_s: Math.round((Date.now() - this.#startedAt) / 1000),

@@ -22,11 +22,10 @@ import type { EventBus } from "./events.ts";
 import type { DbHealth } from "./health.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 import { alive, drop, hold, kill, newSlot, running, type Slot } from "./runner_slot.ts";
-import { cancelOverdue, requestCancel } from "./runner_slot.ts";
+import { requestCancel } from "./runner_slot.ts";
+import { overdueRunners } from "./runner_watchdog.ts";
 import type { Settler } from "./settle.ts";
 
-/** Extra time past timeout + abort grace before a runner is terminated (ms). */
-const HARD_MARGIN_MS = 1000;
 /** How long a crashed runner's last messages get to arrive before its jobs are settled (ms). */
 const CRASH_SETTLE_MS = 100;
 /** How often the hard timeouts of running handlers are checked (ms). */
@@ -80,8 +79,11 @@ export class RunnerPool {
   async start(): Promise<void> {
     this.#watchdog = setInterval(() => {
       if (this.#closed) return;
-      this.#enforceCancels();
-      this.#enforceTimeouts();
+      const overdue = overdueRunners(this.#slots, {
+        abortGraceMs: this.#d.abortGraceMs,
+        cancelGraceMs: this.#d.cancelGraceMs ?? 5000,
+      });
+      for (const o of overdue) this.#replace(o.slot, o.reason, o.failMessage, o.detail);
     }, WATCHDOG_MS);
     for (let i = 0; i < this.#d.concurrency; i++) this.#spawn(i);
     await Promise.all(this.#slots.map((s) => s.ready.promise));
@@ -344,50 +346,6 @@ export class RunnerPool {
       }
     }
     if (recorded) this.#d.changed.poke();
-  }
-
-  /** The cancel grace: a runner whose handler ignored a cancel that long is replaced. */
-  #enforceCancels(): void {
-    const graceMs = this.#d.cancelGraceMs ?? 5000;
-    for (const slot of this.#slots) {
-      const job = slot && cancelOverdue(slot, graceMs);
-      if (!job) continue;
-      const secs = `${graceMs / 1000} s`;
-      log("warn", "job.cancel_terminate", { job_id: job.id, worker: slot.lockedBy });
-      const why = `the handler ignored the abort signal for ${secs}`;
-      this.#replace(slot, "cancel", `${why}; its Web Worker was terminated and replaced`, why);
-    }
-  }
-
-  /**
-   * The hard timeout: a handler still running past its timeout, the abort
-   * grace and a margin has blocked its Web Worker (a runner that regains
-   * control ends the attempt itself and says "stuck"), so the runner is
-   * terminated and replaced.
-   */
-  #enforceTimeouts(): void {
-    const now = performance.timeOrigin + performance.now();
-    for (const slot of this.#slots) {
-      if (!slot || !alive(slot)) continue;
-      const run = running(slot);
-      if (!run) continue;
-      const hardMs = run.timeoutMs + this.#d.abortGraceMs + HARD_MARGIN_MS;
-      if (now - run.startedAt < hardMs) continue;
-      const secs = run.timeoutMs / 1000;
-      log("error", "job.timeout_terminate", {
-        job_id: run.job.id,
-        type: run.job.type,
-        attempt: run.job.attempt,
-        worker: slot.lockedBy,
-        ms: hardMs,
-      });
-      this.#replace(
-        slot,
-        "timeout",
-        `timed out after ${secs} s; the handler blocked its Web Worker, which was terminated and replaced`,
-        `job ${run.job.id} ran past its ${secs} s timeout and did not stop`,
-      );
-    }
   }
 
   /**
