@@ -38,6 +38,15 @@ export const UNSTORABLE_DATES = [
   "9999-12-31T23:59:59+20:00",
 ];
 
+/** The schedule the table arranges (its name is taken; its changes must be refused). */
+const SCHEDULE = {
+  name: "nightly",
+  cron: "0 2 * * *",
+  timezone: "Europe/Berlin",
+  type: "email",
+  payload: EMAIL,
+};
+
 const job = (extra: Record<string, unknown>, payload: Record<string, unknown> = EMAIL) =>
   JSON.stringify({ type: "email", payload, ...extra });
 
@@ -365,6 +374,91 @@ function cases(ids: { pending: string; completed: string; processing: string }):
     { name: "LIKE wildcard _ in q", method: "GET", path: "/api/jobs?q=_", status: 200 },
     { name: "backslash in q", method: "GET", path: "/api/jobs?q=%5C", status: 200 },
     {
+      name: "queue name with a space",
+      path: P,
+      body: job({ queue: "Bad Queue" }),
+      status: 422,
+      issue: "queue",
+    },
+    {
+      name: "batch queue name of 64 characters",
+      path: `${P}/batch`,
+      body: JSON.stringify({ jobs: [JSON.parse(job({ queue: "q".repeat(64) }))] }),
+      status: 422,
+      issue: "jobs.0.queue",
+    },
+    ...([
+      ["concurrency as text", { concurrency: "2" }, "concurrency"],
+      ["concurrency 0", { concurrency: 0 }, "concurrency"],
+      ["paused as text", { paused: "yes" }, "paused"],
+      ["an unknown field", { colour: "red" }, undefined],
+    ] as const).map(([what, body, issue]): Case => ({
+      name: `PATCH a queue: ${what}`,
+      method: "PATCH",
+      path: "/api/queues/default",
+      body: JSON.stringify(body),
+      status: 422,
+      issue,
+    })),
+    {
+      name: "PATCH an unknown queue",
+      method: "PATCH",
+      path: "/api/queues/nope",
+      body: '{"paused":true}',
+      status: 404,
+      code: "queue_not_found",
+    },
+    {
+      name: "PATCH a queue named by a path trick",
+      method: "PATCH",
+      path: "/api/queues/..%2F..%2Fetc",
+      body: '{"paused":true}',
+      status: 404,
+    },
+    ...([
+      ["a six-field cron", { cron: "* * * * * *" }, "cron"],
+      ["a cron that never fires", { cron: "0 0 31 2 *" }, "cron"],
+      ["an unknown time zone", { timezone: "Mars/Olympus" }, "timezone"],
+      ["a name with a space", { name: "Bad Name" }, "name"],
+      ["a payload the type refuses", { payload: { to: "nobody" } }, "payload.to"],
+      ["priority as text", { priority: "3" }, "priority"],
+    ] as const).map(([what, extra, issue]): Case => ({
+      name: `create a schedule: ${what}`,
+      path: "/api/schedules",
+      body: JSON.stringify({ ...SCHEDULE, name: "fresh", ...extra }),
+      status: 422,
+      issue,
+    })),
+    {
+      name: "create a schedule whose name is taken",
+      path: "/api/schedules",
+      body: JSON.stringify(SCHEDULE),
+      status: 409,
+    },
+    {
+      name: "PATCH a schedule with a bad cron",
+      method: "PATCH",
+      path: `/api/schedules/${SCHEDULE.name}`,
+      body: '{"cron":"every day"}',
+      status: 422,
+      issue: "cron",
+    },
+    {
+      name: "PATCH an unknown schedule",
+      method: "PATCH",
+      path: "/api/schedules/missing",
+      body: '{"enabled":true}',
+      status: 404,
+    },
+    {
+      name: "DELETE an unknown schedule",
+      method: "DELETE",
+      path: "/api/schedules/missing",
+      status: 404,
+    },
+    { name: "run an unknown schedule", path: "/api/schedules/missing/run", status: 404 },
+    { name: "explain a malformed id", method: "GET", path: "/api/jobs/123/explain", status: 404 },
+    {
       name: "PATCH a job",
       method: "PATCH",
       path: `/api/jobs/${ids.pending}`,
@@ -382,6 +476,8 @@ Deno.test({
     const pending = await insertJob(s.db.sql, { status: "pending" });
     const completed = await insertJob(s.db.sql, { status: "completed" });
     const processing = await insertJob(s.db.sql, { status: "processing", locked_by: "w1" });
+    const arranged = await s.post("/api/schedules", SCHEDULE);
+    assertEquals(arranged.status, 201, await arranged.text());
     const table = cases({
       pending: pending.id,
       completed: completed.id,

@@ -63,11 +63,16 @@ export async function bodyJson<T = Record<string, unknown>>(res: Response): Prom
   }
 }
 
-/** A hash of every row of job, job_event and job_artifact: equal before and after means unchanged. */
+/**
+ * A hash of every row of job, job_event, job_artifact, queue and schedule:
+ * equal before and after means unchanged.
+ */
 export async function snapshot(db: TestDb): Promise<string> {
-  const [row] = await db.sql<{ jobs: string | null; events: string | null; n: number }[]>`
+  const [row] = await db.sql<Record<string, string | number | null>[]>`
     SELECT (SELECT md5(string_agg(j::text, ',' ORDER BY id)) FROM job j) AS jobs,
            (SELECT md5(string_agg(e::text, ',' ORDER BY id)) FROM job_event e) AS events,
-           (SELECT count(*)::int FROM job_artifact) AS n`;
+           (SELECT count(*)::int FROM job_artifact) AS n,
+           (SELECT md5(string_agg(q::text, ',' ORDER BY name)) FROM queue q) AS queues,
+           (SELECT md5(string_agg(s::text, ',' ORDER BY name)) FROM schedule s) AS schedules`;
   return JSON.stringify(row);
 }
