@@ -41,6 +41,14 @@ Deno.test({
       locked_by: "fuzz-worker/1",
       locked_until: new Date(Date.now() + 3600_000),
     });
+    const arranged = await app.post("/api/schedules", {
+      name: "nightly",
+      cron: "0 2 * * *",
+      type: "email",
+      payload: { to: "a@example.com", subject: "s", body: "b" },
+      enabled: false,
+    }, { token: TOKEN });
+    assertEquals(arranged.status, 201, await arranged.text());
     const patterns = (await discover(join(ROOT, "routes")))
       .filter((f) => f.kind === "route").map((f) => f.pattern);
     // The stored state a refused request must leave as it was. A request the
@@ -78,6 +86,18 @@ Deno.test({
       "unique_key",
       "timeout_seconds",
       "expires_at",
+      "queue",
+      "paused",
+      "concurrency",
+      "name",
+      "cron",
+      "timezone",
+      "enabled",
+      "default",
+      "reports",
+      "@daily",
+      "* * * * *",
+      "Europe/Berlin",
       "limit",
       "offset",
       "q",
@@ -128,7 +148,16 @@ Deno.test({
       return o;
     };
     const param = () =>
-      pick([done.id, held.id, crypto.randomUUID(), encodeURIComponent(randString()), "%2e%2e", ""]);
+      pick([
+        done.id,
+        held.id,
+        crypto.randomUUID(),
+        encodeURIComponent(randString()),
+        "%2e%2e",
+        "",
+        "default",
+        "nightly",
+      ]);
     const path = () => {
       const p = pick(patterns).replace(/:[A-Za-z_]+/g, () => param()).replace(
         /\*$/,

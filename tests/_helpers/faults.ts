@@ -332,13 +332,15 @@ export async function audit(sql: Sql): Promise<Audit> {
 
 /** A digest of every stored row of the job tables (to prove a run changed nothing). */
 export async function snapshot(sql: Sql): Promise<string> {
-  const [r] = await sql<{ job: string; ev: string; art: string; w: string }[]>`
+  const [r] = await sql<{ job: string; ev: string; art: string; w: string; qs: string }[]>`
     SELECT
       (SELECT coalesce(md5(string_agg(j::text, '|' ORDER BY j.id)), '') FROM job j) AS job,
       (SELECT coalesce(md5(string_agg(e::text, '|' ORDER BY e.id)), '') FROM job_event e) AS ev,
       (SELECT coalesce(md5(string_agg(a::text, '|' ORDER BY a::text)), '') FROM job_artifact a) AS art,
-      (SELECT count(*)::text FROM worker) AS w`;
-  return `${r.job}/${r.ev}/${r.art}/${r.w}`;
+      (SELECT count(*)::text FROM worker) AS w,
+      (SELECT coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '')
+         FROM (SELECT q::text FROM queue q UNION ALL SELECT s::text FROM schedule s) x) AS qs`;
+  return `${r.job}/${r.ev}/${r.art}/${r.w}/${r.qs}`;
 }
 
 /** A TCP proxy in front of Postgres that can drop every connection and refuse, or never answer, new ones. */
