@@ -50,19 +50,22 @@ export default function JobProgress(props: JobProgressProps) {
     };
     return onJobsChanged(refresh);
   }, [props.jobId, props.live]);
+  // `data-ready` on the island's first element: what tests and tools wait for.
   return (
-    <Card class="mb-3">
-      <div class="px-4 py-3" data-job-progress data-ready={hydrated ? "" : undefined}>
-        <div class="mb-1 text-xs font-medium text-muted-foreground">Progress</div>
-        {progress
-          ? <ProgressBar percent={progress.percent} message={progress.message} />
-          : <p class="text-sm text-muted-foreground">No progress reported yet.</p>}
-        {cancelAt && props.live && (
-          <p class="mt-1 text-xs text-amber-700 dark:text-amber-300" data-cancel-requested>
-            Cancel requested; waiting for the handler to stop.
-          </p>
-        )}
-      </div>
-    </Card>
+    <div data-job-progress data-ready={hydrated ? "" : undefined}>
+      <Card class="mb-3">
+        <div class="px-4 py-3">
+          <div class="mb-1 text-xs font-medium text-muted-foreground">Progress</div>
+          {progress
+            ? <ProgressBar percent={progress.percent} message={progress.message} />
+            : <p class="text-sm text-muted-foreground">No progress reported yet.</p>}
+          {cancelAt && props.live && (
+            <p class="mt-1 text-xs text-amber-700 dark:text-amber-300" data-cancel-requested>
+              Cancel requested; waiting for the handler to stop.
+            </p>
+          )}
+        </div>
+      </Card>
+    </div>
   );
 }

@@ -124,13 +124,16 @@ function completeStatement(sql: Sql, opts: CompleteManyOptions) {
   // Locks: each matched row (primary key lookups: `id = ANY(ids)` keeps them
   // index scans whatever the row estimate of the JSON input, which would
   // otherwise let a small table be hashed whole). Rows no longer held by the
-  // caller do not match and are left alone.
-  const ids = opts.items.map((i) => i.id);
+  // caller do not match and are left alone. The items go in id order, so the
+  // rows are locked in the order other multi-row writers (bulk actions,
+  // deletes) take them in: two such statements never deadlock.
+  const items = [...opts.items].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const ids = items.map((i) => i.id);
   return sql`
     WITH input AS (
       SELECT (e->>'id')::uuid AS id, (e->>'attempt')::int AS attempt, e->'result' AS result
       FROM jsonb_array_elements(${
-    sql.json(opts.items.map((i) => ({ ...i, result: i.result ?? null })) as never)
+    sql.json(items.map((i) => ({ ...i, result: i.result ?? null })) as never)
   }) AS e
     ), done AS (
       UPDATE job j SET

@@ -39,8 +39,12 @@ export async function remove(sql: Sql, opts: { id: string }): Promise<Job> {
 export async function removeMany(sql: Sql, opts: { ids: string[] }): Promise<string[]> {
   if (opts.ids.length === 0) return [];
   // Primary key lookups; each delete re-checks the status of the row it locks.
+  // Locks: the rows in id order first, the order every multi-row writer takes
+  // them in (bulk actions, completions), so two of them never wait for each
+  // other in a cycle.
   const rows = await sql<{ id: string }[]>`
-    WITH cur AS (SELECT id FROM job WHERE id = ANY(${opts.ids}::uuid[])), ${removeCtes(sql)}
+    WITH cur AS (SELECT id FROM job WHERE id = ANY(${opts.ids}::uuid[]) ORDER BY id FOR UPDATE),
+    ${removeCtes(sql)}
     SELECT id FROM changed`;
   return rows.map((r) => r.id);
 }
