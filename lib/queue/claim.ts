@@ -24,7 +24,9 @@ export async function claim(sql: Sql, opts: ClaimOptions & { lean: true }): Prom
 export async function claim(sql: Sql, opts: ClaimOptions & { lean?: false }): Promise<Job[]>;
 export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJob[]> {
   const t = at(sql, opts.now);
-  const typeFilter = opts.types && opts.types.length ? sql`AND type = ANY(${opts.types}::text[])` : sql``;
+  const typeFilter = opts.types && opts.types.length
+    ? sql`AND type = ANY(${opts.types}::text[])`
+    : sql``;
   // Locks: the chosen rows (FOR UPDATE SKIP LOCKED: rows another claimer holds
   // are passed over, never waited for). Index: job_claim_idx (partial on
   // pending, ordered priority DESC, created_at, id), read in order, so the

@@ -8,10 +8,10 @@
  * form and every field's error.
  * `?clone=<id>` starts from an existing job; `?type=` picks the type.
  */
+import { formValues } from "@/lib/http/form.ts";
 import { define } from "@/utils.ts";
 import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "fresh";
-import { HttpError } from "@/lib/http/errors.ts";
 import { jobs } from "@/lib/queue/mod.ts";
 import { JOB_TYPES } from "@/lib/jobs/mod.ts";
 import {
@@ -59,18 +59,7 @@ export const handler = define.handlers({
   },
 
   async POST(ctx) {
-    let form: FormData;
-    try {
-      form = await ctx.req.formData();
-    } catch {
-      throw new HttpError(
-        415,
-        "unsupported_media_type",
-        "send the form as application/x-www-form-urlencoded",
-      );
-    }
-    const values: FormValues = {};
-    for (const [k, v] of form) if (typeof v === "string") values[k] = v;
+    const values: FormValues = await formValues(ctx.req);
     const r = validateForm(values);
     if (!r.ok) return formPage(values.type ?? "email", values, r.errors, 422);
     const { job, existed } = await jobs.enqueueUnique(ctx.state.sql, {

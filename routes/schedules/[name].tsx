@@ -25,7 +25,7 @@ import {
 } from "@/components/schedule_form.ts";
 import { doneMessage, ScheduleActions } from "@/components/Schedules.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
-import { formValues } from "./(_lib)/form.ts";
+import { formValues } from "@/lib/http/form.ts";
 import type { Context } from "fresh";
 import type { State } from "@/utils.ts";
 
@@ -60,7 +60,7 @@ export const handler = define.handlers({
     const s = await load(ctx);
     const { sql } = ctx.state;
     const now = ctx.state.now();
-    const values = await formValues(ctx);
+    const values = await formValues(ctx.req);
     const self = `/schedules/${encodeURIComponent(s.name)}`;
     const back = (done: string, extra = "") =>
       ctx.redirect(`${values.back === "list" ? "/schedules" : self}?done=${done}${extra}`, 303);

@@ -21,7 +21,7 @@ import {
 } from "@/components/schedule_form.ts";
 import { doneMessage, ScheduleRow } from "@/components/Schedules.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
-import { formValues } from "./(_lib)/form.ts";
+import { formValues } from "@/lib/http/form.ts";
 import type { Context } from "fresh";
 import type { State } from "@/utils.ts";
 
@@ -48,7 +48,7 @@ export const handler = define.handlers({
     return await listPage(ctx, { values: scheduleToValues(null), errors: {} });
   },
   async POST(ctx) {
-    const values = await formValues(ctx);
+    const values = await formValues(ctx.req);
     const parsed = createScheduleBody.safeParse(formToSchedule(values));
     if (!parsed.success) {
       return await listPage(ctx, { values, errors: scheduleErrors(parsed.error) }, 422);
