@@ -72,6 +72,34 @@ Deno.test("queues: rows, defaults, counts; claim honours pause, WORKER_QUEUES an
       await sql`DELETE FROM job`;
     });
 
+    await t.step(
+      "a claimer of several queues takes claim order across them, skipping a paused one",
+      async () => {
+        const at = (q: string, priority: number, minutesAgo: number) => ({
+          ...email(q),
+          priority,
+          scheduled_for: new Date(Date.now() - minutesAgo * 60_000),
+        });
+        await jobs.enqueueBatch(sql, {
+          jobs: [at("alpha", 3, 1), at("beta", 5, 1), at("alpha", 5, 2), at("gamma", 5, 3)],
+        });
+        await jobs.enqueue(sql, { job: { ...email("delta"), priority: 5 } });
+        await queues.update(sql, { name: "delta", change: { paused: true } });
+        const got = await jobs.claim(sql, {
+          worker: "w",
+          limit: 10,
+          leaseSeconds: 30,
+          queues: ["alpha", "beta", "delta"],
+        });
+        // Priority 5 of alpha and beta first (one batch: equal created_at, so by id), then 3.
+        const seen = got.map((j) => `${j.queue}:${j.priority}`);
+        assertEquals(seen.slice(0, 2).sort(), ["alpha:5", "beta:5"]);
+        assertEquals(seen.slice(2), ["alpha:3"]);
+        await queues.update(sql, { name: "delta", change: { paused: false } });
+        await sql`DELETE FROM job`;
+      },
+    );
+
     await t.step("a limit of 3 holds with 24 claimers on their own connections", async () => {
       await jobs.enqueueBatch(sql, { jobs: Array.from({ length: 40 }, () => email("lim")) });
       await jobs.enqueueBatch(sql, { jobs: Array.from({ length: 10 }, () => email("free")) });

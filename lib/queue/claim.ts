@@ -39,7 +39,30 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
     : sql`*`;
   const limit = opts.limit ?? 1;
   const queues = opts.queues && opts.queues.length ? opts.queues : null;
-  const queueFilter = queues ? sql`AND queue = ANY(${queues}::text[])` : sql``;
+  const due = sql`status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts
+        AND (expires_at IS NULL OR expires_at > ${t})`;
+  // The plain part. Every queue: job_claim_idx in claim order, skipping the
+  // special queues. Some queues (WORKER_QUEUES): each of them that is not
+  // special read apart from job_queue_claim_idx, as limited queues are, so a
+  // worker of a few queues never walks the pending jobs of all the others.
+  const plain = queues
+    ? sql`SELECT c.id, c.priority, c.created_at
+      FROM (SELECT w.name FROM unnest(${queues}::text[]) AS w(name)
+            WHERE NOT EXISTS (SELECT FROM special s WHERE s.name = w.name) ORDER BY w.name) AS w
+      CROSS JOIN LATERAL (
+        SELECT id, priority, created_at FROM job
+        WHERE queue = w.name AND ${due} ${typeFilter}
+        ORDER BY queue, priority DESC, created_at, id
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED
+      ) AS c`
+    : sql`SELECT id, priority, created_at FROM job
+      WHERE ${due}
+        AND (NOT EXISTS (SELECT FROM special) OR queue <> ALL(ARRAY(SELECT name FROM special)))
+        ${typeFilter}
+      ORDER BY priority DESC, created_at, id
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED`;
   const scope = queues ? sql`AND name = ANY(${queues}::text[])` : sql``;
   // Queues (migration 0006). `special`: the paused or limited queues, a seq
   // scan of the small `queue` table; the plain path skips them with one
@@ -63,14 +86,7 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
     WITH special AS MATERIALIZED (
       SELECT name, paused FROM queue WHERE paused OR concurrency IS NOT NULL
     ), plain AS (
-      SELECT id, priority, created_at FROM job
-      WHERE status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts
-        AND (expires_at IS NULL OR expires_at > ${t})
-        AND (NOT EXISTS (SELECT FROM special) OR queue <> ALL(ARRAY(SELECT name FROM special)))
-        ${queueFilter} ${typeFilter}
-      ORDER BY priority DESC, created_at, id
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED
+      ${plain}
     ), slots AS MATERIALIZED (
       SELECT name, queue_claim_slots(name, ${limit}, ${t}) AS free
       FROM (SELECT name FROM special WHERE NOT paused ${scope} ORDER BY name OFFSET 0) AS s
