@@ -193,6 +193,9 @@ Deno.test("explain: each reason in a situation built for it", async (t) => {
         const panel = doc.querySelector("[data-explain]");
         assertEquals(panel?.getAttribute("data-explain"), "scheduled");
         assertMatch(panel?.textContent ?? "", /It is scheduled to run in 3 h \(\d{4}-\d\d-\d\d /);
+        const queue = doc.querySelector("[data-field=queue]");
+        assertEquals(queue?.textContent, "default");
+        assertEquals(queue?.getAttribute("href"), "/jobs?queue=default");
         const done = await insertJob(app.db.sql, { status: "completed" });
         const other = htmlOf(await (await app.call(`/jobs/${done.id}`)).text());
         assertEquals(other.querySelector("[data-explain]"), null);

@@ -153,6 +153,15 @@ export default define.page<typeof handler>(({ data }) => {
       <ExplainPanel explanation={data.explanation} now={now} />
       <Card class="mb-3">
         <dl class="grid grid-cols-2 gap-x-4 gap-y-3 px-4 py-3 sm:grid-cols-3 lg:grid-cols-6">
+          <Field label="Queue">
+            <a
+              href={`/jobs?queue=${encodeURIComponent(job.queue)}`}
+              class={`${LINK} font-mono text-xs`}
+              data-field="queue"
+            >
+              {job.queue}
+            </a>
+          </Field>
           <Field label="Priority">
             <PriorityLabel priority={job.priority} />
           </Field>
