@@ -1,6 +1,6 @@
 /**
  * The `/jobs` search and filter bar: a GET form (so it works without
- * JavaScript) with multi-value dropdowns for status, type and priority and
+ * JavaScript) with multi-value dropdowns for status, type, queue and priority and
  * a page-size choice. Hydrated, it applies changes at once and remembers the
  * last filters in localStorage, offering them back on a bare `/jobs`.
  */
@@ -20,6 +20,8 @@ import {
 export interface JobFiltersProps {
   query: JobsQuery;
   types: string[];
+  /** The queue names to offer (every queue any job has named). */
+  queues?: string[];
 }
 
 /** localStorage key of the remembered filters. */
@@ -69,7 +71,7 @@ function Multi(
   );
 }
 
-export default function JobFilters({ query, types }: JobFiltersProps) {
+export default function JobFilters({ query, types, queues = [] }: JobFiltersProps) {
   const hydrated = useHydrated();
   const form = useRef<HTMLFormElement>(null);
   const [saved, setSaved] = useState<string | null>(null);
@@ -138,6 +140,15 @@ export default function JobFilters({ query, types }: JobFiltersProps) {
         selected={query.type}
         onChange={submit}
       />
+      {(queues.length > 1 || (query.queue?.length ?? 0) > 0) && (
+        <Multi
+          name="queue"
+          label="Queue"
+          options={queues.map((q) => ({ value: q, label: q }))}
+          selected={query.queue ?? []}
+          onChange={submit}
+        />
+      )}
       <Multi
         name="priority"
         label="Priority"

@@ -224,6 +224,13 @@ Deno.test("explain: each reason in a situation built for it", async (t) => {
         assertEquals(badge(later.id)?.getAttribute("data-badge"), "scheduled");
         assertMatch(badge(later.id)?.textContent ?? "", /scheduled · in 3 h/);
         assertEquals(badge(free.id)?.getAttribute("data-badge"), "pending");
+        // The filter bar offers the queues; filtered, the list holds that queue's jobs only.
+        const offered = [...doc.querySelectorAll("[data-filter=queue] input[name=queue]")]
+          .map((i) => i.getAttribute("value"));
+        assertEquals(offered, ["default", "reports"]);
+        const only = htmlOf(await (await app.call("/jobs?queue=reports")).text());
+        assertEquals(only.querySelector(`a[href="/jobs/${free.id}"]`), null);
+        assert(only.querySelector(`a[href="/jobs/${held.id}"]`), "a reports job is listed");
         await setQueue(app, "reports", { paused: false });
         const after = htmlOf(await (await app.call("/jobs")).text());
         const row = after.querySelector(`a[href="/jobs/${held.id}"]`)?.closest("tr");

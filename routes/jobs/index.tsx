@@ -45,13 +45,14 @@ function filterOf(query: JobsQuery): ListQuery {
 export const handler = define.handlers({
   async GET(ctx) {
     const query = parseJobsQuery(ctx.url.searchParams);
-    const [list, paused] = await Promise.all([
+    const [list, paused, queueNames] = await Promise.all([
       jobs.list(ctx.state.sql, {
         ...filterOf(query),
         limit: query.size,
         offset: (query.page - 1) * query.size,
       }),
       queues.pausedNames(ctx.state.sql),
+      queues.names(ctx.state.sql),
     ]);
     const sp = ctx.url.searchParams;
     const flash = sp.get("bulk") && Object.hasOwn(VERBS, sp.get("bulk")!)
@@ -82,6 +83,7 @@ export const handler = define.handlers({
         paused: j.status === "pending" && paused.has(j.queue),
       })),
       total: list.total,
+      queues: queueNames,
       flash,
       deleted: sp.get("deleted"),
       now: ctx.state.now() ?? new Date(),
@@ -158,7 +160,7 @@ export default define.page<typeof handler>(({ data }) => {
         </Alert>
       )}
       {data.deleted && <Alert kind="success">Job {data.deleted.slice(0, 8)} deleted.</Alert>}
-      <JobFilters query={query} types={[...JOB_TYPE_NAMES]} />
+      <JobFilters query={query} types={[...JOB_TYPE_NAMES]} queues={data.queues} />
       <Card>
         <JobsTable rows={data.rows} total={total} query={query} now={data.now} />
         <div data-live="pagination">
