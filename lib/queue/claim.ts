@@ -93,8 +93,7 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
     ), limited AS (
       SELECT c.id, c.priority, c.created_at FROM slots s CROSS JOIN LATERAL (
         SELECT id, priority, created_at FROM job
-        WHERE queue = s.name AND status = 'pending' AND scheduled_for <= ${t}
-          AND attempts < max_attempts AND (expires_at IS NULL OR expires_at > ${t}) ${typeFilter}
+        WHERE queue = s.name AND ${due} ${typeFilter}
         ORDER BY queue, priority DESC, created_at, id
         LIMIT s.free
         FOR UPDATE SKIP LOCKED

@@ -3,16 +3,7 @@
  * honours its signal, one that ignores it, and ones that report progress.
  */
 import type { HandlerMap } from "../../worker/types.ts";
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
-  });
-}
+import { sleep } from "./worker_handlers.ts";
 
 /** Test handlers; long timeouts, so only a cancel ends them early. */
 export const handlers: HandlerMap = {

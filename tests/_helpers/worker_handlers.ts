@@ -6,7 +6,8 @@
 import { PermanentError } from "../../lib/jobs/common.ts";
 import type { HandlerMap } from "../../worker/types.ts";
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(resolve, ms);
     signal.addEventListener("abort", () => {
