@@ -27,6 +27,8 @@ export interface State {
   nonce: string;
   /** The signed-in dashboard user, when a session is required and present. */
   session?: { user: string } | null;
+  /** The name of the API token the request authenticated with (audit log). */
+  tokenName?: string;
   /** Set by the API's auth step: API_TOKEN is set and the request carries no valid credentials. */
   unauthenticated?: boolean;
 }

@@ -7,7 +7,10 @@ import { z } from "zod";
 import { HOSTNAME } from "./http/host_check.ts";
 import { QUEUE_NAME_RE } from "./job_constants.ts";
 
-const TOKENS = "expected bearer tokens (letters, digits, -._~+/ and a trailing =), comma-separated";
+/** One API_TOKEN entry: an optional `name:` and an RFC 6750 bearer token. */
+const TOKEN_ENTRY = String.raw`(?:[A-Za-z0-9_.-]{1,64}:)?[\w.~+/-]+=*`;
+const TOKENS =
+  "expected bearer tokens (letters, digits, -._~+/ and a trailing =), each optionally named (name:token), comma-separated";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const int = (min: number, max: number) =>
@@ -61,9 +64,10 @@ export const ENV_SCHEMA = z.object({
   RETRY_MAX_MS: int(1, 604_800_000).default(3_600_000),
   SHUTDOWN_GRACE_SECONDS: int(0, 3600).default(25),
   CANCEL_GRACE_SECONDS: int(0, 3600).default(5),
-  // Bearer tokens (RFC 6750's syntax, which hono/bearer-auth accepts), comma-separated.
+  // Bearer tokens (RFC 6750's syntax, which hono/bearer-auth accepts), comma-separated,
+  // each optionally named for the audit log: `ci:s3cret,deploy:0ther`.
   API_TOKEN: z.string().min(1)
-    .regex(/^\s*[\w.~+/-]+=*\s*(?:,\s*[\w.~+/-]+=*\s*)*$/, TOKENS).optional(),
+    .regex(new RegExp(`^\\s*${TOKEN_ENTRY}\\s*(?:,\\s*${TOKEN_ENTRY}\\s*)*$`), TOKENS).optional(),
   DASHBOARD_PASSWORD: z.string().min(1).optional(),
   SESSION_SECRET: z.string().min(16, "expected at least 16 characters").optional(),
   ALLOW_UNAUTHENTICATED: bool.default(false),
@@ -215,4 +219,24 @@ export function describeRetention(config: Config): string {
   return `Completed jobs are kept ${describeAge(r.completed)}, failed ${
     describeAge(r.failed)
   }, cancelled ${describeAge(r.cancelled)}.`;
+}
+
+/** A bearer token and the name the audit log knows it by. */
+export interface ApiToken {
+  name: string;
+  token: string;
+}
+
+/**
+ * The tokens of API_TOKEN with their names: `name:token` entries keep their
+ * name; an unnamed one is `token-N` by its position (1-based).
+ */
+export function apiTokens(config: Pick<Config, "API_TOKEN">): ApiToken[] {
+  const entries = (config.API_TOKEN ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return entries.map((entry, i) => {
+    const colon = entry.indexOf(":");
+    return colon < 0
+      ? { name: `token-${i + 1}`, token: entry }
+      : { name: entry.slice(0, colon), token: entry.slice(colon + 1) };
+  });
 }

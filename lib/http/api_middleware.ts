@@ -10,7 +10,8 @@
  *    `Referrer-Policy: no-referrer`, `X-Frame-Options: DENY`, a CSP allowing
  *    nothing unless the route set one);
  * 2. auth: with API_TOKEN set, `Authorization: Bearer <token>`
- *    (`hono/bearer-auth`, any of the comma-separated tokens) — or a valid
+ *    (`hono/bearer-auth`, any of the comma-separated tokens; the matched
+ *    token's name goes to `state.tokenName` for the audit log) — or a valid
  *    dashboard session cookie, for which unsafe methods must come from this
  *    origin — on every route but the OpenAPI document; 401 otherwise. Without
  *    API_TOKEN the API is open, but an unsafe request a browser marks as
@@ -23,7 +24,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { routePath } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
-import type { Config } from "../config.ts";
+import { apiTokens, type Config } from "../config.ts";
 import { API_ROUTES } from "../openapi.ts";
 import { recordHttp, recordUnauthenticated } from "../metrics.ts";
 import type { State } from "../../utils.ts";
@@ -82,8 +83,9 @@ function auth(config: Config): MiddlewareHandler<Env> {
     jsonError(401, "unauthorized", message, {
       headers: { "www-authenticate": 'Bearer realm="jobq"' },
     });
+  const tokens = apiTokens(config);
   const bearer = bearerAuth<Env>({
-    token: config.API_TOKEN.split(",").map((s) => s.trim()).filter(Boolean),
+    token: tokens.map((t) => t.token),
     noAuthenticationHeader: { message: refuse("send Authorization: Bearer <API_TOKEN>") },
     invalidAuthenticationHeader: { message: refuse("the bearer token is not valid") },
     invalidToken: { message: refuse("the bearer token is not valid") },
@@ -99,7 +101,11 @@ function auth(config: Config): MiddlewareHandler<Env> {
       }
     }
     try {
-      await bearer(c, next);
+      await bearer(c, async () => {
+        const sent = c.req.header("authorization")!.replace(/^Bearer\s+/i, "");
+        state.tokenName = tokens.find((t) => t.token === sent)?.name;
+        await next();
+      });
     } catch (err) {
       const res = (err as { getResponse?: () => Response }).getResponse?.();
       if (!res) throw err;

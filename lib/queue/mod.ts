@@ -11,3 +11,4 @@ export * from "./types.ts";
 export { backoffMs, errorText } from "./backoff.ts";
 export * as schedules from "./schedules.ts";
 export { runNow, schedulerPass } from "./schedule_tick.ts";
+export * as audit from "./audit.ts";
