@@ -24,6 +24,7 @@ import {
 import { count } from "@/components/format.ts";
 import { JOB_STATUSES, QUEUE_NAME_RE } from "@/lib/job_constants.ts";
 import LiveRegion from "@/islands/LiveRegion.tsx";
+import { actorOf } from "@/lib/http/actor.ts";
 
 interface FormError {
   name: string;
@@ -75,7 +76,12 @@ export const handler = define.handlers({
         error: { name, value: raw, message },
       }, { status: 422 });
     }
-    await queues.update(ctx.state.sql, { name, change: parsed.data, now: ctx.state.now() });
+    await queues.update(ctx.state.sql, {
+      name,
+      change: parsed.data,
+      now: ctx.state.now(),
+      actor: actorOf(ctx),
+    });
     ctx.state.newJobs.poke();
     ctx.state.changed.poke();
     return ctx.redirect(`/queues?done=${done}&queue=${encodeURIComponent(name)}`, 303);

@@ -4,6 +4,7 @@ import { at, type Instant } from "./clock.ts";
 import { changeOne } from "./guard.ts";
 import { CHANNEL_CANCEL } from "./notify.ts";
 import { ConflictError, type Job } from "./types.ts";
+import { type Actor, byline, record } from "./audit.ts";
 
 /**
  * The CTEs `changed` and `ev` over a CTE `cur (id, status, attempts)` of
@@ -45,16 +46,39 @@ export function cancelCtes(sql: Sql | TxSql, opts: { t: Instant; note: string })
  * `cancelled` when its handler stops; asking again changes nothing but
  * notifies again). Throws `NotFoundError("job_not_found")` when there is no
  * such job and `ConflictError("job_not_pending")` when it has ended
- * (nothing changes).
+ * (nothing changes). With an `actor` (an operator's request), the event
+ * names them and a `job.cancel` audit entry is written in the same
+ * transaction (none when nothing changed).
  */
-export async function cancel(sql: Sql, opts: { id: string; now?: Date | null }): Promise<Job> {
-  return await changeOne(sql, {
-    id: opts.id,
-    ctes: cancelCtes(sql, { t: at(sql, opts.now), note: "cancelled by hand" }),
-    conflict: (status) =>
-      new ConflictError(
-        "job_not_pending",
-        `only a pending or running job can be cancelled; this one is ${status}`,
-      ),
-  });
+export async function cancel(
+  sql: Sql,
+  opts: { id: string; now?: Date | null; actor?: Actor | null },
+): Promise<Job> {
+  const actor = opts.actor;
+  const run = (tx: Sql | TxSql) =>
+    changeOne(tx, {
+      id: opts.id,
+      ctes: cancelCtes(tx, {
+        t: at(tx as Sql, opts.now),
+        note: actor ? `cancelled by hand ${byline(actor)}` : "cancelled by hand",
+      }),
+      conflict: (status) =>
+        new ConflictError(
+          "job_not_pending",
+          `only a pending or running job can be cancelled; this one is ${status}`,
+        ),
+    });
+  if (!actor) return await run(sql);
+  return await sql.begin(async (tx: TxSql) => {
+    const job = await run(tx);
+    await record(tx, {
+      actor,
+      action: "job.cancel",
+      jobIds: [job.id],
+      count: 1,
+      details: { type: job.type, was: job.status === "processing" ? "processing" : "pending" },
+      now: opts.now,
+    });
+    return job;
+  }) as Job;
 }

@@ -7,6 +7,7 @@ import type { Sql, TxSql } from "../db.ts";
 import { at, type Instant } from "./clock.ts";
 import type { Job } from "./types.ts";
 import { defaultQueueOf } from "../jobs/mod.ts";
+import { type Actor, byline, record } from "./audit.ts";
 
 /** What a producer supplies for a new job; defaults as in the schema. */
 export interface NewJob {
@@ -53,6 +54,22 @@ function notifying(sql: Sql | TxSql, channel: string | null | undefined) {
 }
 
 /**
+ * The `ev` CTE: the `created` event of each row of `ins`, with `message`
+ * when given (an operator's create); without one the statement's text is
+ * the producers' usual one.
+ */
+function createdEvents(sql: Sql | TxSql, message: string | null | undefined) {
+  return message
+    ? sql`ev AS (
+        INSERT INTO job_event (job_id, at, kind, attempt, message)
+        SELECT id, created_at, 'created', 0, ${message} FROM ins
+      )`
+    : sql`ev AS (
+        INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
+      )`;
+}
+
+/**
  * Inserts one pending job and its `created` event in one statement, and
  * returns the stored row; with a `unique_key` that a pending or processing
  * job holds, returns that job instead (see {@link enqueueUnique}). With
@@ -74,11 +91,14 @@ export async function enqueue(
  */
 export async function enqueueUnique(
   sql: Sql | TxSql,
-  opts: { job: NewJob; now?: Date | null; notify?: string | null },
+  opts: { job: NewJob; now?: Date | null; notify?: string | null; message?: string | null },
 ): Promise<Enqueued> {
   const j = opts.job;
   if (j.unique_key) {
-    const r = await enqueueBatchUnique(sql, { jobs: [j], now: opts.now, notify: opts.notify });
+    const r = await inTransaction(
+      sql,
+      (tx) => enqueueKeyed(tx, [j], at(tx, opts.now), opts.notify, opts.message),
+    );
     return { job: r.jobs[0], existed: r.existed[0] };
   }
   const t = at(sql, opts.now);
@@ -102,11 +122,39 @@ export async function enqueueUnique(
     j.queue ?? defaultQueueOf(j.type)
   })
       RETURNING *
-    ), ev AS (
-      INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
-    )
+    ), ${createdEvents(sql, opts.message)}
     SELECT ins.* FROM ins ${notifying(sql, opts.notify)}`;
   return { job: row, existed: false };
+}
+
+/**
+ * An operator's create from the dashboard's form: {@link enqueueUnique}, the
+ * `created` event saying "created from the form by …", and a `job.create`
+ * audit entry, in one transaction. A unique key held by another job creates
+ * nothing and writes no entry (`existed`).
+ */
+export async function enqueueFromForm(
+  sql: Sql,
+  opts: { job: NewJob; actor: Actor; now?: Date | null },
+): Promise<Enqueued> {
+  return await sql.begin(async (tx: TxSql) => {
+    const r = await enqueueUnique(tx, {
+      job: opts.job,
+      now: opts.now,
+      message: `created from the form ${byline(opts.actor)}`,
+    });
+    if (!r.existed) {
+      await record(tx, {
+        actor: opts.actor,
+        action: "job.create",
+        jobIds: [r.job.id],
+        count: 1,
+        details: { type: r.job.type, queue: r.job.queue },
+        now: opts.now,
+      });
+    }
+    return r;
+  }) as Enqueued;
 }
 
 /**
@@ -206,6 +254,7 @@ async function enqueueKeyed(
   list: NewJob[],
   t: Instant,
   notify: string | null | undefined,
+  message?: string | null,
 ): Promise<EnqueuedBatch> {
   const out: (Job | undefined)[] = new Array(list.length);
   const existed: boolean[] = list.map(() => false);
@@ -226,9 +275,7 @@ async function enqueueKeyed(
         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'processing')
         DO NOTHING
         RETURNING *
-      ), ev AS (
-        INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
-      )
+      ), ${createdEvents(tx, message)}
       SELECT ins.*, input.ord FROM ins JOIN input USING (id) ${notifying(tx, notify)}`;
     for (const { ord, ...row } of rows) out[todo[Number(ord) - 1]] = row as Job;
     const missing = todo.filter((i) => !out[i]);

@@ -6,7 +6,7 @@
  * the changed row's columns (all null when the change matched nothing).
  */
 import type postgres from "postgres";
-import type { Sql } from "../db.ts";
+import type { Sql, TxSql } from "../db.ts";
 import { ConflictError, type Job, type JobStatus, NotFoundError } from "./types.ts";
 
 /** One row of a guarded statement: `SELECT cur.status AS found_status, changed.* FROM cur LEFT JOIN changed ON true`. */
@@ -43,7 +43,7 @@ export function changedOrThrow<T extends { id: string } = Job>(
  * {@link changedOrThrow} does.
  */
 export async function changeOne(
-  sql: Sql,
+  sql: Sql | TxSql,
   opts: {
     id: string;
     ctes: postgres.PendingQuery<postgres.Row[]>;

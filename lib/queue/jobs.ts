@@ -13,6 +13,7 @@ export {
   enqueueBatchUnique,
   type Enqueued,
   type EnqueuedBatch,
+  enqueueFromForm,
   enqueueUnique,
   type NewJob,
 } from "./enqueue.ts";

@@ -1,5 +1,6 @@
 /** Named queues: their settings (`queue` table) and their job counts. */
-import type { Sql } from "../db.ts";
+import type { Sql, TxSql } from "../db.ts";
+import { type Actor, record } from "./audit.ts";
 import { at } from "./clock.ts";
 import { JOB_STATUSES, type JobStatus, NotFoundError } from "./types.ts";
 
@@ -81,25 +82,70 @@ export interface QueueChange {
  * {@link queueNotFound} when no queue has that name (nothing changes).
  * Locks the queue's row (primary key) for the change; claims read the
  * settings without waiting for it and use the new ones from their next
- * statement on.
+ * statement on. With an `actor`, each setting asked for is an audit entry
+ * (`queue.pause` or `queue.resume`, `queue.limit`; details: before and
+ * after), written in the change's transaction.
  */
 export async function update(
   sql: Sql,
-  opts: { name: string; change: QueueChange; now?: Date | null },
+  opts: { name: string; change: QueueChange; now?: Date | null; actor?: Actor | null },
 ): Promise<QueueRow> {
+  const actor = opts.actor;
+  if (!actor) {
+    await change(sql, opts);
+    return (await get(sql, { name: opts.name }))!;
+  }
+  return await sql.begin(async (tx: TxSql) => {
+    const { before, after } = await change(tx, opts);
+    const c = opts.change;
+    const base = { actor, target: opts.name, now: opts.now };
+    if (c.paused !== undefined) {
+      await record(tx, {
+        ...base,
+        action: c.paused ? "queue.pause" : "queue.resume",
+        details: { before: { paused: before.paused }, after: { paused: after.paused } },
+      });
+    }
+    if (c.concurrency !== undefined) {
+      await record(tx, {
+        ...base,
+        action: "queue.limit",
+        details: {
+          before: { concurrency: before.concurrency },
+          after: { concurrency: after.concurrency },
+        },
+      });
+    }
+    return (await get(tx as unknown as Sql, { name: opts.name }))!;
+  }) as QueueRow;
+}
+
+type Settings = { paused: boolean; concurrency: number | null };
+
+/** The UPDATE of {@link update}: the settings before and after (the row locked by the UPDATE). */
+async function change(
+  sql: Sql | TxSql,
+  opts: { name: string; change: QueueChange; now?: Date | null },
+): Promise<{ before: Settings; after: Settings }> {
   const t = at(sql, opts.now);
   const c = opts.change;
   const setPaused = c.paused !== undefined;
   const setLimit = c.concurrency !== undefined;
-  const [hit] = await sql<{ name: string }[]>`
-    UPDATE queue SET
-      paused = CASE WHEN ${setPaused} THEN ${c.paused ?? false} ELSE paused END,
-      concurrency = CASE WHEN ${setLimit} THEN ${c.concurrency ?? null}::int ELSE concurrency END,
+  // Primary key; `prev` reads the row as it was before the UPDATE (same snapshot, row locked by it).
+  const [hit] = await sql<(Settings & { was_paused: boolean; was_concurrency: number | null })[]>`
+    WITH prev AS (SELECT name, paused, concurrency FROM queue WHERE name = ${opts.name} FOR UPDATE)
+    UPDATE queue q SET
+      paused = CASE WHEN ${setPaused} THEN ${c.paused ?? false} ELSE q.paused END,
+      concurrency = CASE WHEN ${setLimit} THEN ${c.concurrency ?? null}::int ELSE q.concurrency END,
       updated_at = ${t}
-    WHERE name = ${opts.name}
-    RETURNING name`;
+    FROM prev WHERE q.name = prev.name
+    RETURNING q.paused, q.concurrency, prev.paused AS was_paused,
+      prev.concurrency AS was_concurrency`;
   if (!hit) throw queueNotFound(opts.name);
-  return (await get(sql, { name: opts.name }))!;
+  return {
+    before: { paused: hit.was_paused, concurrency: hit.was_concurrency },
+    after: { paused: hit.paused, concurrency: hit.concurrency },
+  };
 }
 
 /** Names of every queue, sorted (for filters and the create form). */

@@ -2,6 +2,7 @@
 import type { Sql, TxSql } from "../db.ts";
 import { changeOne } from "./guard.ts";
 import { ConflictError, type Job } from "./types.ts";
+import { type Actor, record } from "./audit.ts";
 
 /**
  * The CTEs `changed` (the deleted rows), `ev` and `art` (their events and
@@ -21,18 +22,38 @@ export function removeCtes(sql: Sql | TxSql) {
 /**
  * Deletes a job with its events and artifact, in any state but processing.
  * Returns the deleted row; throws `NotFoundError("job_not_found")` or, for a
- * running job, `ConflictError("job_running")` (nothing changes).
+ * running job, `ConflictError("job_running")` (nothing changes). With an
+ * `actor`, a `job.delete` audit entry (keeping the job's type, status and
+ * queue, since the job is gone) is written in the same transaction.
  */
-export async function remove(sql: Sql, opts: { id: string }): Promise<Job> {
-  return await changeOne(sql, {
-    id: opts.id,
-    ctes: removeCtes(sql),
-    conflict: () =>
-      new ConflictError(
-        "job_running",
-        "a running job cannot be deleted; cancel or wait for it first",
-      ),
-  });
+export async function remove(
+  sql: Sql,
+  opts: { id: string; actor?: Actor | null; now?: Date | null },
+): Promise<Job> {
+  const run = (tx: Sql | TxSql) =>
+    changeOne(tx, {
+      id: opts.id,
+      ctes: removeCtes(tx),
+      conflict: () =>
+        new ConflictError(
+          "job_running",
+          "a running job cannot be deleted; cancel or wait for it first",
+        ),
+    });
+  const actor = opts.actor;
+  if (!actor) return await run(sql);
+  return await sql.begin(async (tx: TxSql) => {
+    const job = await run(tx);
+    await record(tx, {
+      actor,
+      action: "job.delete",
+      jobIds: [job.id],
+      count: 1,
+      details: { type: job.type, status: job.status, queue: job.queue },
+      now: opts.now,
+    });
+    return job;
+  }) as Job;
 }
 
 /** Deletes many jobs as {@link remove} does, in one statement; returns the deleted ids (processing and missing ones are skipped). */

@@ -19,6 +19,7 @@ import { SCHEDULER_LOCK_KEY } from "./lock_keys.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS } from "./notify.ts";
 import { clockOf, type Schedule, scheduleNotFound } from "./schedules.ts";
 import type { Job } from "./types.ts";
+import { type Actor, byline, record } from "./audit.ts";
 
 /** The queue a schedule's job goes to: its own, else its type's default, else `default`. */
 export function queueOf(s: Pick<Schedule, "queue" | "type">): string {
@@ -131,22 +132,36 @@ export async function schedulerPass(
 /**
  * Enqueues a schedule's job now, whatever its `enabled` and `next_run_at`
  * (neither moves; `last_job_id` does). Throws `NotFoundError` for an unknown
- * name. Workers are notified at commit.
+ * name. Workers are notified at commit. With an `actor`, the job's `created`
+ * event names them and a `schedule.run` audit entry (with the job's id) is
+ * written in the same transaction.
  */
 export async function runNow(
   sql: Sql,
-  opts: { name: string; now?: Date | null },
+  opts: { name: string; now?: Date | null; actor?: Actor | null },
 ): Promise<Job> {
   return await sql.begin(async (tx: TxSql) => {
     // Primary key, locked against a concurrent change or removal.
     const [s] = await tx<Schedule[]>`SELECT * FROM schedule WHERE name = ${opts.name} FOR UPDATE`;
     if (!s) throw scheduleNotFound(opts.name);
     const t = await clockOf(tx, opts.now);
+    const by = opts.actor ? ` ${byline(opts.actor)}` : "";
     const job = await insertJob(tx, s, {
       t,
       uniqueKey: null,
-      message: `enqueued by "run now" of schedule ${s.name}`,
+      message: `enqueued by "run now" of schedule ${s.name}${by}`,
     });
+    if (opts.actor && job) {
+      await record(tx, {
+        actor: opts.actor,
+        action: "schedule.run",
+        target: s.name,
+        jobIds: [job.id],
+        count: 1,
+        details: { type: job.type },
+        now: opts.now,
+      });
+    }
     await tx`SELECT pg_notify(${CHANNEL_NEW_JOBS}, ''), pg_notify(${CHANNEL_CHANGED}, '')`;
     return job as Job;
   }) as Job;

@@ -16,6 +16,7 @@ import {
   type PatchSchedule,
 } from "../schedules/schema.ts";
 import { ConflictError, NotFoundError } from "./types.ts";
+import { type Actor, record } from "./audit.ts";
 
 /** Schedules changed: wakes the scheduler. */
 export const CHANNEL_SCHEDULES = "jobq_schedules";
@@ -78,11 +79,17 @@ function nextRun(s: { cron: string; timezone?: string; enabled?: boolean }, t: D
 /**
  * Inserts a schedule (validated by the caller with `createScheduleBody`).
  * Throws `ConflictError("schedule_exists")` when the name is taken (nothing
- * changes).
+ * changes). With an `actor`, a `schedule.create` audit entry is written in
+ * the same transaction.
  */
 export async function create(
   sql: Sql,
-  opts: { schedule: CreateSchedule; source?: "api" | "file"; now?: Date | null },
+  opts: {
+    schedule: CreateSchedule;
+    source?: "api" | "file";
+    now?: Date | null;
+    actor?: Actor | null;
+  },
 ): Promise<Schedule> {
   const s = normalized(opts.schedule);
   return await sql.begin(async (tx: TxSql) => {
@@ -103,19 +110,58 @@ export async function create(
       throw new ConflictError("schedule_exists", `a schedule named ${s.name} already exists`);
     }
     await tx`SELECT pg_notify(${CHANNEL_SCHEDULES}, ${s.name})`;
+    if (opts.actor) {
+      await record(tx, {
+        actor: opts.actor,
+        action: "schedule.create",
+        target: row.name,
+        details: { schedule: settingsOf(row) },
+        now: opts.now,
+      });
+    }
     return row;
   }) as Schedule;
+}
+
+/** The fields of a schedule an operator sets (for audit details). */
+function settingsOf(s: Schedule): Record<string, unknown> {
+  return {
+    cron: s.cron,
+    timezone: s.timezone,
+    type: s.type,
+    payload: s.payload,
+    priority: s.priority,
+    queue: s.queue,
+    max_attempts: s.max_attempts,
+    enabled: s.enabled,
+  };
+}
+
+/** The settings that differ between `a` and `b`, as `{ field: value }` of each. */
+function diff(
+  a: Schedule,
+  b: Schedule,
+): { before: Record<string, unknown>; after: Record<string, unknown> } {
+  const [x, y] = [settingsOf(a), settingsOf(b)];
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  for (const k of Object.keys(x)) {
+    if (JSON.stringify(x[k]) !== JSON.stringify(y[k])) [before[k], after[k]] = [x[k], y[k]];
+  }
+  return { before, after };
 }
 
 /**
  * Changes a schedule: the merged schedule is validated again (a payload that
  * no longer fits its type is a `ZodError`, nothing changes). A schedule from
  * the file takes only `enabled` (else `ConflictError("schedule_from_file")`).
- * A change of cron, time zone or `enabled` recomputes `next_run_at`.
+ * A change of cron, time zone or `enabled` recomputes `next_run_at`. With an
+ * `actor`, a `schedule.update` audit entry (the fields changed, before and
+ * after) is written in the same transaction.
  */
 export async function update(
   sql: Sql,
-  opts: { name: string; patch: PatchSchedule; now?: Date | null },
+  opts: { name: string; patch: PatchSchedule; now?: Date | null; actor?: Actor | null },
 ): Promise<Schedule> {
   return await sql.begin(async (tx: TxSql) => {
     // Primary key, locked: concurrent changes apply one after the other.
@@ -154,6 +200,15 @@ export async function update(
       WHERE name = ${cur.name}
       RETURNING *`;
     await tx`SELECT pg_notify(${CHANNEL_SCHEDULES}, ${cur.name})`;
+    if (opts.actor) {
+      await record(tx, {
+        actor: opts.actor,
+        action: "schedule.update",
+        target: cur.name,
+        details: diff(cur, row),
+        now: opts.now,
+      });
+    }
     return row;
   }) as Schedule;
 }
@@ -161,18 +216,38 @@ export async function update(
 /**
  * Deletes a schedule (its jobs stay). A schedule from the file cannot be
  * removed here (`ConflictError("schedule_from_file")`): it would come back at
- * the next start.
+ * the next start. With an `actor`, a `schedule.delete` audit entry (keeping
+ * the schedule's settings) is written in the same transaction.
  */
-export async function remove(sql: Sql, opts: { name: string }): Promise<Schedule> {
+export async function remove(
+  sql: Sql,
+  opts: { name: string; actor?: Actor | null; now?: Date | null },
+): Promise<Schedule> {
+  const actor = opts.actor;
+  if (!actor) return await removeRow(sql, opts.name);
+  return await sql.begin(async (tx: TxSql) => {
+    const s = await removeRow(tx, opts.name);
+    await record(tx, {
+      actor,
+      action: "schedule.delete",
+      target: s.name,
+      details: { schedule: settingsOf(s) },
+      now: opts.now,
+    });
+    return s;
+  }) as Schedule;
+}
+
+async function removeRow(sql: Sql | TxSql, name: string): Promise<Schedule> {
   // Primary key; the row is returned whatever its source, then refused below in the same statement.
   const [row] = await sql<(Schedule & { removed: boolean; notified: string })[]>`
-    WITH cur AS (SELECT * FROM schedule WHERE name = ${opts.name} FOR UPDATE),
+    WITH cur AS (SELECT * FROM schedule WHERE name = ${name} FOR UPDATE),
     del AS (DELETE FROM schedule s USING cur WHERE s.name = cur.name AND cur.source = 'api'
             RETURNING s.name),
     n AS (SELECT pg_notify(${CHANNEL_SCHEDULES}, name) FROM del)
     SELECT cur.*, EXISTS (SELECT 1 FROM del) AS removed, (SELECT count(*) FROM n) AS notified
     FROM cur`;
-  if (!row) throw scheduleNotFound(opts.name);
+  if (!row) throw scheduleNotFound(name);
   if (!row.removed) {
     throw new ConflictError(
       "schedule_from_file",

@@ -9,6 +9,7 @@
  * `?clone=<id>` starts from an existing job; `?type=` picks the type.
  */
 import { formValues } from "@/lib/http/form.ts";
+import { actorOf } from "@/lib/http/actor.ts";
 import { define } from "@/utils.ts";
 import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "fresh";
@@ -62,7 +63,7 @@ export const handler = define.handlers({
     const values: FormValues = await formValues(ctx.req);
     const r = validateForm(values);
     if (!r.ok) return formPage(values.type ?? "email", values, r.errors, 422);
-    const { job, existed } = await jobs.enqueueUnique(ctx.state.sql, {
+    const { job, existed } = await jobs.enqueueFromForm(ctx.state.sql, {
       job: {
         type: r.job.type,
         payload: r.job.payload,
@@ -74,6 +75,7 @@ export const handler = define.handlers({
         timeout_seconds: r.job.timeout_seconds ?? null,
         expires_at: r.job.expires_at ?? null,
       },
+      actor: actorOf(ctx),
       now: ctx.state.now(),
     });
     if (existed) return ctx.redirect(`/jobs/${job.id}?done=existed`, 303);

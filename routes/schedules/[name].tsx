@@ -26,6 +26,7 @@ import {
 import { doneMessage, ScheduleActions } from "@/components/Schedules.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
 import { formValues } from "@/lib/http/form.ts";
+import { actorOf } from "@/lib/http/actor.ts";
 import type { Context } from "fresh";
 import type { State } from "@/utils.ts";
 
@@ -60,6 +61,7 @@ export const handler = define.handlers({
     const s = await load(ctx);
     const { sql } = ctx.state;
     const now = ctx.state.now();
+    const actor = actorOf(ctx);
     const values = await formValues(ctx.req);
     const self = `/schedules/${encodeURIComponent(s.name)}`;
     const back = (done: string, extra = "") =>
@@ -71,15 +73,16 @@ export const handler = define.handlers({
           name: s.name,
           patch: { enabled: values.action === "enable" },
           now,
+          actor,
         });
         return back(`${values.action}d`);
       case "run": {
-        const job = await runNow(sql, { name: s.name, now });
+        const job = await runNow(sql, { name: s.name, now, actor });
         ctx.state.changed.poke();
         return back("run", `&job=${job.id}`);
       }
       case "delete":
-        await schedules.remove(sql, { name: s.name });
+        await schedules.remove(sql, { name: s.name, now, actor });
         return ctx.redirect(`/schedules?done=deleted`, 303);
       case "save": {
         const parsed = patchScheduleBody.safeParse(formToSchedule(values, { edit: true }));
@@ -87,7 +90,7 @@ export const handler = define.handlers({
           schedulePage(ctx, s, { values: { ...values, name: s.name }, errors }, status);
         if (!parsed.success) return fail(scheduleErrors(parsed.error), 422);
         try {
-          await schedules.update(sql, { name: s.name, patch: parsed.data, now });
+          await schedules.update(sql, { name: s.name, patch: parsed.data, now, actor });
         } catch (err) {
           if (err instanceof ZodError) return fail(scheduleErrors(err), 422);
           if (err instanceof ConflictError) return fail({ "": [err.message] }, 409);

@@ -22,6 +22,7 @@ import {
 import { doneMessage, ScheduleRow } from "@/components/Schedules.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
 import { formValues } from "@/lib/http/form.ts";
+import { actorOf } from "@/lib/http/actor.ts";
 import type { Context } from "fresh";
 import type { State } from "@/utils.ts";
 
@@ -57,6 +58,7 @@ export const handler = define.handlers({
       const s = await schedules.create(ctx.state.sql, {
         schedule: parsed.data,
         now: ctx.state.now(),
+        actor: actorOf(ctx),
       });
       return ctx.redirect(`/schedules/${encodeURIComponent(s.name)}?done=created`, 303);
     } catch (err) {

@@ -8,6 +8,7 @@ import { noQuery, queueParam, queuePatchBody } from "../../../lib/api_schemas.ts
 import { queues } from "../../../lib/queue/mod.ts";
 import { json } from "../../../lib/http/json.ts";
 import { bodyOf, queryOf } from "../(_lib)/helpers.ts";
+import { actorOf } from "../../../lib/http/actor.ts";
 import type { Context } from "fresh";
 import type { State } from "../../../utils.ts";
 
@@ -30,7 +31,12 @@ export const handler = define.handlers({
     const name = nameOf(ctx);
     queryOf(ctx, noQuery);
     const change = await bodyOf(ctx, queuePatchBody);
-    const queue = await queues.update(ctx.state.sql, { name, change, now: ctx.state.now() });
+    const queue = await queues.update(ctx.state.sql, {
+      name,
+      change,
+      now: ctx.state.now(),
+      actor: actorOf(ctx),
+    });
     ctx.state.newJobs.poke();
     ctx.state.changed.poke();
     return json(queue);

@@ -5,6 +5,7 @@ import { createScheduleBody } from "../../../lib/schedules/schema.ts";
 import { schedules } from "../../../lib/queue/mod.ts";
 import { json } from "../../../lib/http/json.ts";
 import { bodyOf, queryOf } from "../(_lib)/helpers.ts";
+import { actorOf } from "../../../lib/http/actor.ts";
 
 export const handler = define.handlers({
   async GET(ctx) {
@@ -13,7 +14,11 @@ export const handler = define.handlers({
   },
   async POST(ctx) {
     const schedule = await bodyOf(ctx, createScheduleBody);
-    const row = await schedules.create(ctx.state.sql, { schedule, now: ctx.state.now() });
+    const row = await schedules.create(ctx.state.sql, {
+      schedule,
+      now: ctx.state.now(),
+      actor: actorOf(ctx),
+    });
     return json(row, {
       status: 201,
       headers: { location: `/api/schedules/${encodeURIComponent(row.name)}` },

@@ -9,6 +9,7 @@ import { jobs } from "../../../../lib/queue/mod.ts";
 import { json } from "../../../../lib/http/json.ts";
 import { bodyOf, jobIdOf } from "../../(_lib)/helpers.ts";
 import { jobNotFound } from "../../../../lib/queue/guard.ts";
+import { actorOf } from "../../../../lib/http/actor.ts";
 
 export const handler = define.handlers({
   async GET(ctx) {
@@ -20,7 +21,7 @@ export const handler = define.handlers({
   async DELETE(ctx) {
     const id = jobIdOf(ctx);
     await bodyOf(ctx, emptyBody, { optional: true });
-    const job = await jobs.cancel(ctx.state.sql, { id, now: ctx.state.now() });
+    const job = await jobs.cancel(ctx.state.sql, { id, now: ctx.state.now(), actor: actorOf(ctx) });
     ctx.state.changed.poke();
     return json(job, { status: job.status === "processing" ? 202 : 200 });
   },

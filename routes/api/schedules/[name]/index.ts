@@ -10,6 +10,7 @@ import { schedules } from "../../../../lib/queue/mod.ts";
 import { json } from "../../../../lib/http/json.ts";
 import { bodyOf, queryOf } from "../../(_lib)/helpers.ts";
 import { scheduleNameOf } from "../../(_lib)/schedules.ts";
+import { actorOf } from "../../../../lib/http/actor.ts";
 
 export const handler = define.handlers({
   async GET(ctx) {
@@ -22,11 +23,20 @@ export const handler = define.handlers({
   async PATCH(ctx) {
     const name = scheduleNameOf(ctx);
     const patch = await bodyOf(ctx, patchScheduleBody);
-    return json(await schedules.update(ctx.state.sql, { name, patch, now: ctx.state.now() }));
+    return json(
+      await schedules.update(ctx.state.sql, {
+        name,
+        patch,
+        now: ctx.state.now(),
+        actor: actorOf(ctx),
+      }),
+    );
   },
   async DELETE(ctx) {
     const name = scheduleNameOf(ctx);
     await bodyOf(ctx, emptyBody, { optional: true });
-    return json(await schedules.remove(ctx.state.sql, { name }));
+    return json(
+      await schedules.remove(ctx.state.sql, { name, now: ctx.state.now(), actor: actorOf(ctx) }),
+    );
   },
 });
