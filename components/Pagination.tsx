@@ -1,7 +1,8 @@
 /**
- * The `/jobs` pagination bar: the range shown, First / Previous, page numbers
- * around the current page, Next / Last, all links that keep the list's state.
- * Server-rendered (a live region of the list page).
+ * The pagination bar of a list page (`/jobs`, `/audit`): the range shown,
+ * First / Previous, page numbers around the current page, Next / Last, all
+ * links that keep the list's state. Server-rendered (a live region of the
+ * list page).
  */
 import { type JobsQuery, jobsSearch } from "./jobs_query.ts";
 import { count } from "./format.ts";
@@ -29,9 +30,17 @@ export function pageCount(total: number, size: number): number {
   return Math.max(1, Math.ceil(total / size));
 }
 
+/** A page of a list: its number and size. */
+type Paged = Pick<JobsQuery, "page" | "size">;
+
+/** The link to page `page` of the `/jobs` list of `query`. */
+function jobsPage(query: Paged, page: number): string {
+  return `/jobs${jobsSearch(query as JobsQuery, { page })}`;
+}
+
 function PageLink(
-  { query, page, rel, label, enabled, class: cls = "" }: {
-    query: JobsQuery;
+  { href, page, rel, label, enabled, class: cls = "" }: {
+    href: (page: number) => string;
     page: number;
     rel?: string;
     label: string;
@@ -50,22 +59,33 @@ function PageLink(
     <a
       class={buttonClass("outline", `h-7 px-2 ${cls}`)}
       rel={rel}
-      href={`/jobs${jobsSearch(query, { page })}`}
+      href={href(page)}
     >
       {label}
     </a>
   );
 }
 
-/** The pagination bar of `total` matching jobs at `query.page`. */
-export function Pagination({ query, total }: { query: JobsQuery; total: number }) {
+/**
+ * The pagination bar of `total` matching items at `query.page`; `href` makes
+ * a page's link (default: the `/jobs` list of `query`), `noun` names one item
+ * and several.
+ */
+export function Pagination(
+  { query, total, href = (p) => jobsPage(query, p), noun = ["job", "jobs"] }: {
+    query: Paged;
+    total: number;
+    href?: (page: number) => string;
+    noun?: [string, string];
+  },
+) {
   const pages = pageCount(total, query.size);
   const from = (query.page - 1) * query.size + 1;
   const to = Math.min(total, query.page * query.size);
   const range = total === 0
     ? "No results"
     : from > total
-    ? `${count(total)} ${total === 1 ? "job" : "jobs"}`
+    ? `${count(total)} ${total === 1 ? noun[0] : noun[1]}`
     : `${count(from)}–${count(to)} of ${count(total)}`;
   return (
     <nav
@@ -77,9 +97,9 @@ export function Pagination({ query, total }: { query: JobsQuery; total: number }
         <span class="mr-1 text-muted-foreground sm:hidden">
           Page {count(query.page)} of {count(pages)}
         </span>
-        <PageLink query={query} page={1} rel="first" label="First" enabled={query.page > 1} />
+        <PageLink href={href} page={1} rel="first" label="First" enabled={query.page > 1} />
         <PageLink
-          query={query}
+          href={href}
           page={Math.min(query.page, pages + 1) - 1}
           rel="prev"
           label="Previous"
@@ -108,7 +128,7 @@ export function Pagination({ query, total }: { query: JobsQuery; total: number }
                 <a
                   key={p}
                   class={buttonClass("outline", "h-7 min-w-[1.75rem] px-2")}
-                  href={`/jobs${jobsSearch(query, { page: p })}`}
+                  href={href(p)}
                   aria-label={`Page ${p}`}
                   data-page={p}
                 >
@@ -118,14 +138,14 @@ export function Pagination({ query, total }: { query: JobsQuery; total: number }
           )}
         </span>
         <PageLink
-          query={query}
+          href={href}
           page={query.page + 1}
           rel="next"
           label="Next"
           enabled={query.page < pages}
         />
         <PageLink
-          query={query}
+          href={href}
           page={pages}
           rel="last"
           label="Last"

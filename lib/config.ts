@@ -83,6 +83,8 @@ export const ENV_SCHEMA = z.object({
   RETAIN_COMPLETED: retention.default("7d"),
   RETAIN_FAILED: retention.default("30d"),
   RETAIN_CANCELLED: retention.default("7d"),
+  // Retention of the audit log's entries (ms; 0 = forever), pruned by the worker processes.
+  RETAIN_AUDIT: retention.default("90d"),
   BODY_LIMIT_BYTES: int(1024, 1 << 30).default(1 << 20),
   BATCH_BODY_LIMIT_BYTES: int(1024, 1 << 30).default(8 << 20),
 });

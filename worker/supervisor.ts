@@ -20,7 +20,7 @@
  * Connections: a small pool (heartbeat, leases, rescuer, fail/release on a
  * runner's behalf), one LISTEN connection, and each runner's own pool of 2.
  */
-import { retentionOf } from "../lib/config.ts";
+import { ageMs, retentionOf } from "../lib/config.ts";
 import { openPool, type Sql } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "../lib/queue/mod.ts";
@@ -180,7 +180,12 @@ function wire(opts: SupervisorOptions, o: Resolved, state: { closed: boolean }) 
     },
   });
   const expirer = new Expirer({ sql, worker: id, health, onExpired: () => changed.poke() });
-  const pruner = new PrunerService({ sql, worker: id, retain: retentionOf(opts.config) });
+  const pruner = new PrunerService({
+    sql,
+    worker: id,
+    retain: retentionOf(opts.config),
+    retainAuditMs: ageMs(opts.config.RETAIN_AUDIT),
+  });
   const server = o.metricsPort === undefined ? null : new MetricsServer({
     worker: id,
     hostname: opts.config.HOST,

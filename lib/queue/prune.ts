@@ -10,6 +10,7 @@
 import type { Sql, TxSql } from "../db.ts";
 import { log } from "../log.ts";
 import { PRUNE_LOCK_KEY } from "./lock_keys.ts";
+import * as audit from "./audit.ts";
 
 /** Statuses a job never leaves on its own; only these are pruned. */
 export const FINISHED_STATUSES = ["completed", "failed", "cancelled"] as const;
@@ -153,6 +154,8 @@ export interface PruneResult extends PruneCounts {
   dryRun: boolean;
   /** True when the run ended early (signal, or another pruner's turn). */
   stopped: boolean;
+  /** Audit entries deleted (the in-worker pruner with `retainAuditMs` only). */
+  audit?: number;
 }
 
 /**
@@ -237,12 +240,44 @@ export function prunesAnything(retain: Retention): boolean {
   return FINISHED_STATUSES.some((s) => retain[s] > 0);
 }
 
+/**
+ * Deletes audit entries older than `olderThanMs`, batch after batch (each
+ * batch its own transaction, taking turns with other pruners through
+ * {@link PRUNE_LOCK_KEY}); returns how many. Stops at a short batch, at the
+ * signal, or when another pruner holds the lock.
+ */
+export async function pruneAudit(
+  sql: Sql,
+  opts: { olderThanMs: number; batchSize: number; pauseMs?: number; signal?: AbortSignal },
+): Promise<number> {
+  let total = 0;
+  while (!opts.signal?.aborted) {
+    const got = await sql.begin(async (tx) => {
+      const [{ ok }] = await tx<{ ok: boolean }[]>`
+        SELECT pg_try_advisory_xact_lock(${PRUNE_LOCK_KEY}) AS ok`;
+      return ok
+        ? await audit.prune(tx as unknown as Sql, {
+          olderThanMs: opts.olderThanMs,
+          batch: opts.batchSize,
+        })
+        : null;
+    }) as number | null;
+    if (got === null) break;
+    total += got;
+    if (got < opts.batchSize) break;
+    if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
+  }
+  return total;
+}
+
 /** Options of {@link startPruner}. */
 export interface PrunerOptions {
   /** Keep finished jobs this long (milliseconds, > 0), whatever their state; or `retain`. */
   olderThanMs?: number;
   /** Keep finished jobs this long per state (milliseconds; 0 = forever). */
   retain?: Retention;
+  /** Keep audit entries this long (milliseconds; 0 or unset = forever; RETAIN_AUDIT). */
+  retainAuditMs?: number;
   /** Time between runs (default one hour); the first run starts after `firstDelayMs`. */
   intervalMs?: number;
   /** Delay before the first run (default one minute). */
@@ -279,13 +314,22 @@ export function startPruner(sql: Sql, opts: PrunerOptions): Pruner {
     if (running) return running;
     running = (async () => {
       try {
-        const r = await prune(sql, {
+        const r: PruneResult = await prune(sql, {
           retain,
           batchSize: opts.batchSize,
           pauseMs: opts.pauseMs ?? 50,
           exclusive: true,
           signal: controller.signal,
         });
+        if ((opts.retainAuditMs ?? 0) > 0) {
+          r.audit = await pruneAudit(sql, {
+            olderThanMs: opts.retainAuditMs!,
+            batchSize: opts.batchSize ?? PRUNE_BATCH_SIZE,
+            pauseMs: opts.pauseMs ?? 50,
+            signal: controller.signal,
+          });
+          if (r.audit > 0) log("info", "prune.audit", { worker: opts.worker, entries: r.audit });
+        }
         if (r.jobs > 0) {
           log("info", "prune.done", {
             worker: opts.worker,

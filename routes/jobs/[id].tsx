@@ -8,6 +8,7 @@ import { define } from "@/utils.ts";
 import { UUID_RE } from "@/lib/job_constants.ts";
 import { page } from "fresh";
 import { HttpError } from "@/lib/http/errors.ts";
+import { actorOf } from "@/lib/http/actor.ts";
 import { artifacts, jobs } from "@/lib/queue/mod.ts";
 import {
   Alert,
@@ -86,7 +87,7 @@ export const handler = define.handlers({
     const back = (done: string) => ctx.redirect(`/jobs/${job.id}?done=${done}`, 303);
     switch (action) {
       case "cancel": {
-        const after = await jobs.cancel(sql, { id: job.id, now: now() });
+        const after = await jobs.cancel(sql, { id: job.id, now: now(), actor: actorOf(ctx) });
         ctx.state.changed.poke();
         return back(after.status === "processing" ? "cancel_requested" : "cancelled");
       }
@@ -97,7 +98,7 @@ export const handler = define.handlers({
         return back("retried");
       }
       case "delete": {
-        await jobs.remove(sql, { id: job.id });
+        await jobs.remove(sql, { id: job.id, now: now(), actor: actorOf(ctx) });
         ctx.state.changed.poke();
         return ctx.redirect(`/jobs?deleted=${job.id}`, 303);
       }
@@ -275,6 +276,11 @@ export default define.page<typeof handler>(({ data }) => {
             job.events.length === 1 ? "event" : "events"
           }`}
           class="lg:col-span-2"
+          actions={
+            <a class={`${LINK} text-xs text-muted-foreground`} href={`/audit?job=${job.id}`}>
+              Audit entries for this job
+            </a>
+          }
         >
           <div class="px-4 py-4">
             <Timeline events={job.events} now={now} />
