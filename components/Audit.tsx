@@ -70,9 +70,10 @@ export function AuditTable({ items, now }: { items: AuditEntry[]; now: Date }) {
           <tr>
             <th scope="col" class="px-4 py-2 font-medium">When</th>
             <th scope="col" class="px-3 py-2 font-medium">Who</th>
-            <th scope="col" class="px-3 py-2 font-medium">Action</th>
-            <th scope="col" class="px-3 py-2 font-medium">On</th>
-            <th scope="col" class="px-3 py-2 text-right font-medium">Count</th>
+            <th scope="col" class="px-3 py-2 font-medium">What</th>
+            <th scope="col" class="hidden px-3 py-2 text-right font-medium sm:table-cell">
+              Count
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -80,7 +81,7 @@ export function AuditTable({ items, now }: { items: AuditEntry[]; now: Date }) {
             const details = detailsText(e.details ?? {});
             return (
               <tr class="border-b border-border align-top last:border-0" data-audit={e.id}>
-                <td class="px-4 py-2 text-muted-foreground">
+                <td class="px-3 py-2 text-muted-foreground sm:px-4">
                   <RelativeTime date={e.at} now={now} />
                 </td>
                 <td class="px-3 py-2">
@@ -93,14 +94,21 @@ export function AuditTable({ items, now }: { items: AuditEntry[]; now: Date }) {
                   </a>
                   <div class="whitespace-nowrap text-xs text-muted-foreground" data-via={e.via}>
                     {VIA[e.via] ?? e.via}
-                    {e.address && <span data-address>{" "}from {e.address}</span>}
+                    {e.address && <span data-address>{` from ${e.address}`}</span>}
                   </div>
                 </td>
-                <td class="px-3 py-2">
-                  <code class="whitespace-nowrap font-mono text-xs" data-action>{e.action}</code>
-                </td>
-                <td class="min-w-[12rem] px-3 py-2">
-                  {e.target && <span class="font-mono" data-target>{e.target}</span>}
+                <td class="min-w-[10rem] px-3 py-2">
+                  <div class="flex flex-wrap items-baseline gap-x-2">
+                    <code class="whitespace-nowrap font-mono text-xs font-semibold" data-action>
+                      {e.action}
+                    </code>
+                    {e.target && <span class="font-mono" data-target>{e.target}</span>}
+                    {e.count !== null && (
+                      <span class="text-xs text-muted-foreground sm:hidden">
+                        {count(e.count)} {e.count === 1 ? "job" : "jobs"}
+                      </span>
+                    )}
+                  </div>
                   {e.job_ids && e.job_ids.length > 0 && <Jobs ids={e.job_ids} />}
                   {e.filter && (
                     <code class="break-all font-mono text-xs" data-filter>
@@ -113,7 +121,7 @@ export function AuditTable({ items, now }: { items: AuditEntry[]; now: Date }) {
                     </div>
                   )}
                 </td>
-                <td class="px-3 py-2 text-right tabular-nums" data-count>
+                <td class="hidden px-3 py-2 text-right tabular-nums sm:table-cell" data-count>
                   {e.count === null ? "" : count(e.count)}
                 </td>
               </tr>

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { AUDIT_ACTIONS } from "./queue/audit.ts";
-import { hasUnstorableChars } from "./jobs/mod.ts";
+import { hasUnstorableChars, unstorableInstant } from "./jobs/mod.ts";
 import { UUID_RE } from "./job_constants.ts";
 
 const intParam = (label: string, min: number, max: number) =>
@@ -17,6 +17,9 @@ const instantParam = (label: string) =>
   z.iso.datetime({
     offset: true,
     error: `${label} must be an ISO 8601 date-time with a time zone (2026-01-15T12:00:00Z)`,
+  }).check((ctx) => {
+    const why = unstorableInstant(ctx.value, label);
+    if (why) ctx.issues.push({ code: "custom", message: why, input: ctx.value });
   });
 
 /** Query of `GET /api/audit`; `action` may repeat or be a comma list (any of). */

@@ -94,7 +94,9 @@ export default define.page<typeof handler>(({ data }) => {
           <label class={LABEL} for="a-action">Action</label>
           <select id="a-action" name="action" class={`${INPUT} !w-48`}>
             <option value="">any action</option>
-            {AUDIT_ACTIONS.map((a) => <option value={a} selected={f.action === a}>{a}</option>)}
+            {AUDIT_ACTIONS.map((a) => (
+              <option key={a} value={a} selected={f.action === a}>{a}</option>
+            ))}
           </select>
         </div>
         <div>

@@ -465,6 +465,24 @@ function cases(ids: { pending: string; completed: string; processing: string }):
       body: "{}",
       status: 405,
     },
+    ...([
+      ["an unknown action", "action=job.explode", "action.0"],
+      ["a job that is not a uuid", "job=123", "job"],
+      ["a date without a time", "since=2026-01-01", "since"],
+      ["year 0000", "until=0000-01-01T00:00:00Z", "until"],
+      ["limit 0", "limit=0", "limit"],
+      ["offset as text", "offset=ten", "offset"],
+      ["actor twice", "actor=a&actor=b", "actor"],
+      ["NUL in actor", "actor=a%00b", "actor"],
+      ["an unknown parameter", "colour=red", undefined],
+    ] as const).map(([what, q, issue]): Case => ({
+      name: `audit log: ${what}`,
+      method: "GET",
+      path: `/api/audit?${q}`,
+      status: 422,
+      issue,
+    })),
+    { name: "POST to the audit log", path: "/api/audit", body: "{}", status: 405 },
   ];
 }
 
