@@ -92,7 +92,7 @@ export function AuditTable({ items, now }: { items: AuditEntry[]; now: Date }) {
                   >
                     {e.actor}
                   </a>
-                  <div class="whitespace-nowrap text-xs text-muted-foreground" data-via={e.via}>
+                  <div class="text-xs text-muted-foreground" data-via={e.via}>
                     {VIA[e.via] ?? e.via}
                     {e.address && <span data-address>{` from ${e.address}`}</span>}
                   </div>
@@ -103,13 +103,13 @@ export function AuditTable({ items, now }: { items: AuditEntry[]; now: Date }) {
                       {e.action}
                     </code>
                     {e.target && <span class="font-mono" data-target>{e.target}</span>}
+                    {e.job_ids && e.job_ids.length > 0 && <Jobs ids={e.job_ids} />}
                     {e.count !== null && (
                       <span class="text-xs text-muted-foreground sm:hidden">
                         {count(e.count)} {e.count === 1 ? "job" : "jobs"}
                       </span>
                     )}
                   </div>
-                  {e.job_ids && e.job_ids.length > 0 && <Jobs ids={e.job_ids} />}
                   {e.filter && (
                     <code class="break-all font-mono text-xs" data-filter>
                       {filterText(e.filter)}
