@@ -375,4 +375,27 @@ export async function everyOperation(c: Client, x: Expect, f: Fixtures): Promise
   x(await c.HEAD("/readyz", { params: { query: { full: "1" } as never } }), 400);
   x(await c.HEAD("/metrics", {}), 200);
   x(await c.HEAD("/metrics", { params: { query: { name: "x" } as never } }), 400);
+
+  // ---- the audit log
+  x(
+    await c.GET("/api/audit", {
+      params: {
+        query: {
+          action: ["job.cancel", "queue.pause"],
+          actor: "ci",
+          job: job.id,
+          since: "2026-01-01T00:00:00Z",
+          until: "2999-01-01T00:00:00+01:00",
+          limit: 10,
+          offset: 0,
+        },
+      },
+    }),
+    200,
+  );
+  x(await c.GET("/api/audit", {}), 200);
+  x(await c.GET("/api/audit", { params: { query: { action: ["job.explode" as never] } } }), 422);
+  x(await c.GET("/api/audit", { params: { query: { limit: 101 } } }), 422);
+  x(await c.HEAD("/api/audit", { params: { query: { job: job.id } } }), 200);
+  x(await c.HEAD("/api/audit", { params: { query: { job: "nope" } } }), 422);
 }
