@@ -4,7 +4,7 @@
  * with its actor, how they came and from where, in the action's transaction
  * (a refused action writes none); the job's timeline names the actor;
  * `GET /api/audit` filters, pages and refuses bad queries with 422s; the
- * `/audit` page lists and filters without JavaScript.
+ * `/audit` page lists and filters without JavaScript; RETAIN_AUDIT retention.
  */
 import { audit, jobs, queues, schedules } from "../lib/queue/mod.ts";
 import type { AuditEntry } from "../lib/queue/audit.ts";
@@ -13,11 +13,15 @@ import { openApp, type TestApp, withApp } from "./_helpers/app.ts";
 import { bodyJson } from "./_helpers/api_server.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
 import { insertJob } from "./_helpers/factory.ts";
+import { ageMs, parseConfig } from "../lib/config.ts";
+import { PrunerService } from "../worker/services/pruner.ts";
 import { $, $$, parse, text } from "./_helpers/html.ts";
 
 const SECRET = "dashboard-secret-1234";
 const EMAIL = { to: "ada@example.com", subject: "Hello", body: "Hi Ada" };
 const CI = "10.1.2.3";
+const DAY = 86_400_000;
+const FOREVER = { completed: 0, failed: 0, cancelled: 0 };
 
 /** The newest entry, after checking that exactly one was written since `before` entries. */
 async function oneNew(app: TestApp, before: number): Promise<AuditEntry> {
@@ -448,7 +452,47 @@ Deno.test("audit log: every wired action writes one entry, atomically, with who 
         { db: app.db },
       );
     });
+    await t.step(
+      "retention: the worker's pruner deletes entries older than RETAIN_AUDIT, only those",
+      async () => {
+        const actor = { name: "ci", via: "token" as const, address: "10.0.0.7" };
+        const now = Date.now();
+        for (const days of [120, 91, 89]) {
+          await audit.record(sql, {
+            actor,
+            action: "queue.limit",
+            target: `old${days}`,
+            now: new Date(now - days * DAY),
+          });
+        }
+        const before = await total(app);
+        // Jobs kept forever and entries too: the pruner does not run at all.
+        const off = new PrunerService({ sql, worker: "w", retain: FOREVER, retainAuditMs: 0 });
+        off.start();
+        assertEquals([off.running, await off.runNow()], [false, null]);
+        await off.stop();
+        const svc = new PrunerService({
+          sql,
+          worker: "w",
+          retain: FOREVER,
+          retainAuditMs: 90 * DAY,
+        });
+        svc.start();
+        const r = await svc.runNow();
+        await svc.stop();
+        assertEquals([r?.audit, r?.jobs], [2, 0]);
+        assertEquals(await total(app), before - 2);
+        const old = await audit.list(sql, { until: new Date(now - DAY) });
+        assertEquals(old.items.map((e) => e.target), ["old89"]);
+      },
+    );
   } finally {
     await app.close();
   }
+});
+
+Deno.test("config: RETAIN_AUDIT defaults to 90 days; 0 keeps entries forever", () => {
+  assertEquals(ageMs(parseConfig({}).RETAIN_AUDIT), 90 * DAY);
+  assertEquals(ageMs(parseConfig({ RETAIN_AUDIT: "12h" }).RETAIN_AUDIT), DAY / 2);
+  assertEquals(ageMs(parseConfig({ RETAIN_AUDIT: "0" }).RETAIN_AUDIT), 0);
 });
