@@ -17,10 +17,12 @@ const KIND: Record<string, { label: string; dot: string }> = {
   edited: { label: "Edited", dot: "bg-violet-400" },
 };
 
-/** The values an `edited` event replaced (its `data.previous`), or null. */
+/** The values an `edited` event replaced (its `data.previous`: payload, priority, queue), or null. */
 function previousOf(e: JobEvent): Record<string, unknown> | null {
   const p = e.kind === "edited" ? e.data?.previous : null;
-  return p && typeof p === "object" ? p as Record<string, unknown> : null;
+  if (!p || typeof p !== "object") return null;
+  const { payload, priority, queue, ...rest } = p as Record<string, unknown>;
+  return { payload, priority, queue, ...rest };
 }
 
 /**

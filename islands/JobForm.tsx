@@ -171,7 +171,9 @@ export default function JobForm(props: JobFormProps) {
           <select
             id="f-type"
             name="type"
-            class={`${INPUT} ${errors.type ? INPUT_INVALID : ""}`}
+            class={`${INPUT} ${errors.type ? INPUT_INVALID : ""} ${
+              editOf ? "cursor-not-allowed bg-muted" : ""
+            }`}
             aria-invalid={errors.type ? "true" : undefined}
             aria-describedby="f-type-help"
             disabled={Boolean(editOf)}
