@@ -14,7 +14,16 @@ const KIND: Record<string, { label: string; dot: string }> = {
   retried: { label: "Retried by hand", dot: "bg-violet-500" },
   released: { label: "Released (worker stopping)", dot: "bg-zinc-400" },
   expired: { label: "Expired (not started by its deadline)", dot: "bg-zinc-400" },
+  edited: { label: "Edited", dot: "bg-violet-400" },
 };
+
+/** The values an `edited` event replaced (its `data.previous`: payload, priority, queue), or null. */
+function previousOf(e: JobEvent): Record<string, unknown> | null {
+  const p = e.kind === "edited" ? e.data?.previous : null;
+  if (!p || typeof p !== "object") return null;
+  const { payload, priority, queue, ...rest } = p as Record<string, unknown>;
+  return { payload, priority, queue, ...rest };
+}
 
 /**
  * PostgreSQL timestamps in a message ("2026-01-15 12:00:30.123+00", as
@@ -82,6 +91,14 @@ export function Timeline({ events, now }: { events: JobEvent[]; now: Date }) {
                     : "bg-muted"
                 }`}
               />
+            )}
+            {previousOf(e) && (
+              <details class="mt-1 text-xs" data-previous>
+                <summary class="cursor-pointer text-muted-foreground hover:text-foreground">
+                  Values before the edit
+                </summary>
+                <pre class="mt-1 max-h-64 overflow-auto whitespace-pre-wrap break-words rounded-md border border-border bg-muted px-2 py-1.5 font-mono text-xs">{JSON.stringify(previousOf(e), null, 2)}</pre>
+              </details>
             )}
           </li>
         );

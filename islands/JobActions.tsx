@@ -1,8 +1,10 @@
 /**
  * The actions of one job as POST forms (cancel when pending or running, retry when
- * failed or cancelled, clone as new, delete unless running); they work
- * without JavaScript. Hydrated, each destructive one asks for confirmation.
+ * failed or cancelled, clone as new, delete unless running), and, when failed or
+ * cancelled, a link to edit and retry it (`/jobs/:id/edit`); they work without
+ * JavaScript. Hydrated, each destructive one asks for confirmation.
  */
+import { Fragment } from "preact";
 import { useHydrated } from "@/lib/web/runtime.ts";
 import { buttonClass } from "@/components/ui.tsx";
 
@@ -39,22 +41,29 @@ export default function JobActions({ id, status, cancelRequested = false }: JobA
   return (
     <div class="flex flex-wrap gap-2" data-ready={hydrated ? "" : undefined}>
       {actions.map((a) => (
-        <form
-          method="post"
-          action={`/jobs/${id}`}
-          onSubmit={(e) => {
-            if (CONFIRM[a.value] && !confirm(CONFIRM[a.value])) e.preventDefault();
-          }}
-        >
-          <input type="hidden" name="action" value={a.value} />
-          <button
-            type="submit"
-            class={buttonClass(a.variant)}
-            disabled={a.value === "cancel" && stopping}
+        <Fragment key={a.value}>
+          <form
+            method="post"
+            action={`/jobs/${id}`}
+            onSubmit={(e) => {
+              if (CONFIRM[a.value] && !confirm(CONFIRM[a.value])) e.preventDefault();
+            }}
           >
-            {a.label}
-          </button>
-        </form>
+            <input type="hidden" name="action" value={a.value} />
+            <button
+              type="submit"
+              class={buttonClass(a.variant)}
+              disabled={a.value === "cancel" && stopping}
+            >
+              {a.label}
+            </button>
+          </form>
+          {a.value === "retry" && (
+            <a href={`/jobs/${id}/edit`} class={buttonClass("outline")} data-action="edit">
+              Edit and retry
+            </a>
+          )}
+        </Fragment>
       ))}
     </div>
   );

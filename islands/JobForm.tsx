@@ -7,6 +7,10 @@
  * in the words of its label. A blur during a press on the button shows
  * nothing until the press ends, so the button never moves from under the
  * pointer. The server validates again either way.
+ *
+ * With `editOf` (a failed or cancelled job's id) it is the edit-and-retry
+ * form of that job: it posts to `/jobs/<id>/edit`, the type is fixed (shown,
+ * not sent), and only the payload, priority and queue show.
  */
 import { useRef, useState } from "preact/hooks";
 import { defaultQueueOf, JOB_TYPE_NAMES, JOB_TYPES } from "@/lib/jobs/mod.ts";
@@ -20,6 +24,8 @@ export interface JobFormProps {
   type: string;
   values: FormValues;
   errors: FormErrors;
+  /** Edit and retry this job instead of creating one. */
+  editOf?: string;
 }
 
 const idOf = (name: string) => "f-" + name.replaceAll(".", "-");
@@ -103,6 +109,7 @@ export default function JobForm(props: JobFormProps) {
   // from under the pointer and the click would miss it; the submit checks every field.
   const pressing = useRef(false);
   const def = JOB_TYPES[type] ?? JOB_TYPES.email;
+  const editOf = props.editOf;
   const check = (v: FormValues) => {
     const r = validateForm({ ...v, type });
     const errs = r.ok ? {} : r.errors;
@@ -142,10 +149,10 @@ export default function JobForm(props: JobFormProps) {
   return (
     <form
       method="post"
-      action="/jobs/new"
+      action={editOf ? `/jobs/${editOf}/edit` : "/jobs/new"}
       noValidate
       data-ready={hydrated ? "" : undefined}
-      aria-label="Create a job"
+      aria-label={editOf ? "Edit and retry a job" : "Create a job"}
       class="space-y-4"
       onSubmit={(e) => {
         submitted.current = true;
@@ -164,9 +171,12 @@ export default function JobForm(props: JobFormProps) {
           <select
             id="f-type"
             name="type"
-            class={`${INPUT} ${errors.type ? INPUT_INVALID : ""}`}
+            class={`${INPUT} ${errors.type ? INPUT_INVALID : ""} ${
+              editOf ? "cursor-not-allowed bg-muted" : ""
+            }`}
             aria-invalid={errors.type ? "true" : undefined}
             aria-describedby="f-type-help"
+            disabled={Boolean(editOf)}
             onChange={(e) => {
               const t = e.currentTarget.value;
               setType(t);
@@ -182,7 +192,7 @@ export default function JobForm(props: JobFormProps) {
               <option value={t} selected={t === type}>{JOB_TYPES[t].label}</option>
             ))}
           </select>
-          {!hydrated && (
+          {!hydrated && !editOf && (
             <button
               type="submit"
               formMethod="get"
@@ -194,7 +204,10 @@ export default function JobForm(props: JobFormProps) {
             </button>
           )}
         </div>
-        <p id="f-type-help" class="mt-1 text-xs text-muted-foreground">{def.description}</p>
+        <p id="f-type-help" class="mt-1 text-xs text-muted-foreground">
+          {def.description}
+          {editOf && " A job keeps its type: clone it as new for another."}
+        </p>
         <Err name="type" errors={errors} />
       </div>
       <fieldset class="space-y-4 rounded-md border border-border p-4">
@@ -239,30 +252,32 @@ export default function JobForm(props: JobFormProps) {
           </select>
           <Err name="priority" errors={errors} />
         </div>
-        <div>
-          <label for="f-scheduled_for" class={LABEL}>Run at (UTC, optional)</label>
-          <input
-            id="f-scheduled_for"
-            name="scheduled_for"
-            type="datetime-local"
-            value={values.scheduled_for ?? ""}
-            class={`${INPUT} ${errors.scheduled_for ? INPUT_INVALID : ""}`}
-            aria-invalid={errors.scheduled_for ? "true" : undefined}
-            aria-describedby="f-scheduled_for-help"
-            onInput={(e) => set("scheduled_for", e.currentTarget.value)}
-          />
-          <p id="f-scheduled_for-help" class="mt-1 text-xs text-muted-foreground">
-            Empty: as soon as a worker is free.
-          </p>
-          <Err name="scheduled_for" errors={errors} />
-        </div>
+        {!editOf && (
+          <div>
+            <label for="f-scheduled_for" class={LABEL}>Run at (UTC, optional)</label>
+            <input
+              id="f-scheduled_for"
+              name="scheduled_for"
+              type="datetime-local"
+              value={values.scheduled_for ?? ""}
+              class={`${INPUT} ${errors.scheduled_for ? INPUT_INVALID : ""}`}
+              aria-invalid={errors.scheduled_for ? "true" : undefined}
+              aria-describedby="f-scheduled_for-help"
+              onInput={(e) => set("scheduled_for", e.currentTarget.value)}
+            />
+            <p id="f-scheduled_for-help" class="mt-1 text-xs text-muted-foreground">
+              Empty: as soon as a worker is free.
+            </p>
+            <Err name="scheduled_for" errors={errors} />
+          </div>
+        )}
         <div>
           <label for="f-queue" class={LABEL}>Queue (optional)</label>
           <input
             id="f-queue"
             name="queue"
             value={values.queue ?? ""}
-            placeholder={defaultQueueOf(values.type ?? "")}
+            placeholder={defaultQueueOf(type)}
             class={`${INPUT} ${errors.queue ? INPUT_INVALID : ""}`}
             aria-invalid={errors.queue ? "true" : undefined}
             aria-describedby="f-queue-help"
@@ -273,67 +288,73 @@ export default function JobForm(props: JobFormProps) {
           </p>
           <Err name="queue" errors={errors} />
         </div>
-        <div>
-          <label for="f-unique_key" class={LABEL}>Unique key (optional)</label>
-          <input
-            id="f-unique_key"
-            name="unique_key"
-            type="text"
-            maxLength={255}
-            value={values.unique_key ?? ""}
-            class={`${INPUT} ${errors.unique_key ? INPUT_INVALID : ""}`}
-            aria-invalid={errors.unique_key ? "true" : undefined}
-            aria-describedby="f-unique_key-help"
-            onInput={(e) => set("unique_key", e.currentTarget.value)}
-          />
-          <p id="f-unique_key-help" class="mt-1 text-xs text-muted-foreground">
-            While a pending or running job has this key, no second one is created.
-          </p>
-          <Err name="unique_key" errors={errors} />
-        </div>
-        <div>
-          <label for="f-timeout_seconds" class={LABEL}>Timeout in seconds (optional)</label>
-          <input
-            id="f-timeout_seconds"
-            name="timeout_seconds"
-            type="number"
-            min={1}
-            max={86400}
-            step={1}
-            value={values.timeout_seconds ?? ""}
-            class={`${INPUT} ${errors.timeout_seconds ? INPUT_INVALID : ""}`}
-            aria-invalid={errors.timeout_seconds ? "true" : undefined}
-            aria-describedby="f-timeout_seconds-help"
-            onInput={(e) => set("timeout_seconds", e.currentTarget.value)}
-          />
-          <p id="f-timeout_seconds-help" class="mt-1 text-xs text-muted-foreground">
-            Empty: the type's timeout ({def.timeoutSeconds} s) for each attempt.
-          </p>
-          <Err name="timeout_seconds" errors={errors} />
-        </div>
-        <div>
-          <label for="f-expires_at" class={LABEL}>Expires at (UTC, optional)</label>
-          <input
-            id="f-expires_at"
-            name="expires_at"
-            type="datetime-local"
-            value={values.expires_at ?? ""}
-            class={`${INPUT} ${errors.expires_at ? INPUT_INVALID : ""}`}
-            aria-invalid={errors.expires_at ? "true" : undefined}
-            aria-describedby="f-expires_at-help"
-            onInput={(e) => set("expires_at", e.currentTarget.value)}
-          />
-          <p id="f-expires_at-help" class="mt-1 text-xs text-muted-foreground">
-            Not started by then: cancelled, never run.
-          </p>
-          <Err name="expires_at" errors={errors} />
-        </div>
+        {!editOf && (
+          <div>
+            <label for="f-unique_key" class={LABEL}>Unique key (optional)</label>
+            <input
+              id="f-unique_key"
+              name="unique_key"
+              type="text"
+              maxLength={255}
+              value={values.unique_key ?? ""}
+              class={`${INPUT} ${errors.unique_key ? INPUT_INVALID : ""}`}
+              aria-invalid={errors.unique_key ? "true" : undefined}
+              aria-describedby="f-unique_key-help"
+              onInput={(e) => set("unique_key", e.currentTarget.value)}
+            />
+            <p id="f-unique_key-help" class="mt-1 text-xs text-muted-foreground">
+              While a pending or running job has this key, no second one is created.
+            </p>
+            <Err name="unique_key" errors={errors} />
+          </div>
+        )}
+        {!editOf && (
+          <div>
+            <label for="f-timeout_seconds" class={LABEL}>Timeout in seconds (optional)</label>
+            <input
+              id="f-timeout_seconds"
+              name="timeout_seconds"
+              type="number"
+              min={1}
+              max={86400}
+              step={1}
+              value={values.timeout_seconds ?? ""}
+              class={`${INPUT} ${errors.timeout_seconds ? INPUT_INVALID : ""}`}
+              aria-invalid={errors.timeout_seconds ? "true" : undefined}
+              aria-describedby="f-timeout_seconds-help"
+              onInput={(e) => set("timeout_seconds", e.currentTarget.value)}
+            />
+            <p id="f-timeout_seconds-help" class="mt-1 text-xs text-muted-foreground">
+              Empty: the type's timeout ({def.timeoutSeconds} s) for each attempt.
+            </p>
+            <Err name="timeout_seconds" errors={errors} />
+          </div>
+        )}
+        {!editOf && (
+          <div>
+            <label for="f-expires_at" class={LABEL}>Expires at (UTC, optional)</label>
+            <input
+              id="f-expires_at"
+              name="expires_at"
+              type="datetime-local"
+              value={values.expires_at ?? ""}
+              class={`${INPUT} ${errors.expires_at ? INPUT_INVALID : ""}`}
+              aria-invalid={errors.expires_at ? "true" : undefined}
+              aria-describedby="f-expires_at-help"
+              onInput={(e) => set("expires_at", e.currentTarget.value)}
+            />
+            <p id="f-expires_at-help" class="mt-1 text-xs text-muted-foreground">
+              Not started by then: cancelled, never run.
+            </p>
+            <Err name="expires_at" errors={errors} />
+          </div>
+        )}
       </div>
       <div class="flex items-center gap-2">
         <button type="submit" class={buttonClass("primary")} onPointerDown={press}>
-          Create job
+          {editOf ? "Retry with these values" : "Create job"}
         </button>
-        <a href="/jobs" class={buttonClass("ghost")}>Cancel</a>
+        <a href={editOf ? `/jobs/${editOf}` : "/jobs"} class={buttonClass("ghost")}>Cancel</a>
       </div>
     </form>
   );

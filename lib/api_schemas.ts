@@ -4,7 +4,13 @@
  * document). One source for both, so the document cannot drift from the code.
  */
 import { z } from "zod";
-import { createJobSchema, hasUnstorableChars, JOB_TYPE_NAMES, queueName } from "./jobs/mod.ts";
+import {
+  createJobSchema,
+  hasUnstorableChars,
+  JOB_TYPE_NAMES,
+  priority,
+  queueName,
+} from "./jobs/mod.ts";
 import { BULK_ACTIONS } from "./queue/bulk.ts";
 import { EXPLAIN_CODES, JOB_STATUSES, SORT_COLUMNS, UUID_RE } from "./job_constants.ts";
 import { EVENT_KINDS } from "./queue/types.ts";
@@ -99,8 +105,22 @@ export const failBody = z.strictObject({
   ...fence,
 });
 
-/** A body that must be absent or `{}` (cancel, retry). */
+/** A body that must be absent or `{}` (cancel, schedule delete and run). */
 export const emptyBody = z.strictObject({});
+
+/**
+ * Body of `POST /api/jobs/:id/retry` (optional as a whole): what to change
+ * before the job goes back to pending. `payload` is checked against the
+ * job's type once the job is read (lib/queue/retry.ts); `priority` and
+ * `queue` follow the rules of `POST /api/jobs`.
+ */
+export const retryBody = z.strictObject({
+  payload: z.record(z.string(), z.unknown(), { error: "payload must be an object" }).optional()
+    .describe("the new payload, checked with the job type's schema as on create"),
+  priority: priority.optional().describe("the new priority (1–5)"),
+  queue: queueName().optional().describe("the new queue"),
+});
+export type RetryBody = z.infer<typeof retryBody>;
 
 const intParam = (label: string, min: number, max: number) =>
   z.number({ error: `${label} must be a whole number from ${min} to ${max}` })
@@ -256,6 +276,10 @@ export const jobEventResponse = z.object({
   attempt: z.int(),
   worker: z.string().nullable(),
   message: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()).nullable().describe(
+    "what the event keeps besides its message; null but for `edited`: " +
+      "`{changed: [field…], previous: {payload, priority, queue}}`, the values before the edit",
+  ),
 });
 
 /** A page of jobs. */

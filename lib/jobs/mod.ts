@@ -21,7 +21,8 @@ export const JOB_TYPES: Record<string, JobType<unknown>> = {
 export const JOB_TYPE_NAMES = ["email", "report", "notification"] as const;
 export type JobTypeName = typeof JOB_TYPE_NAMES[number];
 
-const priority = z.number({ error: "priority must be a whole number from 1 to 5" })
+/** A job's priority: a whole number 1–5 (strict: `"3"` is refused). */
+export const priority = z.number({ error: "priority must be a whole number from 1 to 5" })
   .int("priority must be a whole number from 1 to 5").min(1, "priority must be at least 1")
   .max(5, "priority must be at most 5");
 const maxAttempts = z.number({ error: "max_attempts must be a whole number" })

@@ -48,7 +48,14 @@ export const EXAMPLES = {
     unlimited: { concurrency: null },
   },
   cancelJob: { empty: {} },
-  retryJob: { empty: {} },
+  retryJob: {
+    empty: {},
+    edit: {
+      payload: { to: "ada@example.org", subject: "Welcome", body: "Hello Ada" },
+      priority: 5,
+    },
+    move: { queue: "mail-slow" },
+  },
   createSchedule: {
     weekdayMail: {
       name: "weekday-digest",

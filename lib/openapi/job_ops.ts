@@ -149,8 +149,23 @@ export function registerJobOperations(kit: Kit): void {
   kit.op("post", "/api/jobs/{id}/retry", {
     operationId: "retryJob",
     tags: ["jobs"],
-    summary: "Retry a failed or cancelled job (back to pending, attempts reset)",
-    request: { params: kit.idParam, body: emptyBody(EXAMPLES.retryJob) },
+    summary: "Retry a failed or cancelled job (back to pending, attempts reset), " +
+      "optionally with a new payload, priority or queue",
+    description: "Without a body (or with `{}`) the job goes back to pending as it was. With " +
+      "`payload`, `priority` or `queue`, the job is edited first, in the same transaction: " +
+      "the payload must pass the job type's schema (as on create; 422 with the issues under " +
+      "`payload.`, nothing changed), the fields that differ are written, and an `edited` " +
+      "event keeps the previous values in its `data` " +
+      "(`{changed, previous: {payload, priority, queue}}`); then the `retried` event. A " +
+      "field equal to the job's is no change. The job must be failed or cancelled whatever " +
+      "the body (409 otherwise, checked before the payload).",
+    request: {
+      params: kit.idParam,
+      body: kit.jsonBody(kit.RetryBody, EXAMPLES.retryJob, {
+        required: false,
+        description: "optional; what to change before the retry",
+      }),
+    },
     responses: {
       200: kit.ok(
         "the job, pending again: due now, or at its `scheduled_for` when it was cancelled before that time",
@@ -159,7 +174,7 @@ export function registerJobOperations(kit: Kit): void {
       ...kit.notFound,
       409: kit.err(
         "`job_not_retryable`: the job is neither failed nor cancelled; `unique_key_taken`: a " +
-          "pending or processing job holds its unique_key",
+          "pending or processing job holds its unique_key (an edit is not kept either)",
       ),
       ...kit.bodyErrors,
       ...kit.common,

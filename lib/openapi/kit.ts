@@ -21,6 +21,7 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
   const Bulk = reg("BulkAction", s.bulkBody);
   const BulkResult = reg("BulkResult", s.bulkResponse);
   const Empty = reg("EmptyBody", s.emptyBody);
+  const RetryBody = reg("RetryRequest", s.retryBody);
   const Process = reg("ProcessRequest", s.processBody);
   const Complete = reg("CompleteRequest", s.completeBody);
   const Fail = reg("FailRequest", s.failBody);
@@ -142,6 +143,7 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
     Bulk,
     BulkResult,
     Empty,
+    RetryBody,
     Process,
     Complete,
     Fail,

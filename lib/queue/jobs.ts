@@ -41,5 +41,5 @@ export { list, type ListPage, type ListQuery, SORT_COLUMNS, type SortColumn } fr
 export { get, getWithEvents } from "./get.ts";
 export { explain, type Explanation } from "./explain.ts";
 export { cancel } from "./cancel.ts";
-export { retry } from "./retry.ts";
+export { retry, type RetryEdit, type RetryOptions } from "./retry.ts";
 export { remove, removeMany } from "./remove.ts";

@@ -14,6 +14,7 @@ export const EVENT_KINDS = [
   "retried",
   "released",
   "expired",
+  "edited",
 ] as const;
 export type EventKind = typeof EVENT_KINDS[number];
 
@@ -58,6 +59,11 @@ export interface JobEvent {
   attempt: number;
   worker: string | null;
   message: string | null;
+  /**
+   * What the event keeps besides its message (null for most kinds). An
+   * `edited` event: `{changed, previous: {payload, priority, queue}}`.
+   */
+  data: Record<string, unknown> | null;
 }
 
 /** A row of `worker`. */

@@ -38,6 +38,7 @@ const DONE: Record<string, string> = {
   cancelled: "Job cancelled.",
   cancel_requested: "Cancel requested: the running job is being stopped.",
   retried: "Job queued again with a fresh set of attempts.",
+  edited: "Job edited and queued again with a fresh set of attempts.",
   created: "Job created.",
   existed:
     "A pending or processing job already has this unique key: this one. Nothing was created.",
@@ -46,7 +47,9 @@ const DONE: Record<string, string> = {
 /** The flash message of `?done=`; a retried job that kept its later schedule says when it runs. */
 function doneMessage(key: string | null, job: Job, now: Date): string | null {
   const msg = own(DONE, key);
-  if (key !== "retried" || !isScheduled(job.status, job.scheduled_for, now)) return msg;
+  if ((key !== "retried" && key !== "edited") || !isScheduled(job.status, job.scheduled_for, now)) {
+    return msg;
+  }
   return `${msg} It keeps its schedule: it runs ${relativeTime(job.scheduled_for, now)} (${
     exactTime(job.scheduled_for)
   }).`;
@@ -92,7 +95,7 @@ export const handler = define.handlers({
         return back(after.status === "processing" ? "cancel_requested" : "cancelled");
       }
       case "retry": {
-        await jobs.retry(sql, { id: job.id, now: now() });
+        await jobs.retry(sql, { id: job.id, now: now(), actor: actorOf(ctx) });
         ctx.state.changed.poke();
         ctx.state.newJobs.poke();
         return back("retried");

@@ -5,6 +5,7 @@
 import type { Browser } from "playwright-core";
 import type { TestServer } from "../_helpers/browser.ts";
 import { auditCheck } from "./audit.ts";
+import { editCheck } from "./edit.ts";
 
 /** What a check gets: the shared browser and its own server. */
 export interface ConsoleCheckContext {
@@ -23,4 +24,5 @@ export interface ConsoleCheck {
 /** Every check, one line per feature. */
 export const CONSOLE_CHECKS: ConsoleCheck[] = [
   auditCheck,
+  editCheck,
 ];
