@@ -137,10 +137,12 @@ export default define.page<typeof handler>(({ data }) => {
             label="Statement statistics"
             figure={{
               value: h.statements.state,
-              level: h.statements.state === "ok" ? "ok" : "warn",
+              level: health.statementsLevel(h.statements),
               meaning: h.statements.state === "ok"
                 ? "pg_stat_statements records every statement's time (below)"
-                : "pg_stat_statements is not available: slow statements cannot be listed",
+                : h.statements.state === "unreadable"
+                ? "pg_stat_statements is installed but not loaded: see below how to finish"
+                : "pg_stat_statements is not installed: slow statements cannot be listed (below: how)",
             }}
             shown={h.statements.state.replace("_", " ")}
           />

@@ -139,6 +139,37 @@ Deno.test("db health: sections, tables, open transactions, dead tuples, statemen
     );
 
     await t.step(
+      "a replication slot shows with the WAL it keeps, coloured by the thresholds",
+      async () => {
+        // A temporary slot: dropped when its session ends, whatever happens to this test.
+        const name = `jobq_health_${crypto.randomUUID().slice(0, 8)}`;
+        const slotPool = openPool(app.db.url, { max: 1, name: "health-test-slot" });
+        try {
+          await slotPool`SELECT pg_create_physical_replication_slot(${name}, true, true)`;
+          const slotOf = (h: Health) =>
+            h.vacuum.replication_slots.find((x) => x.slot_name === name);
+          const h = await health.read(sql);
+          const slot = slotOf(h);
+          assert(slot, `slot ${name} listed`);
+          assertEquals(slot.slot_type, "physical");
+          assertEquals(slot.active, true);
+          assert(slot.retained_wal.value !== null && slot.retained_wal.value >= 0);
+          assertMatch(slot.retained_wal.meaning, /^active: keeps .* of WAL on disk/);
+          const warn = await health.read(sql, { thresholds: { slot_wal_warn_bytes: -1 } });
+          assertEquals(slotOf(warn)!.retained_wal.level, "warn");
+          const bad = await health.read(sql, {
+            thresholds: { slot_wal_warn_bytes: -1, slot_wal_bad_bytes: -1 },
+          });
+          assertEquals(slotOf(bad)!.retained_wal.level, "bad");
+          const doc = parse(await (await app.call("/health")).text());
+          assert($(doc, `#vacuum tr[data-slot="${name}"] [data-cell="retained"] [data-level]`));
+        } finally {
+          await slotPool.end();
+        }
+      },
+    );
+
+    await t.step(
       "dead tuples after an update and delete burst, once the statistics are flushed",
       async () => {
         // Autovacuum off for this database's job table: it must not clean up between burst and read.
@@ -187,6 +218,11 @@ Deno.test("db health: sections, tables, open transactions, dead tuples, statemen
       assertMatch(h.statements.message, /CREATE EXTENSION pg_stat_statements/);
       const doc = parse(await (await app.call("/health")).text());
       assertEquals($(doc, "#statements [data-state]").getAttribute("data-state"), "not_installed");
+      assertEquals(
+        $(doc, '[data-figure="statements"] [data-level]').getAttribute("data-level"),
+        "ok",
+        "not installed is a choice, not a fault",
+      );
       assertMatch(text($(doc, "#statements")), /pg_stat_statements not installed/);
     });
 
@@ -213,6 +249,7 @@ Deno.test("db health: sections, tables, open transactions, dead tuples, statemen
         } else {
           // Installed but not loaded: reading the view fails; the rest of the answer stands.
           assertEquals(h.statements.state, "unreadable");
+          assertEquals(health.statementsLevel(h.statements), "warn");
           assertMatch(h.statements.message, /shared_preload_libraries/);
           assert(h.tables.length > 0);
         }

@@ -613,6 +613,15 @@ async function readStatements(
   }
 }
 
+/**
+ * The level of the statements section itself: `warn` when pg_stat_statements
+ * is installed but cannot be read (a half-done setup), else `ok` (not
+ * installed is a choice, not a fault).
+ */
+export function statementsLevel(s: StatementsSection): Level {
+  return s.state === "unreadable" ? "warn" : "ok";
+}
+
 /** The worst level of the whole answer, and how many figures are at each level. */
 export function summary(h: DbHealth): { level: Level; warn: number; bad: number } {
   const levels: Level[] = [
@@ -630,6 +639,7 @@ export function summary(h: DbHealth): { level: Level; warn: number; bad: number 
       x.last_analyze.level,
     ]),
     ...h.indexes.map((i) => i.size.level),
+    statementsLevel(h.statements),
     ...h.statements.items.map((s) => s.mean_exec_time.level),
   ];
   return {
