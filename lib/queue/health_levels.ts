@@ -4,6 +4,9 @@
  * (`{value, level, meaning}`). The statements are in `health.ts`.
  */
 
+/** How many open (and prepared) transactions and slowest statements are listed. */
+export const LIST_LIMIT = { transactions: 5, statements: 10 } as const;
+
 /** How a figure looks: fine, worth a look, or act now. */
 export type Level = "ok" | "warn" | "bad";
 
