@@ -12,6 +12,7 @@ const NAV: { href: string; label: string; more?: string }[] = [
   { href: "/workers", label: "Workers" },
   { href: "/schedules", label: "Schedules" },
   { href: "/audit", label: "Audit" },
+  { href: "/health", label: "Health" },
   { href: "/docs", label: "API", more: " docs" },
 ];
 

@@ -14,6 +14,7 @@ import { registerOtherOperations } from "./openapi/other_ops.ts";
 import { registerScheduleOperations } from "./openapi/schedule_ops.ts";
 import { registerQueueOperations } from "./openapi/queue_ops.ts";
 import { registerAuditOperations } from "./openapi/audit_ops.ts";
+import { registerHealthOperations } from "./openapi/health_ops.ts";
 
 /** Every documented route as `METHOD path` (OpenAPI `{param}` syntax); tests compare it. */
 export const API_ROUTES = [
@@ -38,6 +39,7 @@ export const API_ROUTES = [
   "DELETE /api/schedules/{name}",
   "POST /api/schedules/{name}/run",
   "GET /api/audit",
+  "GET /api/health/db",
   "GET /api/openapi.json",
   "GET /docs",
   "GET /healthz",
@@ -78,6 +80,7 @@ function build(): Record<string, unknown> {
   registerScheduleOperations(kit);
   registerQueueOperations(kit);
   registerAuditOperations(kit);
+  registerHealthOperations(kit, r);
 
   return app.getOpenAPI31Document({
     openapi: "3.1.0",

@@ -518,6 +518,20 @@ function cases(ids: { pending: string; completed: string; processing: string }):
       issue,
     })),
     { name: "POST to the audit log", path: "/api/audit", body: "{}", status: 405 },
+    {
+      name: "database health sorted by nonsense",
+      method: "GET",
+      path: "/api/health/db?sort=slowest",
+      status: 422,
+      issue: "sort",
+    },
+    {
+      name: "database health with an unknown parameter",
+      method: "GET",
+      path: "/api/health/db?limit=5",
+      status: 422,
+    },
+    { name: "POST to database health", path: "/api/health/db", body: "{}", status: 405 },
   ];
 }
 

@@ -310,6 +310,13 @@ export async function everyOperation(c: Client, x: Expect, f: Fixtures): Promise
   x(await c.HEAD("/api/queues/{name}", { params: { path: { name: "default" } } }), 200);
   x(await c.HEAD("/api/queues/{name}", { params: { path: { name: "nope" } } }), 404);
 
+  // ---- database health
+  x(await c.GET("/api/health/db", {}), 200);
+  x(await c.GET("/api/health/db", { params: { query: { sort: "total" } } }), 200);
+  x(await c.GET("/api/health/db", { params: { query: { sort: "slowest" } as never } }), 422);
+  x(await c.HEAD("/api/health/db", {}), 200);
+  x(await c.HEAD("/api/health/db", { params: { query: { limit: "5" } as never } }), 422);
+
   // ---- stats and events
   x(await c.GET("/api/stats", {}), 200);
   x(await c.GET("/api/stats", { params: { query: { since: "1" } as never } }), 422);

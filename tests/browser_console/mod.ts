@@ -6,6 +6,7 @@ import type { Browser } from "playwright-core";
 import type { TestServer } from "../_helpers/browser.ts";
 import { auditCheck } from "./audit.ts";
 import { editCheck } from "./edit.ts";
+import { healthCheck } from "./health.ts";
 
 /** What a check gets: the shared browser and its own server. */
 export interface ConsoleCheckContext {
@@ -25,4 +26,5 @@ export interface ConsoleCheck {
 export const CONSOLE_CHECKS: ConsoleCheck[] = [
   auditCheck,
   editCheck,
+  healthCheck,
 ];
