@@ -35,10 +35,12 @@ export interface LiveRegionProps {
   updatedAt?: string;
   /** Also refresh every this many ms (0: only on events). */
   pollMs?: number;
+  /** Refresh when jobs change (default); false: only every `pollMs` (pages whose reads are not cheap). */
+  onJobs?: boolean;
 }
 
 export default function LiveRegion(
-  { mode = "swap", jobId, updatedAt, pollMs = 0 }: LiveRegionProps,
+  { mode = "swap", jobId, updatedAt, pollMs = 0, onJobs = true }: LiveRegionProps,
 ) {
   const hydrated = useHydrated();
   const live = useLive();
@@ -69,13 +71,13 @@ export default function LiveRegion(
         console.warn("live refresh failed", err);
       }
     }, 400);
-    const off = onJobsChanged(refresh);
+    const off = onJobs ? onJobsChanged(refresh) : () => {};
     const timer = pollMs > 0 ? setInterval(refresh, pollMs) : undefined;
     return () => {
       off();
       if (timer) clearInterval(timer);
     };
-  }, [mode, jobId, updatedAt, pollMs]);
+  }, [mode, jobId, updatedAt, pollMs, onJobs]);
   return (
     <span
       data-ready={hydrated ? "" : undefined}

@@ -5,7 +5,8 @@
  * statements when pg_stat_statements is there. Each figure has a coloured
  * level and a one-line meaning. The JSON is `GET /api/health/db`. Works
  * without JavaScript (the statements' order is a link); live through
- * LiveRegion, which re-renders the `[data-live]` regions every few seconds.
+ * LiveRegion, which re-renders the `[data-live]` regions every few seconds
+ * (on a timer only: its catalog reads are not worth repeating on every job change).
  * Not to be confused with `/healthz` (liveness) and `/readyz` (readiness).
  */
 import { define } from "@/utils.ts";
@@ -88,7 +89,7 @@ export default define.page<typeof handler>(({ data }) => {
         actions={
           <>
             <a class={`${LINK} text-sm`} href="/api/health/db">JSON</a>
-            <LiveRegion mode="swap" pollMs={POLL_MS} />
+            <LiveRegion mode="swap" pollMs={POLL_MS} onJobs={false} />
           </>
         }
       />
