@@ -12,3 +12,4 @@ export { backoffMs, errorText } from "./backoff.ts";
 export * as schedules from "./schedules.ts";
 export { runNow, schedulerPass } from "./schedule_tick.ts";
 export * as audit from "./audit.ts";
+export * as alerts from "./alerts.ts";
