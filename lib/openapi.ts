@@ -13,6 +13,7 @@ import { registerJobOperations } from "./openapi/job_ops.ts";
 import { registerOtherOperations } from "./openapi/other_ops.ts";
 import { registerScheduleOperations } from "./openapi/schedule_ops.ts";
 import { registerQueueOperations } from "./openapi/queue_ops.ts";
+import { registerAlertOperations } from "./openapi/alert_ops.ts";
 
 /** Every documented route as `METHOD path` (OpenAPI `{param}` syntax); tests compare it. */
 export const API_ROUTES = [
@@ -36,6 +37,11 @@ export const API_ROUTES = [
   "PATCH /api/schedules/{name}",
   "DELETE /api/schedules/{name}",
   "POST /api/schedules/{name}/run",
+  "GET /api/alerts",
+  "POST /api/alerts",
+  "GET /api/alerts/{id}",
+  "PATCH /api/alerts/{id}",
+  "DELETE /api/alerts/{id}",
   "GET /api/openapi.json",
   "GET /docs",
   "GET /healthz",
@@ -75,6 +81,7 @@ function build(): Record<string, unknown> {
   registerOtherOperations(kit);
   registerScheduleOperations(kit);
   registerQueueOperations(kit);
+  registerAlertOperations(kit);
 
   return app.getOpenAPI31Document({
     openapi: "3.1.0",

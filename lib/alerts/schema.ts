@@ -206,3 +206,41 @@ export function describeValue(a: AlertRule & { last_value: number | null }): str
         : `${v} queue${v === 1 ? "" : "s"} unserved`;
   }
 }
+
+const instant = z.iso.datetime({ offset: true });
+
+/** A rule and its state, as the API answers it (the `alert` row and `state`). */
+export const alertResponse = z.object({
+  id: z.int().min(1),
+  name: z.string(),
+  kind: z.enum(ALERT_KINDS),
+  queue: z.string().nullable().describe("the queue it watches; null: every queue"),
+  type: z.string().nullable().describe("the job type it watches; null: every type"),
+  threshold: z.number().nullable().describe("percent, jobs or seconds by kind; null: no_worker"),
+  window_minutes: z.int().nullable().describe("failure_rate only"),
+  enabled: z.boolean(),
+  state: z.enum(["firing", "ok", "disabled"]),
+  firing_since: instant.nullable().describe("when the current firing began; null: not firing"),
+  last_value: z.number().nullable().describe(
+    "the value at the last evaluation: percent, jobs, seconds, or queues without a worker " +
+      "(null: nothing to measure, e.g. no job finished in the window)",
+  ),
+  last_evaluated_at: instant.nullable(),
+  resolved_at: instant.nullable().describe("when the last firing ended"),
+  notified_state: z.enum(["firing", "resolved"]).nullable().describe(
+    "the last notice delivered to ALERT_WEBHOOK_URL",
+  ),
+  notified_since: instant.nullable().describe(
+    "the firing (its firing_since) that notice was about",
+  ),
+  last_notified_at: instant.nullable().describe("when the last notice was delivered"),
+  notify_until: instant.nullable().describe("a delivery in flight holds the rule until then"),
+  notify_error: z.string().nullable().describe(
+    "why the last delivery failed (null after a success)",
+  ),
+  created_at: instant,
+  updated_at: instant,
+});
+
+/** Every rule, firing ones first. */
+export const alertListResponse = z.object({ items: z.array(alertResponse) });

@@ -132,6 +132,7 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
   });
 
   return {
+    reg,
     retryAfter,
     wrongHost,
     Job,
