@@ -11,6 +11,7 @@ const NAV: { href: string; label: string; more?: string }[] = [
   { href: "/queues", label: "Queues" },
   { href: "/workers", label: "Workers" },
   { href: "/schedules", label: "Schedules" },
+  { href: "/alerts", label: "Alerts" },
   { href: "/docs", label: "API", more: " docs" },
 ];
 

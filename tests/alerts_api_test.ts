@@ -7,6 +7,8 @@
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { bodyJson } from "./_helpers/api_server.ts";
 import { openApp, type TestApp } from "./_helpers/app.ts";
+import { $, $$, parse, text } from "./_helpers/html.ts";
+import * as alerts from "../lib/queue/alerts.ts";
 
 type Json = Record<string, unknown>;
 type Issues = { error: { code: string; issues?: { path: string; message: string }[] } };
@@ -261,6 +263,95 @@ Deno.test({
           }
         },
       );
+
+      await t.step(
+        "the /alerts page: create, 422 naming the field, disable, delete — 303s, audited",
+        async () => {
+          const SAME = { origin: "http://127.0.0.1:8000", "sec-fetch-site": "same-origin" };
+          const form = (fields: Record<string, string>, headers: Record<string, string> = SAME) =>
+            app.call("/alerts", {
+              method: "POST",
+              body: new URLSearchParams(fields),
+              headers,
+              redirect: "manual",
+            });
+          let res = await form({
+            action: "create",
+            name: "page rule",
+            kind: "backlog",
+            queue: "mail",
+            type: "email",
+            threshold: "100",
+            window_minutes: "15", // not a backlog field: left out, not refused
+          });
+          assertEquals(res.status, 303);
+          assertEquals(res.headers.get("location"), "/alerts?done=created&name=page%20rule");
+          const doc = parse(await (await app.call(res.headers.get("location")!)).text());
+          assert($(doc, 'nav a[href="/alerts"]'));
+          const row = $$(doc, "tr[data-alert]").find((r) =>
+            text($(r, "[data-name]")) === "page rule"
+          )!;
+          assertEquals(text($(row, "[data-alert-state]")), "ok");
+          const id = Number(row.getAttribute("data-alert"));
+          const made = (await alerts.get(app.db.sql, { id }))!;
+          assertEquals([made.kind, made.queue, made.type, made.threshold, made.window_minutes], [
+            "backlog",
+            "mail",
+            "email",
+            100,
+            null,
+          ]);
+
+          const before = await tableHash(app);
+          res = await form({
+            action: "create",
+            name: "bad",
+            kind: "oldest_pending",
+            threshold: "soon",
+          });
+          assertEquals(res.status, 422);
+          const bad = parse(await res.text());
+          assert(/must be a number/.test(text($(bad, '[data-error="threshold"]'))));
+          assertEquals($(bad, "#f-threshold").getAttribute("aria-invalid"), "true");
+          assertEquals($(bad, "#f-name").getAttribute("value"), "bad");
+          res = await form({ action: "create", name: "page rule", kind: "no_worker" });
+          assertEquals(res.status, 409);
+          res = await form({ action: "delete", id: String(id) }, {
+            origin: "https://evil.example",
+            "sec-fetch-site": "cross-site",
+          });
+          assertEquals(res.status, 403);
+          assertEquals(await tableHash(app), before, "refused forms change nothing");
+
+          res = await form({ action: "disable", id: String(id) });
+          assertEquals([res.status, (await alerts.get(app.db.sql, { id }))!.state], [
+            303,
+            "disabled",
+          ]);
+          res = await form({ action: "delete", id: String(id) });
+          assertEquals([res.status, await alerts.get(app.db.sql, { id })], [303, null]);
+          const rows = (await auditRows(app)).slice(-3);
+          assertEquals(rows.map((r) => [r.action, r.actor, r.via, r.target]), [
+            ["alert.create", "anonymous", "open", "page rule"],
+            ["alert.update", "anonymous", "open", "page rule"],
+            ["alert.delete", "anonymous", "open", "page rule"],
+          ]);
+        },
+      );
+
+      await t.step("the dashboard shows a firing rule in a banner linking to /alerts", async () => {
+        let doc = parse(await (await app.call("/")).text());
+        assertEquals($$(doc, "[data-firing]").length, 0);
+        await app.post("/api/alerts", { name: "nobody on mail", kind: "no_worker", queue: "mail" });
+        await alerts.evaluate(app.db.sql);
+        doc = parse(await (await app.call("/")).text());
+        const banner = $(doc, '[data-live="alerts"] [data-firing]');
+        // "no mail worker" (created above) fires too.
+        assert(/2 alerts firing/.test(text(banner)), text(banner));
+        assert(/nobody on mail/.test(text(banner)));
+        assert($(banner, 'a[href="/alerts"]'));
+        assert($(banner, 'a[href="/jobs?status=pending&queue=mail"]'));
+      });
     } finally {
       await app.close();
     }
