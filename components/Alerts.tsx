@@ -46,7 +46,7 @@ export function AlertBadge({ state }: { state: AlertState }) {
 /** The rules, one row each, with their state and actions. */
 export function AlertTable({ items, now }: { items: Alert[]; now: Date }) {
   return (
-    <div class="overflow-x-auto">
+    <div class="relative overflow-x-auto">
       <table class="w-full text-sm" aria-label="Alert rules">
         <thead class="border-b border-border text-left text-xs text-muted-foreground">
           <tr>
