@@ -179,7 +179,7 @@ export function AlertForm({ values, errors }: { values: AlertValues; errors: Ale
           <label class={LABEL} for="f-kind">Kind</label>
           <select {...attrs(errors, "kind")}>
             {ALERT_KINDS.map((k) => (
-              <option value={k} selected={values.kind === k}>{KIND_LABELS[k]}</option>
+              <option key={k} value={k} selected={values.kind === k}>{KIND_LABELS[k]}</option>
             ))}
           </select>
           <Errors name="kind" errors={errors} />
@@ -193,7 +193,9 @@ export function AlertForm({ values, errors }: { values: AlertValues; errors: Ale
           <label class={LABEL} for="f-type">Job type</label>
           <select {...attrs(errors, "type")}>
             <option value="">every type</option>
-            {JOB_TYPE_NAMES.map((t) => <option value={t} selected={values.type === t}>{t}</option>)}
+            {JOB_TYPE_NAMES.map((t) => (
+              <option key={t} value={t} selected={values.type === t}>{t}</option>
+            ))}
           </select>
           <p class="mt-1 text-xs text-muted-foreground">Failure rate and backlog only.</p>
           <Errors name="type" errors={errors} />
@@ -253,7 +255,7 @@ export function FiringBanner({ items, now }: { items: Alert[]; now: Date }) {
           <li data-alert={a.id}>
             <a class={`${LINK} font-medium`} href={alertJobsPath(a)}>{a.name}</a>
             <span class="text-xs">
-              {" "}— {describeAlert(a)}
+              {` — ${describeAlert(a)}`}
               {a.kind === "no_worker" ? "" : `: ${describeValue(a)}`}, since{" "}
               <RelativeTime date={a.firing_since!} now={now} />
             </span>
