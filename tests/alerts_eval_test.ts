@@ -10,8 +10,10 @@ import { createAlertBody } from "../lib/alerts/schema.ts";
 import type { Actor } from "../lib/queue/audit.ts";
 import { AlertService, type AlertServiceOptions } from "../worker/services/alerts.ts";
 import { assert, assertEquals } from "./_helpers/assert.ts";
+import { ConfigError, parseConfig, publicOrigin } from "../lib/config.ts";
 import { createTestDb, fixedClock, type TestDb } from "./_helpers/db.ts";
 import { insertJob, type JobOverrides } from "./_helpers/factory.ts";
+import { testSupervisor } from "./_helpers/worker_sup.ts";
 
 const ACTOR: Actor = { name: "test", via: "open", address: null };
 const MIN = 60_000;
@@ -325,6 +327,42 @@ async function webhookDown(db: TestDb) {
   }
 }
 
+/** A worker process evaluates the rules at start and sends the notice; its own row counts as serving. */
+async function inTheWorker(db: TestDb) {
+  const arrived = Promise.withResolvers<Record<string, unknown>>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    arrived.resolve(await req.json());
+    return new Response(null, { status: 204 });
+  });
+  const served = await rule(
+    db.sql,
+    { name: "mail served", kind: "no_worker", queue: "mail" },
+    new Date(),
+  );
+  await rule(db.sql, { name: "reports unserved", kind: "no_worker", queue: "reports" }, new Date());
+  const { sup } = await testSupervisor(db.url, {
+    queues: ["mail"],
+    env: {
+      ALERT_WEBHOOK_URL: `http://127.0.0.1:${server.addr.port}/hook`,
+      PUBLIC_URL: "https://q.example",
+    },
+  });
+  try {
+    const timeout = setTimeout(() => arrived.reject(new Error("no notice within 20 s")), 20_000);
+    const body = await arrived.promise;
+    clearTimeout(timeout);
+    assertEquals([(body.alert as { name: string }).name, body.state, body.url], [
+      "reports unserved",
+      "firing",
+      "https://q.example/jobs?status=pending&queue=reports",
+    ]);
+    assertEquals((await alerts.get(db.sql, { id: served.id }))!.state, "ok");
+  } finally {
+    await sup.stop();
+    await server.shutdown();
+  }
+}
+
 Deno.test({
   name: "alerts: evaluation and notices (one database, rules cleared between steps)",
   sanitizeResources: false,
@@ -348,8 +386,44 @@ Deno.test({
         "a webhook that is down gets the notice at a later evaluation, exactly once",
         () => webhookDown(db),
       );
+      await fresh();
+      await t.step(
+        "a worker process evaluates the rules and sends the notice (its own row serves its queues)",
+        () => inTheWorker(db),
+      );
     } finally {
       await db.drop();
     }
   },
+});
+
+Deno.test("alerts: config — ALERT_WEBHOOK_URL must be http(s), ALERT_EVAL_SECONDS 1–3600; links use PUBLIC_URL, else HOST:PORT", () => {
+  const d = parseConfig({});
+  assertEquals([d.ALERT_WEBHOOK_URL, d.ALERT_EVAL_SECONDS], [undefined, 30]);
+  assertEquals(parseConfig({ ALERT_EVAL_SECONDS: "5" }).ALERT_EVAL_SECONDS, 5);
+  for (
+    const [name, value] of [
+      ["ALERT_WEBHOOK_URL", "ftp://example.com/hook"],
+      ["ALERT_WEBHOOK_URL", "not a url"],
+      ["ALERT_EVAL_SECONDS", "0"],
+      ["ALERT_EVAL_SECONDS", "1.5"],
+    ]
+  ) {
+    let err: unknown = null;
+    try {
+      parseConfig({ [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof ConfigError && err.message.startsWith(`${name}:`), `${name}=${value}`);
+  }
+  assertEquals(publicOrigin(d), "http://127.0.0.1:8000");
+  assertEquals(
+    publicOrigin(parseConfig({ HOST: "0.0.0.0", PORT: "9000", ALLOW_UNAUTHENTICATED: "true" })),
+    "http://localhost:9000",
+  );
+  assertEquals(
+    publicOrigin(parseConfig({ PUBLIC_URL: "https://jobq.example.com" })),
+    "https://jobq.example.com",
+  );
 });
