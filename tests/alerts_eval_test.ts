@@ -6,6 +6,7 @@
  */
 import type { Sql } from "../lib/db.ts";
 import * as alerts from "../lib/queue/alerts.ts";
+import * as notices from "../lib/queue/alert_notices.ts";
 import { createAlertBody } from "../lib/alerts/schema.ts";
 import type { Actor } from "../lib/queue/audit.ts";
 import { AlertService, type AlertServiceOptions } from "../worker/services/alerts.ts";
@@ -278,7 +279,7 @@ async function twoEvaluators(db: TestDb) {
     const claims = await Promise.all(
       Array.from(
         { length: 6 },
-        () => alerts.claimNotices(sql, { leaseSeconds: 60, now: clock.now() }),
+        () => notices.claimNotices(sql, { leaseSeconds: 60, now: clock.now() }),
       ),
     );
     assertEquals(claims.map((c) => c.length).sort(), [0, 0, 0, 0, 0, 1]);

@@ -6,7 +6,7 @@
  * stores it with the rule's state; a rule starts firing (`firing_since`) or
  * resolves (`resolved_at`) in that same statement, under the cluster-wide
  * alert lock, so one evaluator at a time moves the states. Notices to the
- * webhook are claimed by compare-and-set ({@link claimNotices}): a rule owes
+ * webhook are claimed by compare-and-set (`alert_notices.ts`): a rule owes
  * a "firing" notice while it fires and the last one delivered was not about
  * this firing, and a "resolved" notice once it stopped firing after a
  * delivered "firing". One evaluator wins each claim; a failed delivery
@@ -70,7 +70,7 @@ export function alertNotFound(id: string | number): NotFoundError {
 }
 
 /** The columns of an {@link Alert} (the row aliased `a`) and its state. */
-function cols(sql: Sql | TxSql) {
+export function cols(sql: Sql | TxSql) {
   return sql`a.*, CASE WHEN a.firing_since IS NOT NULL THEN 'firing'
     WHEN a.enabled THEN 'ok' ELSE 'disabled' END AS state`;
 }
@@ -342,82 +342,4 @@ export async function evaluate(sql: Sql, opts: { now?: Date | null } = {}): Prom
     }).sort((x, y) => x.id - y.id);
     return { ran: true, now, alerts, transitions };
   }) as Evaluation;
-}
-
-/** A notice a rule owes, claimed for delivery by one evaluator. */
-export interface Notice {
-  alert: Alert;
-  state: "firing" | "resolved";
-  /** The firing it is about (its `firing_since`). */
-  since: Date | null;
-  /** The claim: the rule's `notify_until`, which fences {@link delivered} and {@link undelivered}. */
-  claim: Date;
-}
-
-/**
- * Claims every notice owed (compare-and-set on `notify_until`, in one
- * statement), for `leaseSeconds` (after which a claim whose evaluator died
- * can be taken again): "firing" while a rule fires and the last notice
- * delivered was not about this firing; "resolved" when it no longer fires
- * and the last notice delivered was its "firing". A rule whose firing was
- * never notified owes no "resolved". Locks: the owed rows; a row another
- * evaluator is claiming is skipped (SKIP LOCKED), so each notice goes to one.
- */
-export async function claimNotices(
-  sql: Sql,
-  opts: { leaseSeconds: number; now?: Date | null },
-): Promise<Notice[]> {
-  const t = at(sql, opts.now);
-  const rows = await sql<(Alert & { claim: Date })[]>`
-    WITH owed AS (
-      SELECT id FROM alert
-      WHERE (notify_until IS NULL OR notify_until <= ${t})
-        AND ((firing_since IS NOT NULL AND (notified_state IS DISTINCT FROM 'firing'
-                                           OR notified_since IS DISTINCT FROM firing_since))
-          OR (firing_since IS NULL AND notified_state = 'firing'))
-      ORDER BY id
-      FOR UPDATE SKIP LOCKED
-    )
-    UPDATE alert a
-    SET notify_until = date_trunc('milliseconds', ${t} + make_interval(secs => ${opts.leaseSeconds}))
-    FROM owed WHERE a.id = owed.id
-    RETURNING ${cols(sql)}, a.notify_until AS claim`;
-  return rows.map(({ claim, ...a }) => ({
-    alert: a,
-    state: a.firing_since ? "firing" : "resolved",
-    since: a.firing_since ?? a.notified_since,
-    claim,
-  }));
-}
-
-/**
- * Records a delivered notice and ends its claim; false when the claim was
- * no longer this evaluator's (then nothing changes).
- */
-export async function delivered(
-  sql: Sql,
-  opts: { notice: Notice; now?: Date | null },
-): Promise<boolean> {
-  const n = opts.notice;
-  // Primary key; fenced on the claim.
-  const rows = await sql`
-    UPDATE alert a SET notified_state = ${n.state}, notified_since = ${n.since},
-      last_notified_at = ${at(sql, opts.now)}, notify_until = NULL, notify_error = NULL
-    WHERE id = ${n.alert.id} AND notify_until = ${n.claim}
-    RETURNING id`;
-  return rows.length > 0;
-}
-
-/** Records a failed delivery (its reason) and releases the claim, so the next evaluation retries. */
-export async function undelivered(
-  sql: Sql,
-  opts: { notice: Notice; error: string },
-): Promise<boolean> {
-  const n = opts.notice;
-  // Primary key; fenced on the claim.
-  const rows = await sql`
-    UPDATE alert SET notify_until = NULL, notify_error = ${opts.error.slice(0, 2000)}
-    WHERE id = ${n.alert.id} AND notify_until = ${n.claim}
-    RETURNING id`;
-  return rows.length > 0;
 }

@@ -13,3 +13,4 @@ export * as schedules from "./schedules.ts";
 export { runNow, schedulerPass } from "./schedule_tick.ts";
 export * as audit from "./audit.ts";
 export * as alerts from "./alerts.ts";
+export * as alertNotices from "./alert_notices.ts";

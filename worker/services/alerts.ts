@@ -15,6 +15,7 @@
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
 import * as alerts from "../../lib/queue/alerts.ts";
+import * as notices from "../../lib/queue/alert_notices.ts";
 import { alertJobsPath } from "../../lib/alerts/schema.ts";
 import type { DbHealth } from "./health.ts";
 import { Periodic } from "./periodic.ts";
@@ -47,12 +48,12 @@ export interface AlertPass {
   /** The evaluation (null when it failed). */
   evaluation: alerts.Evaluation | null;
   /** Notices delivered, and notices whose delivery failed (retried next pass). */
-  sent: alerts.Notice[];
-  failed: { notice: alerts.Notice; error: string }[];
+  sent: notices.Notice[];
+  failed: { notice: notices.Notice; error: string }[];
 }
 
 /** The body POSTed for a notice. */
-export function noticeBody(n: alerts.Notice, publicUrl: string) {
+export function noticeBody(n: notices.Notice, publicUrl: string) {
   const a = n.alert;
   return {
     alert: {
@@ -125,11 +126,11 @@ export class AlertService {
       }
       if (o.webhookUrl) {
         const timeoutMs = o.timeoutMs ?? ALERT_WEBHOOK_TIMEOUT_MS;
-        const notices = await alerts.claimNotices(o.sql, {
+        const owed = await notices.claimNotices(o.sql, {
           now,
           leaseSeconds: Math.ceil(timeoutMs / 1000) + 30,
         });
-        await Promise.all(notices.map((n) => this.#deliver(n, now, out)));
+        await Promise.all(owed.map((n) => this.#deliver(n, now, out)));
       }
       o.health?.ok();
     } catch (err) {
@@ -140,7 +141,7 @@ export class AlertService {
     return out;
   }
 
-  async #deliver(n: alerts.Notice, now: Date | null, out: AlertPass): Promise<void> {
+  async #deliver(n: notices.Notice, now: Date | null, out: AlertPass): Promise<void> {
     const o = this.#o;
     let error: string | null = null;
     try {
@@ -160,11 +161,11 @@ export class AlertService {
     }
     const fields = { worker: o.worker, alert: n.alert.id, name: n.alert.name, state: n.state };
     if (error === null) {
-      await alerts.delivered(o.sql, { notice: n, now });
+      await notices.delivered(o.sql, { notice: n, now });
       out.sent.push(n);
       log("info", "alert.notified", fields);
     } else {
-      await alerts.undelivered(o.sql, { notice: n, error });
+      await notices.undelivered(o.sql, { notice: n, error });
       out.failed.push({ notice: n, error });
       log("warn", "alert.notify_failed", { ...fields, error });
     }
