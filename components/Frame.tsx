@@ -13,6 +13,7 @@ const NAV: { href: string; label: string; more?: string }[] = [
   { href: "/schedules", label: "Schedules" },
   { href: "/audit", label: "Audit" },
   { href: "/health", label: "Health" },
+  { href: "/alerts", label: "Alerts" },
   { href: "/docs", label: "API", more: " docs" },
 ];
 

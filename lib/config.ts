@@ -85,6 +85,9 @@ export const ENV_SCHEMA = z.object({
   RETAIN_CANCELLED: retention.default("7d"),
   // Retention of the audit log's entries (ms; 0 = forever), pruned by the worker processes.
   RETAIN_AUDIT: retention.default("90d"),
+  // Alert notices (firing, resolved) are POSTed here as JSON; unset: alerts only show on the dashboard.
+  ALERT_WEBHOOK_URL: url(["http:", "https:"]).optional(),
+  ALERT_EVAL_SECONDS: int(1, 3600).default(30),
   BODY_LIMIT_BYTES: int(1024, 1 << 30).default(1 << 20),
   BATCH_BODY_LIMIT_BYTES: int(1024, 1 << 30).default(8 << 20),
 });
@@ -221,6 +224,16 @@ export function describeRetention(config: Config): string {
   return `Completed jobs are kept ${describeAge(r.completed)}, failed ${
     describeAge(r.failed)
   }, cancelled ${describeAge(r.cancelled)}.`;
+}
+
+/**
+ * The origin links in messages sent elsewhere point at (alert notices):
+ * `PUBLIC_URL`, else `http://HOST:PORT` (an any-address HOST as localhost).
+ */
+export function publicOrigin(config: Pick<Config, "PUBLIC_URL" | "HOST" | "PORT">): string {
+  if (config.PUBLIC_URL) return config.PUBLIC_URL;
+  const h = ANY_ADDRESS.has(config.HOST) ? "localhost" : config.HOST;
+  return `http://${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${config.PORT}`;
 }
 
 /** A bearer token and the name the audit log knows it by. */

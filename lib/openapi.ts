@@ -15,6 +15,7 @@ import { registerScheduleOperations } from "./openapi/schedule_ops.ts";
 import { registerQueueOperations } from "./openapi/queue_ops.ts";
 import { registerAuditOperations } from "./openapi/audit_ops.ts";
 import { registerHealthOperations } from "./openapi/health_ops.ts";
+import { registerAlertOperations } from "./openapi/alert_ops.ts";
 
 /** Every documented route as `METHOD path` (OpenAPI `{param}` syntax); tests compare it. */
 export const API_ROUTES = [
@@ -40,6 +41,11 @@ export const API_ROUTES = [
   "POST /api/schedules/{name}/run",
   "GET /api/audit",
   "GET /api/health/db",
+  "GET /api/alerts",
+  "POST /api/alerts",
+  "GET /api/alerts/{id}",
+  "PATCH /api/alerts/{id}",
+  "DELETE /api/alerts/{id}",
   "GET /api/openapi.json",
   "GET /docs",
   "GET /healthz",
@@ -81,6 +87,7 @@ function build(): Record<string, unknown> {
   registerQueueOperations(kit);
   registerAuditOperations(kit);
   registerHealthOperations(kit, r);
+  registerAlertOperations(kit);
 
   return app.getOpenAPI31Document({
     openapi: "3.1.0",

@@ -1,12 +1,13 @@
 /** `/`: the dashboard — status cards, last-hour throughput, trend chart, recent jobs, workers; live. */
 import { define } from "@/utils.ts";
 import { page } from "fresh";
-import { jobs, stats, workers } from "@/lib/queue/mod.ts";
+import { alerts, jobs, stats, workers } from "@/lib/queue/mod.ts";
 import { JOB_STATUSES } from "@/lib/queue/types.ts";
 import { Card, LINK, PageHeader, statusDot } from "@/components/ui.tsx";
 import { count } from "@/components/format.ts";
 import { JobRows } from "@/components/JobRows.tsx";
 import { WorkerSummary } from "@/components/Workers.tsx";
+import { FiringBanner } from "@/components/Alerts.tsx";
 import TrendChart, { RANGES } from "@/islands/TrendChart.tsx";
 import LiveRegion from "@/islands/LiveRegion.tsx";
 
@@ -19,13 +20,14 @@ export const handler = define.handlers({
     const r = ctx.url.searchParams.get("range");
     const range: Range = r && r in RANGES ? r as Range : "24h";
     const q = RANGES[range];
-    const [counts, hour, trend, recent, ws, running] = await Promise.all([
+    const [counts, hour, trend, recent, ws, running, firing] = await Promise.all([
       stats.counts(sql),
       stats.trend(sql, { hours: 1, bucket: "minute", now }),
       range === "1h" ? null : stats.trend(sql, { hours: q.hours, bucket: q.bucket, now }),
       jobs.list(sql, { limit: 10, sort: "created_at", order: "desc" }),
       workers.list(sql),
       jobs.list(sql, { status: ["processing"], limit: 100 }),
+      alerts.firing(sql),
     ]);
     const sum = (k: "created" | "completed" | "failed") => hour.reduce((n, p) => n + p[k], 0);
     return page({
@@ -41,6 +43,7 @@ export const handler = define.handlers({
       recent: recent.items,
       workers: ws,
       running: running.items,
+      firing,
       now: now ?? new Date(),
     });
   },
@@ -70,6 +73,9 @@ export default define.page<typeof handler>(({ data }) => {
         }
         actions={<LiveRegion mode="swap" pollMs={15000} />}
       />
+      <div data-live="alerts">
+        <FiringBanner items={data.firing} now={now} />
+      </div>
       <div data-live="cards" class="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5">
         {JOB_STATUSES.map((s) => (
           <a

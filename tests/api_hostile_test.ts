@@ -47,6 +47,14 @@ const SCHEDULE = {
   payload: EMAIL,
 };
 
+const ALERT = {
+  name: "mail failing",
+  kind: "failure_rate",
+  queue: "mail",
+  threshold: 10,
+  window_minutes: 15,
+};
+
 const job = (extra: Record<string, unknown>, payload: Record<string, unknown> = EMAIL) =>
   JSON.stringify({ type: "email", payload, ...extra });
 
@@ -492,6 +500,55 @@ function cases(ids: { pending: string; completed: string; processing: string }):
       status: 404,
     },
     { name: "run an unknown schedule", path: "/api/schedules/missing/run", status: 404 },
+    ...([
+      ["threshold as text", { threshold: "10" }, "threshold"],
+      ["a failure rate without a window", { window_minutes: undefined }, "window_minutes"],
+      ["a failure rate of 100 %", { threshold: 100 }, "threshold"],
+      [
+        "a no_worker rule with a threshold",
+        { kind: "no_worker", window_minutes: undefined },
+        "threshold",
+      ],
+      ["an unknown kind", { kind: "panic" }, "kind"],
+      ["a name of 101 characters", { name: "n".repeat(101) }, "name"],
+      ["an unknown field", { colour: "red" }, undefined],
+    ] as const).map(([what, extra, issue]): Case => ({
+      name: `create an alert: ${what}`,
+      path: "/api/alerts",
+      body: JSON.stringify({ ...ALERT, name: "fresh", ...extra }),
+      status: 422,
+      issue,
+    })),
+    {
+      name: "create an alert whose name is taken",
+      path: "/api/alerts",
+      body: JSON.stringify(ALERT),
+      status: 409,
+      code: "alert_exists",
+    },
+    {
+      name: "PATCH an alert into a kind its fields do not fit",
+      method: "PATCH",
+      path: "/api/alerts/1",
+      body: '{"kind":"backlog"}',
+      status: 422,
+      issue: "window_minutes",
+    },
+    {
+      name: "PATCH an unknown alert",
+      method: "PATCH",
+      path: "/api/alerts/999",
+      body: '{"enabled":false}',
+      status: 404,
+      code: "alert_not_found",
+    },
+    {
+      name: "DELETE an alert by a malformed id",
+      method: "DELETE",
+      path: "/api/alerts/1%20OR%201=1",
+      status: 404,
+    },
+    { name: "GET an alert with a query", method: "GET", path: "/api/alerts/1?x=1", status: 422 },
     { name: "explain a malformed id", method: "GET", path: "/api/jobs/123/explain", status: 404 },
     {
       name: "PATCH a job",
@@ -545,6 +602,8 @@ Deno.test({
     const processing = await insertJob(s.db.sql, { status: "processing", locked_by: "w1" });
     const arranged = await s.post("/api/schedules", SCHEDULE);
     assertEquals(arranged.status, 201, await arranged.text());
+    const alert = await s.post("/api/alerts", ALERT);
+    assertEquals([alert.status, (await alert.json()).id], [201, 1]);
     const table = cases({
       pending: pending.id,
       completed: completed.id,

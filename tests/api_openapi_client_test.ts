@@ -16,7 +16,8 @@ import { bodyJson } from "./_helpers/api_server.ts";
 import { openApp } from "./_helpers/app.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { apiClient, everyOperation, type Expect } from "./_helpers/openapi_calls.ts";
-import { schedules } from "../lib/queue/mod.ts";
+import { alerts, schedules } from "../lib/queue/mod.ts";
+import { createAlertBody } from "../lib/alerts/schema.ts";
 import { createScheduleBody } from "../lib/schedules/schema.ts";
 import { artifacts } from "../lib/queue/mod.ts";
 import { discover, load } from "../lib/web/routes.ts";
@@ -316,6 +317,15 @@ Deno.test({
       arrange.updateSchedule = schedule;
       arrange.deleteSchedule = schedule;
       arrange.runSchedule = schedule;
+      const alert = async () =>
+        String(
+          (await alerts.create(s.db.sql, {
+            alert: createAlertBody.parse({ name: `example-${++n}`, kind: "backlog", threshold: 5 }),
+            actor: { name: "test", via: "open", address: null },
+          })).id,
+        );
+      arrange.updateAlert = alert;
+      arrange.deleteAlert = alert;
       let seen = 0;
       for (const [path, ops] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(ops)) {

@@ -49,6 +49,10 @@ Deno.test({
       enabled: false,
     }, { token: TOKEN });
     assertEquals(arranged.status, 201, await arranged.text());
+    const alert = await app.post("/api/alerts", { name: "nobody", kind: "no_worker" }, {
+      token: TOKEN,
+    });
+    assertEquals(alert.status, 201, await alert.text());
     const patterns = (await discover(join(ROOT, "routes")))
       .filter((f) => f.kind === "route").map((f) => f.pattern);
     // The stored state a refused request must leave as it was. A request the
@@ -103,6 +107,11 @@ Deno.test({
       "q",
       "sort",
       "order",
+      "kind",
+      "threshold",
+      "window_minutes",
+      "no_worker",
+      "failure_rate",
     ];
     const pad = (x: number, w = 2) => String(x).padStart(w, "0");
     // Well-formed ISO 8601, often beyond what PostgreSQL stores (year 0000, offsets past ±15:59).
@@ -157,6 +166,7 @@ Deno.test({
         "",
         "default",
         "nightly",
+        "1",
       ]);
     const path = () => {
       const p = pick(patterns).replace(/:[A-Za-z_]+/g, () => param()).replace(

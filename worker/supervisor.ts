@@ -9,9 +9,9 @@
  *   `NOTIFY jobq_cancel` (a running job's cancel) on to the runner pool and
  *   wakes the scheduler on `NOTIFY jobq_schedules`;
  * - the lease renewer, the heartbeat (the `worker` row), the rescuer, the
- *   expirer and the scheduler (recurring jobs) — those three cluster-wide,
- *   one process at a time —, the pruner (retention) and the metrics server
- *   (`/healthz`, `/metrics`).
+ *   expirer, the scheduler (recurring jobs) and the alert evaluator — those
+ *   four cluster-wide, one process at a time —, the pruner (retention) and
+ *   the metrics server (`/healthz`, `/metrics`).
  *
  * At start, before any service, the schedules file (`SCHEDULES_FILE`) is
  * applied; a bad file rejects the start with a message naming the schedule
@@ -20,7 +20,7 @@
  * Connections: a small pool (heartbeat, leases, rescuer, fail/release on a
  * runner's behalf), one LISTEN connection, and each runner's own pool of 2.
  */
-import { ageMs, retentionOf } from "../lib/config.ts";
+import { ageMs, publicOrigin, retentionOf } from "../lib/config.ts";
 import { openPool, type Sql } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "../lib/queue/mod.ts";
@@ -35,6 +35,7 @@ export { processWorkerId, type SupervisorOptions } from "./supervisor_options.ts
 import { delay } from "./retry.ts";
 import { onStopSignals } from "../lib/stop_signals.ts";
 import { EventBus, type EventOf, type SupervisorEvent } from "./services/events.ts";
+import { AlertService } from "./services/alerts.ts";
 import { Expirer } from "./services/expirer.ts";
 import { DbHealth } from "./services/health.ts";
 import { Heartbeat } from "./services/heartbeat.ts";
@@ -186,6 +187,14 @@ function wire(opts: SupervisorOptions, o: Resolved, state: { closed: boolean }) 
     retain: retentionOf(opts.config),
     retainAuditMs: ageMs(opts.config.RETAIN_AUDIT),
   });
+  const alerter = new AlertService({
+    sql,
+    worker: id,
+    health,
+    webhookUrl: opts.config.ALERT_WEBHOOK_URL ?? null,
+    publicUrl: publicOrigin(opts.config),
+    intervalMs: (opts.alertEvalSeconds ?? opts.config.ALERT_EVAL_SECONDS) * 1000,
+  });
   const server = o.metricsPort === undefined ? null : new MetricsServer({
     worker: id,
     hostname: opts.config.HOST,
@@ -201,7 +210,18 @@ function wire(opts: SupervisorOptions, o: Resolved, state: { closed: boolean }) 
       failed: metrics.counts.failed,
     }),
   });
-  return { ...core, listener, leases, heartbeat, rescuer, expirer, scheduler, pruner, server };
+  return {
+    ...core,
+    listener,
+    leases,
+    heartbeat,
+    rescuer,
+    expirer,
+    scheduler,
+    pruner,
+    alerter,
+    server,
+  };
 }
 
 /** Wired services, as {@link wire} returns them. */
@@ -236,6 +256,7 @@ async function shutdown(
   s.rescuer.stop();
   s.expirer.stop();
   await s.scheduler.stop();
+  await s.alerter.stop();
   const serverDone = s.server?.stop();
   await s.pruner.stop();
   await s.listener.stop();
@@ -326,6 +347,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   s.expirer.start();
   s.scheduler.start();
   s.pruner.start();
+  s.alerter.start();
   log("info", "worker.started", {
     worker: id,
     concurrency: o.concurrency,

@@ -47,6 +47,8 @@ export interface SupervisorOptions {
   schedulesFile?: string | null;
   /** The scheduler's longest sleep between passes (ms). Default 30 000. */
   schedulerMaxSleepMs?: number;
+  /** Period of the alert evaluation (s). Default `ALERT_EVAL_SECONDS`. */
+  alertEvalSeconds?: number;
 }
 
 /** A worker id for this process: `<host>:<pid>:<6 random hex>`. */

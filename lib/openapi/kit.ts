@@ -133,6 +133,7 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
   });
 
   return {
+    reg,
     retryAfter,
     wrongHost,
     Job,

@@ -7,7 +7,7 @@
 import type { Sql } from "../db.ts";
 import { type ExplainCode, WORKER_LATE_SECONDS } from "../job_constants.ts";
 import { jobNotFound } from "./guard.ts";
-import { at } from "./clock.ts";
+import { at, type Instant } from "./clock.ts";
 
 /** The due jobs ahead of one are counted up to this many (the answer then says "more than"). */
 export const AHEAD_CAP = 10_000;
@@ -51,11 +51,7 @@ export async function explain(
            q.paused, q.concurrency,
            (SELECT count(*)::int FROM job r
              WHERE r.status = 'processing' AND r.queue = j.queue) AS running,
-           (SELECT count(*)::int FROM worker w
-             WHERE NOT w.stopping
-               AND w.heartbeat_at > ${t} - make_interval(secs => ${WORKER_LATE_SECONDS})
-               AND (jsonb_typeof(w.info -> 'queues') IS DISTINCT FROM 'array'
-                    OR w.info -> 'queues' ? j.queue)) AS serving,
+           ${servingCount(sql, t, sql`j.queue`)} AS serving,
            (SELECT count(*)::int FROM (
               SELECT 1 FROM job a
                WHERE a.status = 'pending' AND a.queue = j.queue AND a.scheduled_for <= ${t}
@@ -67,6 +63,21 @@ export async function explain(
      WHERE j.id = ${opts.id}`;
   if (!facts) throw jobNotFound(opts.id);
   return reasonOf(facts);
+}
+
+/**
+ * The number of live worker processes serving `queue` (an SQL expression),
+ * as a scalar subquery: not stopping, a heartbeat within
+ * `WORKER_LATE_SECONDS` of `t`, and serving every queue (no `info.queues`
+ * list: WORKER_QUEUES unset) or naming it. Explain's `no_worker` and the
+ * `no_worker` alert rule both ask this. Seq scan of the small `worker` table.
+ */
+export function servingCount(sql: Sql, t: Instant, queue: Instant) {
+  return sql`(SELECT count(*)::int FROM worker w
+             WHERE NOT w.stopping
+               AND w.heartbeat_at > ${t} - make_interval(secs => ${WORKER_LATE_SECONDS})
+               AND (jsonb_typeof(w.info -> 'queues') IS DISTINCT FROM 'array'
+                    OR w.info -> 'queues' ? ${queue}))`;
 }
 
 const iso = (d: Date) => d.toISOString();

@@ -30,3 +30,6 @@ export const EXPIRER_LOCK_KEY = 7_245_017;
  * key is `hashtext(queue name)`; `queue_claim_slots()`, migration 0006).
  */
 export const QUEUE_CLAIM_LOCK_KEY = 7_245_020;
+
+/** Makes the alert evaluation a singleton across processes (transaction lock, `alerts.ts`). */
+export const ALERTS_LOCK_KEY = 7_245_041;

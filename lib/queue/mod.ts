@@ -13,3 +13,5 @@ export * as schedules from "./schedules.ts";
 export { runNow, schedulerPass } from "./schedule_tick.ts";
 export * as audit from "./audit.ts";
 export * as health from "./health.ts";
+export * as alerts from "./alerts.ts";
+export * as alertNotices from "./alert_notices.ts";

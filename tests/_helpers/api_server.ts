@@ -64,7 +64,7 @@ export async function bodyJson<T = Record<string, unknown>>(res: Response): Prom
 }
 
 /**
- * A hash of every row of job, job_event, job_artifact, queue and schedule:
+ * A hash of every row of job, job_event, job_artifact, queue, schedule and alert:
  * equal before and after means unchanged.
  */
 export async function snapshot(db: TestDb): Promise<string> {
@@ -73,6 +73,7 @@ export async function snapshot(db: TestDb): Promise<string> {
            (SELECT md5(string_agg(e::text, ',' ORDER BY id)) FROM job_event e) AS events,
            (SELECT count(*)::int FROM job_artifact) AS n,
            (SELECT md5(string_agg(q::text, ',' ORDER BY name)) FROM queue q) AS queues,
-           (SELECT md5(string_agg(s::text, ',' ORDER BY name)) FROM schedule s) AS schedules`;
+           (SELECT md5(string_agg(s::text, ',' ORDER BY name)) FROM schedule s) AS schedules,
+           (SELECT md5(string_agg(a::text, ',' ORDER BY id)) FROM alert a) AS alerts`;
   return JSON.stringify(row);
 }

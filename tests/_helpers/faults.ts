@@ -339,7 +339,8 @@ export async function snapshot(sql: Sql): Promise<string> {
       (SELECT coalesce(md5(string_agg(a::text, '|' ORDER BY a::text)), '') FROM job_artifact a) AS art,
       (SELECT count(*)::text FROM worker) AS w,
       (SELECT coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '')
-         FROM (SELECT q::text FROM queue q UNION ALL SELECT s::text FROM schedule s) x) AS qs`;
+         FROM (SELECT q::text FROM queue q UNION ALL SELECT s::text FROM schedule s
+               UNION ALL SELECT a::text FROM alert a) x) AS qs`;
   return `${r.job}/${r.ev}/${r.art}/${r.w}/${r.qs}`;
 }
 

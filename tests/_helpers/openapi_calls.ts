@@ -265,6 +265,39 @@ export async function everyOperation(c: Client, x: Expect, f: Fixtures): Promise
   x(await c.DELETE("/api/schedules/{name}", named), 200);
   x(await c.DELETE("/api/schedules/{name}", named), 404);
 
+  // ---- alerts
+  const rule = {
+    name: "mail failing",
+    kind: "failure_rate" as const,
+    threshold: 10,
+    window_minutes: 15,
+  };
+  const made = await c.POST("/api/alerts", { body: rule });
+  x(made, 201);
+  const alertId = { params: { path: { id: String((made.data as { id: number }).id) } } };
+  x(await c.POST("/api/alerts", { body: rule }), 409, { bodyValid: true });
+  x(await c.POST("/api/alerts", { body: { ...rule, window_minutes: null } }), 422, {
+    bodyValid: true,
+  });
+  x(await c.POST("/api/alerts", { body: { ...rule, threshold: "10" } as never }), 422);
+  x(await c.GET("/api/alerts", {}), 200);
+  x(await c.HEAD("/api/alerts", {}), 200);
+  x(await c.GET("/api/alerts", { params: { query: { all: "1" } as never } }), 422);
+  x(await c.HEAD("/api/alerts", { params: { query: { all: "1" } as never } }), 422);
+  x(await c.GET("/api/alerts/{id}", alertId), 200);
+  x(await c.HEAD("/api/alerts/{id}", alertId), 200);
+  x(await c.GET("/api/alerts/{id}", { params: { path: { id: "999" } } }), 404);
+  x(await c.HEAD("/api/alerts/{id}", { params: { path: { id: "x" } } }), 404);
+  x(await c.PATCH("/api/alerts/{id}", { ...alertId, body: { enabled: false } }), 200);
+  x(await c.PATCH("/api/alerts/{id}", { ...alertId, body: { enabled: "no" } as never }), 422);
+  x(
+    await c.PATCH("/api/alerts/{id}", { params: { path: { id: "999" } }, body: { enabled: true } }),
+    404,
+  );
+  x(await c.DELETE("/api/alerts/{id}", { ...alertId, body: { force: true } as never }), 422);
+  x(await c.DELETE("/api/alerts/{id}", alertId), 200);
+  x(await c.DELETE("/api/alerts/{id}", alertId), 404);
+
   // ---- queues
   x(await c.GET("/api/queues", {}), 200);
   x(await c.GET("/api/queues", { params: { query: { all: "1" } as never } }), 422);

@@ -4,6 +4,7 @@
  */
 import type { Browser } from "playwright-core";
 import type { TestServer } from "../_helpers/browser.ts";
+import { alertsCheck } from "./alerts.ts";
 import { auditCheck } from "./audit.ts";
 import { editCheck } from "./edit.ts";
 import { healthCheck } from "./health.ts";
@@ -24,6 +25,7 @@ export interface ConsoleCheck {
 
 /** Every check, one line per feature. */
 export const CONSOLE_CHECKS: ConsoleCheck[] = [
+  alertsCheck,
   auditCheck,
   editCheck,
   healthCheck,
