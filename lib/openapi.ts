@@ -13,6 +13,7 @@ import { registerJobOperations } from "./openapi/job_ops.ts";
 import { registerOtherOperations } from "./openapi/other_ops.ts";
 import { registerScheduleOperations } from "./openapi/schedule_ops.ts";
 import { registerQueueOperations } from "./openapi/queue_ops.ts";
+import { registerBulkOperations } from "./openapi/bulk_ops.ts";
 
 /** Every documented route as `METHOD path` (OpenAPI `{param}` syntax); tests compare it. */
 export const API_ROUTES = [
@@ -20,6 +21,7 @@ export const API_ROUTES = [
   "GET /api/jobs",
   "POST /api/jobs/batch",
   "POST /api/jobs/bulk",
+  "POST /api/jobs/bulk/undo",
   "GET /api/jobs/{id}",
   "DELETE /api/jobs/{id}",
   "POST /api/jobs/{id}/retry",
@@ -75,6 +77,7 @@ function build(): Record<string, unknown> {
   registerOtherOperations(kit);
   registerScheduleOperations(kit);
   registerQueueOperations(kit);
+  registerBulkOperations(kit);
 
   return app.getOpenAPI31Document({
     openapi: "3.1.0",

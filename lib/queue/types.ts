@@ -14,6 +14,7 @@ export const EVENT_KINDS = [
   "retried",
   "released",
   "expired",
+  "restored",
 ] as const;
 export type EventKind = typeof EVENT_KINDS[number];
 
