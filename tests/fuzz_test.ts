@@ -103,6 +103,10 @@ Deno.test({
       "q",
       "sort",
       "order",
+      "filter",
+      "dry_run",
+      "all",
+      "undo_id",
     ];
     const pad = (x: number, w = 2) => String(x).padStart(w, "0");
     // Well-formed ISO 8601, often beyond what PostgreSQL stores (year 0000, offsets past ±15:59).

@@ -60,8 +60,6 @@ function describeFilter(query: JobsQuery): string {
   return parts.length ? parts.join(" · ") : "every job";
 }
 
-const UUID_ONLY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export const handler = define.handlers({
   async GET(ctx) {
     const query = parseJobsQuery(ctx.url.searchParams);
@@ -85,7 +83,7 @@ export const handler = define.handlers({
         action: sp.get("bulk")!,
         done: Number(sp.get("done")) || 0,
         skipped: Number(sp.get("skipped")) || 0,
-        undo: UUID_ONLY.test(undoId) && until > now.getTime() ? { id: undoId, until } : null,
+        undo: UUID_RE.test(undoId) && until > now.getTime() ? { id: undoId, until } : null,
       }
       : null;
     const undone = sp.get("undone") === "cancel" || sp.get("undone") === "retry"
@@ -151,7 +149,7 @@ export const handler = define.handlers({
     const actor = actorOf(ctx);
     if (action === "undo") {
       const id = String(form.get("undo") ?? "");
-      const r = UUID_ONLY.test(id)
+      const r = UUID_RE.test(id)
         ? await bulk.undo(ctx.state.sql, { id: id.toLowerCase(), now: ctx.state.now(), actor })
         : null;
       if (!r) target.searchParams.set("undo_gone", "1");
