@@ -4,6 +4,7 @@
  * seconds left and goes away when the offer ends.
  */
 import { useEffect, useState } from "preact/hooks";
+import { useHydrated } from "@/lib/web/runtime.ts";
 import { buttonClass } from "@/components/ui.tsx";
 
 /** Props of {@link UndoButton}. */
@@ -17,6 +18,7 @@ export interface UndoButtonProps {
 }
 
 export default function UndoButton({ id, until, back }: UndoButtonProps) {
+  const hydrated = useHydrated();
   const [now, setNow] = useState<number | null>(null);
   useEffect(() => {
     setNow(Date.now());
@@ -24,9 +26,15 @@ export default function UndoButton({ id, until, back }: UndoButtonProps) {
     return () => clearInterval(t);
   }, []);
   const left = now === null ? null : Math.ceil((until - now) / 1000);
-  if (left !== null && left <= 0) return null;
+  if (left !== null && left <= 0) return <span hidden data-ready data-undo-ended />;
   return (
-    <form method="post" action="/jobs" class="inline-flex items-center gap-2" data-undo>
+    <form
+      method="post"
+      action="/jobs"
+      class="inline-flex items-center gap-2"
+      data-undo
+      data-ready={hydrated ? "" : undefined}
+    >
       <input type="hidden" name="action" value="undo" />
       <input type="hidden" name="undo" value={id} />
       <input type="hidden" name="back" value={back} />
@@ -34,7 +42,9 @@ export default function UndoButton({ id, until, back }: UndoButtonProps) {
         Undo
       </button>
       <span class="text-xs opacity-75" data-undo-left>
-        {left === null ? "for a minute" : `${left} s left`}
+        {left === null
+          ? `until ${new Date(until).toISOString().slice(11, 19)} UTC`
+          : `${left} s left`}
       </span>
     </form>
   );
