@@ -14,6 +14,7 @@ const KIND: Record<string, { label: string; dot: string }> = {
   retried: { label: "Retried by hand", dot: "bg-violet-500" },
   released: { label: "Released (worker stopping)", dot: "bg-zinc-400" },
   expired: { label: "Expired (not started by its deadline)", dot: "bg-zinc-400" },
+  restored: { label: "Restored (bulk action undone)", dot: "bg-teal-500" },
 };
 
 /**
