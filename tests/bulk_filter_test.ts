@@ -203,6 +203,22 @@ Deno.test("bulk by filter: dry run, filters, delete guard, 422s, audit, undo", a
     );
 
     await t.step(
+      "three bulks over the same jobs at once: no deadlock, each job changed once",
+      async () => {
+        await reset();
+        await sql`INSERT INTO job (type, status, payload)
+        SELECT 'email', 'pending', '{}'::jsonb FROM generate_series(1, 3000)`;
+        const run = () =>
+          bulk.applyFilter(sql, { action: "cancel", filter: { status: ["pending"] }, batch: 300 });
+        const runs = await Promise.all([run(), run(), run()]);
+        assertEquals(runs.reduce((n, r) => n + r.count, 0), 3000, JSON.stringify(runs));
+        for (const r of runs) assertEquals(r.count + r.skipped, r.matched);
+        const [{ n }] = await sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM job_event WHERE kind = 'cancelled'`;
+        assertEquals(n, 3000, "each job cancelled once");
+      },
+    );
+    await t.step(
       "a bulk that matches nothing still writes one audit row, count 0, no undo",
       async () => {
         await reset();
