@@ -15,6 +15,7 @@ const KIND: Record<string, { label: string; dot: string }> = {
   released: { label: "Released (worker stopping)", dot: "bg-zinc-400" },
   expired: { label: "Expired (not started by its deadline)", dot: "bg-zinc-400" },
   edited: { label: "Edited", dot: "bg-violet-400" },
+  restored: { label: "Restored (bulk action undone)", dot: "bg-teal-500" },
 };
 
 /** The values an `edited` event replaced (its `data.previous`: payload, priority, queue), or null. */

@@ -3,6 +3,11 @@
  * bulk bar (retry, cancel, delete) in a POST form that works without
  * JavaScript. Hydrated, it adds "select all on this page", "select all N
  * matching", a count of the selection, and a confirmation before acting.
+ * Under it, "Retry all N", "Cancel all N", "Delete all N": actions on every
+ * job the filters match. Without JavaScript they are links to the page's
+ * confirmation (`?confirm=<action>`, the count from a dry run, a Confirm
+ * button); hydrated, N comes from a dry run (`POST /api/jobs/bulk` with
+ * `dry_run`), asked again when clicked, and shown in the confirmation.
  * The server applies the action and redirects back with the outcome (shown
  * once: the outcome's parameters leave the address bar). It follows live
  * refreshes of the page (`useLiveProps`), keeping the selection.
@@ -56,20 +61,24 @@ const ACTIONS = [
     label: "Retry",
     variant: "outline",
     verb: "Retry",
-    note: "failed or cancelled ones go back to pending",
+    past: "retried",
+    note: "failed or cancelled ones go back to pending; Undo is offered for a minute",
   },
   {
     value: "cancel",
     label: "Cancel",
     variant: "outline",
     verb: "Cancel",
-    note: "pending ones are cancelled, running ones are asked to stop",
+    past: "cancelled",
+    note:
+      "pending ones are cancelled, running ones are asked to stop; Undo is offered for a minute",
   },
   {
     value: "delete",
     label: "Delete",
     variant: "destructive",
     verb: "Delete",
+    past: "deleted",
     note: "this cannot be undone; running ones are skipped",
   },
 ] as const;
@@ -116,7 +125,69 @@ function SortHeader(
 }
 
 /** Parameters that report a finished action; they are dropped from the address once shown. */
-const OUTCOME_PARAMS = ["bulk", "done", "skipped", "capped", "deleted"];
+const OUTCOME_PARAMS = [
+  "bulk",
+  "done",
+  "skipped",
+  "capped",
+  "deleted",
+  "undo",
+  "until",
+  "undone",
+  "restored",
+  "moved_on",
+  "undo_gone",
+];
+
+/** The list's filters as `POST /api/jobs/bulk` takes them (empty ones left out). */
+function apiFilter(q: JobsQuery): Record<string, unknown> {
+  const f: Record<string, unknown> = {};
+  if (q.status.length) f.status = q.status;
+  if (q.type.length) f.type = q.type;
+  if (q.priority.length) f.priority = q.priority;
+  if (q.queue.length) f.queue = q.queue;
+  if (q.q) f.q = q.q;
+  return f;
+}
+
+/** How many jobs `action` on all matching would change now (a dry run); null when it cannot tell. */
+async function dryRun(action: string, q: JobsQuery): Promise<number | null> {
+  const filter = apiFilter(q);
+  try {
+    const res = await fetch("/api/jobs/bulk", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        action,
+        filter,
+        dry_run: true,
+        ...(Object.keys(filter).length === 0 ? { all: true } : {}),
+      }),
+    });
+    if (!res.ok) return null;
+    return ((await res.json()) as { count: number }).count;
+  } catch {
+    return null;
+  }
+}
+
+/** Posts the action on all matching jobs as the page's form would. */
+function postAll(action: string, back: string, everything: boolean) {
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = "/jobs";
+  const fields: [string, string][] = [["action", action], ["scope", "all"], ["back", back]];
+  if (everything) fields.push(["all", "1"]);
+  for (const [name, value] of fields) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+}
 
 function EmptyList({ query, total }: { query: JobsQuery; total: number }) {
   const pages = pageCount(total, query.size);
@@ -164,6 +235,38 @@ export default function JobsTable(props: JobsTableProps) {
     setSelected(s);
     setAllMatching(false);
   };
+  const [counts, setCounts] = useState<Record<string, number | null> | null>(null);
+  useEffect(() => {
+    let live = true;
+    Promise.all(ACTIONS.map((a) => dryRun(a.value, query))).then((cs) => {
+      if (live) setCounts(Object.fromEntries(ACTIONS.map((a, i) => [a.value, cs[i]])));
+    });
+    return () => {
+      live = false;
+    };
+  }, [back, total]);
+  const everything = !isFiltered(query);
+  const confirmHref = (action: string) =>
+    `/jobs${jobsSearch(query, { page: 1 })}${
+      jobsSearch(query, { page: 1 }) ? "&" : "?"
+    }confirm=${action}`;
+  /** Asks the dry run again, confirms with its count, then posts. */
+  const runAll = async (a: typeof ACTIONS[number]) => {
+    const n = await dryRun(a.value, query);
+    if (n === null) {
+      location.href = confirmHref(a.value);
+      return;
+    }
+    setCounts((c) => ({ ...c, [a.value]: n }));
+    if (n === 0) {
+      alert(`No matching job can be ${a.past}.`);
+      return;
+    }
+    const what = everything
+      ? `EVERY job (no filter is set): ${n.toLocaleString("en-US")}`
+      : `all ${n.toLocaleString("en-US")} matching job${n === 1 ? "" : "s"}`;
+    if (confirm(`${a.verb} ${what}? (${a.note})`)) postAll(a.value, back, everything);
+  };
   const onSubmit = (e: SubmitEvent) => {
     const action = (e.submitter as HTMLButtonElement | null)?.value;
     const a = ACTIONS.find((x) => x.value === action);
@@ -171,10 +274,14 @@ export default function JobsTable(props: JobsTableProps) {
       e.preventDefault();
       return;
     }
-    const what = allMatching
-      ? `all ${total.toLocaleString("en-US")} matching jobs`
-      : `${count} job${count === 1 ? "" : "s"}`;
-    if (!confirm(`${a.verb} ${what}? (${a.note})`)) e.preventDefault();
+    if (allMatching) {
+      e.preventDefault();
+      runAll(a);
+      return;
+    }
+    if (!confirm(`${a.verb} ${count} job${count === 1 ? "" : "s"}? (${a.note})`)) {
+      e.preventDefault();
+    }
   };
   return (
     <form
@@ -225,6 +332,37 @@ export default function JobsTable(props: JobsTableProps) {
             </button>
           ))}
         </div>
+      </div>
+      <div
+        class="flex flex-wrap items-center gap-x-2 gap-y-1 border-b border-border px-3 py-1.5 text-xs"
+        data-all-matching
+      >
+        <span class="text-muted-foreground">
+          {everything ? "Every job:" : "All matching:"}
+        </span>
+        {ACTIONS.map((a) => {
+          const n = counts?.[a.value];
+          const label = hydrated && typeof n === "number"
+            ? `${a.verb} all ${n.toLocaleString("en-US")}`
+            : `${a.verb} all…`;
+          return (
+            <a
+              href={confirmHref(a.value)}
+              data-action={a.value}
+              data-count={typeof n === "number" ? n : undefined}
+              aria-disabled={hydrated && n === 0 ? "true" : undefined}
+              onClick={(e) => {
+                e.preventDefault();
+                runAll(a);
+              }}
+              class={`${LINK} font-medium ${a.value === "delete" ? "text-destructive" : ""} ${
+                hydrated && n === 0 ? "pointer-events-none opacity-50" : ""
+              }`}
+            >
+              {label}
+            </a>
+          );
+        })}
       </div>
       {rows.length === 0 ? <EmptyList query={query} total={total} /> : (
         <div class="overflow-x-auto">

@@ -16,6 +16,7 @@ import { registerQueueOperations } from "./openapi/queue_ops.ts";
 import { registerAuditOperations } from "./openapi/audit_ops.ts";
 import { registerHealthOperations } from "./openapi/health_ops.ts";
 import { registerAlertOperations } from "./openapi/alert_ops.ts";
+import { registerBulkOperations } from "./openapi/bulk_ops.ts";
 
 /** Every documented route as `METHOD path` (OpenAPI `{param}` syntax); tests compare it. */
 export const API_ROUTES = [
@@ -23,6 +24,7 @@ export const API_ROUTES = [
   "GET /api/jobs",
   "POST /api/jobs/batch",
   "POST /api/jobs/bulk",
+  "POST /api/jobs/bulk/undo",
   "GET /api/jobs/{id}",
   "DELETE /api/jobs/{id}",
   "POST /api/jobs/{id}/retry",
@@ -88,6 +90,7 @@ function build(): Record<string, unknown> {
   registerAuditOperations(kit);
   registerHealthOperations(kit, r);
   registerAlertOperations(kit);
+  registerBulkOperations(kit);
 
   return app.getOpenAPI31Document({
     openapi: "3.1.0",

@@ -112,6 +112,10 @@ Deno.test({
       "window_minutes",
       "no_worker",
       "failure_rate",
+      "filter",
+      "dry_run",
+      "all",
+      "undo_id",
     ];
     const pad = (x: number, w = 2) => String(x).padStart(w, "0");
     // Well-formed ISO 8601, often beyond what PostgreSQL stores (year 0000, offsets past ±15:59).

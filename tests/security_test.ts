@@ -385,7 +385,7 @@ Deno.test({
       ]],
       [`/jobs/${job.id}`, ["action"]],
       [`/jobs/${crypto.randomUUID()}`, ["action"]],
-      ["/jobs", ["action", "ids", "scope", "back", "status", "type", "q"]],
+      ["/jobs", ["action", "ids", "scope", "back", "status", "type", "q", "undo", "all"]],
       ["/login", ["password", "next"]],
     ];
     for (const [path, fields] of forms) {

@@ -41,6 +41,13 @@ export const EXAMPLES = {
   },
   bulkJobs: {
     cancel: { action: "cancel", ids: [EXAMPLE_ID, EXAMPLE_ID.toUpperCase()] },
+    retryFailedEmailsDryRun: {
+      action: "retry",
+      filter: { status: ["failed"], type: ["email"] },
+      dry_run: true,
+    },
+    retryFailedEmails: { action: "retry", filter: { status: ["failed"], type: ["email"] } },
+    deleteEverything: { action: "delete", filter: {}, all: true },
   },
   patchQueue: {
     pause: { paused: true },

@@ -82,12 +82,21 @@ export function registerJobOperations(kit: Kit): void {
   kit.op("post", "/api/jobs/bulk", {
     operationId: "bulkJobs",
     tags: ["jobs"],
-    summary: "Retry, cancel or delete many jobs in one transaction",
-    description: "`cancel` cancels pending jobs and asks running ones to stop (their outcome " +
-      "is `done` with status `processing`: they end cancelled, as with DELETE /api/jobs/{id}).",
+    summary: "Retry, cancel or delete many jobs: by ids, or every job matching a filter",
+    description: "With `ids` (1–1000): one transaction, an outcome per id. `cancel` cancels " +
+      "pending jobs and asks running ones to stop (their outcome is `done` with status " +
+      "`processing`: they end cancelled, as with DELETE /api/jobs/{id}). With `filter` (the " +
+      "list's filters): every job matching it, in a status the action applies to, at that " +
+      "moment, changed in batches of 2000 per transaction (`count` changed, `skipped` moved on " +
+      "before their batch); `dry_run: true` only counts them (`{action, count, dry_run}`). " +
+      "An empty filter matches every job: `delete` takes it only with `all: true`. A cancel " +
+      "or retry that changed something returns `undo` (POST /api/jobs/bulk/undo within 60 s).",
     request: { body: kit.jsonBody(kit.Bulk, EXAMPLES.bulkJobs) },
     responses: {
-      200: kit.ok("what happened to each id", kit.BulkResult),
+      200: kit.ok(
+        "by ids: what happened to each id; by filter: the counts; dry run: the count",
+        z.union([kit.BulkResult, s.bulkFilterResponse, s.bulkDryRunResponse]),
+      ),
       ...kit.bodyErrors,
       ...kit.common,
     },

@@ -1,10 +1,14 @@
 /**
- * Bulk actions, each one statement: over listed ids ({@link apply}), or over
- * every job the list's filters match ({@link applyMatching}).
+ * Bulk actions: over listed ids ({@link applyIds}, one transaction), or over
+ * every job the list's filters match ({@link applyFilter}: the matching ids
+ * are taken at one moment, then changed in batches of {@link BULK_BATCH} per
+ * transaction), with a dry run ({@link countFilter}) and, for a minute after
+ * a cancel or retry, an undo ({@link undo}; migration 0011).
  */
-import type { Sql } from "../db.ts";
+import type { Sql, TxSql } from "../db.ts";
+import { type Actor, byline, record } from "./audit.ts";
 import { cancelCtes } from "./cancel.ts";
-import { at } from "./clock.ts";
+import { at, type Instant } from "./clock.ts";
 import { listOrder, type ListQuery, listWhere } from "./list.ts";
 import { removeCtes } from "./remove.ts";
 import { retryCtes } from "./retry.ts";
@@ -14,51 +18,375 @@ import type { JobStatus } from "./types.ts";
 export const BULK_ACTIONS = ["retry", "cancel", "delete"] as const;
 export type BulkAction = typeof BULK_ACTIONS[number];
 
-/** What happened to one id: done, not found, or left alone because of its status. */
+/** Jobs changed per transaction by an action by filter, and restored per transaction by an undo. */
+export const BULK_BATCH = 2000;
+
+/** How long after a bulk cancel or retry it can be undone. */
+export const UNDO_SECONDS = 60;
+
+/** The list filters an action by filter takes (no order or page: it covers every match). */
+export type BulkFilter = Pick<ListQuery, "status" | "type" | "priority" | "queue" | "q">;
+
+/** An undo on offer: its id and when the offer ends. */
+export interface UndoOffer {
+  id: string;
+  expires_at: Date;
+}
+
+/** What one id became: done, not found, or left alone because of its status. */
 export interface BulkOutcome {
   id: string;
   outcome: "done" | "not_found" | "conflict";
   status: JobStatus | null;
 }
 
+/** True when the filter names nothing (it would match every job). */
+export function isEmptyFilter(f: BulkFilter): boolean {
+  return !f.status?.length && !f.type?.length && !f.priority?.length && !f.queue?.length &&
+    !f.q?.trim();
+}
+
+/** The statuses an action can change: the rest of the matching jobs are left alone. */
+function actionable(sql: Sql | TxSql, action: BulkAction) {
+  if (action === "retry") return sql`status IN ('failed', 'cancelled')`;
+  if (action === "cancel") return sql`status IN ('pending', 'processing')`;
+  return sql`status <> 'processing'`;
+}
+
 /**
  * The CTEs of `action` over the locked targets `cur`: retry (failed or
  * cancelled → pending), cancel (pending → cancelled; processing → cancel
  * requested, still processing) or delete (anything but processing); each
- * leaves the other rows alone and names its rows `changed`.
+ * leaves the other rows alone and names its rows `changed`. Timeline events
+ * name the actor when there is one.
  */
-function actionCtes(sql: Sql, action: BulkAction, now: Date | null | undefined) {
-  const t = at(sql, now);
-  if (action === "cancel") return cancelCtes(sql, { t, note: "cancelled by hand (bulk)" });
-  if (action === "retry") return retryCtes(sql, { t, note: "retried by hand (bulk, " });
+function actionCtes(sql: Sql | TxSql, action: BulkAction, t: Instant, actor?: Actor | null) {
+  const by = actor ? ` ${byline(actor)}` : "";
+  if (action === "cancel") return cancelCtes(sql, { t, note: `cancelled by hand (bulk)${by}` });
+  if (action === "retry") {
+    return retryCtes(sql, {
+      t,
+      note: actor ? `retried by hand (bulk${by}; ` : "retried by hand (bulk, ",
+    });
+  }
   return removeCtes(sql);
 }
 
 /**
- * Applies `action` to every id in one statement and reports per id, in input
- * order (duplicates once): `done` with the status after (null when deleted;
- * `processing` for a running job whose cancel was requested),
- * `conflict` with the status that forbade it, or `not_found`.
+ * One statement over `ids` (a batch): locks the rows by primary key in id
+ * order (concurrent bulks, completions and undos take them in that order, so
+ * none wait for each other in a cycle), applies the action (each row's status
+ * re-checked under its lock) and, with `undoId`, keeps each changed row's
+ * previous state for {@link undo}: a cancelled pending job or a retried job
+ * (a running job whose cancel was requested cannot be taken back: its worker
+ * was told to stop). `version` is the row's xmin after this statement, the
+ * transaction's own xid (no savepoints here), so any later change shows.
  */
-export async function apply(
-  sql: Sql,
-  opts: { action: BulkAction; ids: string[]; now?: Date | null },
-): Promise<BulkOutcome[]> {
-  const ids = [...new Set(opts.ids.map((i) => i.toLowerCase()))];
-  if (ids.length === 0) return [];
-  // Locks: every target row, by primary key, in id order (concurrent bulks cannot deadlock).
-  const rows = await sql<{ id: string; found: JobStatus; status: JobStatus | null }[]>`
+async function applyBatch(
+  tx: Sql | TxSql,
+  opts: {
+    action: BulkAction;
+    ids: string[];
+    t: Instant;
+    actor?: Actor | null;
+    undoId: string | null;
+  },
+) {
+  const save = opts.undoId
+    ? tx`, saved AS (
+        INSERT INTO bulk_undo_job (undo_id, job_id, version, prev_status, prev_attempts,
+          prev_scheduled_for, prev_updated_at)
+        SELECT ${opts.undoId}::uuid, cur.id, pg_current_xact_id()::text::bigint % 4294967296,
+          cur.status, cur.attempts, cur.was_scheduled_for, cur.was_updated_at
+        FROM changed JOIN cur ON cur.id = changed.id WHERE changed.status <> 'processing'
+        RETURNING 1
+      )`
+    : tx``;
+  const counted = opts.undoId ? tx`(SELECT count(*) FROM saved)::int` : tx`0`;
+  return await tx<{ id: string; found: JobStatus; status: JobStatus | null; saved: number }[]>`
     WITH cur AS (
-      SELECT id, status, attempts FROM job WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE
-    ), ${actionCtes(sql, opts.action, opts.now)}
-    SELECT cur.id, cur.status AS found, changed.status FROM cur LEFT JOIN changed ON changed.id = cur.id`;
+      SELECT id, status, attempts, scheduled_for AS was_scheduled_for,
+        updated_at AS was_updated_at FROM job
+      WHERE id = ANY(${opts.ids}::uuid[]) ORDER BY id FOR UPDATE
+    ), ${actionCtes(tx, opts.action, opts.t, opts.actor)}${save}
+    SELECT cur.id, cur.status AS found, changed.status, ${counted} AS saved
+    FROM cur LEFT JOIN changed ON changed.id = cur.id`;
+}
+
+/** Deletes undo offers that expired unused, and used ones an hour on (an undo that died midway). */
+async function pruneUndo(tx: Sql | TxSql, t: Instant) {
+  await tx`DELETE FROM bulk_undo
+    WHERE (used_at IS NULL AND expires_at <= ${t}) OR expires_at <= ${t} - interval '1 hour'`;
+}
+
+/** Opens an undo offer (its rows are added by {@link applyBatch}). */
+async function openUndo(
+  tx: Sql | TxSql,
+  id: string,
+  action: BulkAction,
+  actor: Actor | null,
+  t: Instant,
+) {
+  await tx`INSERT INTO bulk_undo (id, action, actor, created_at, expires_at)
+    VALUES (${id}, ${action}, ${actor?.name ?? "system"}, ${t},
+      ${t} + make_interval(secs => ${UNDO_SECONDS}))`;
+}
+
+/** Ends the set-up of an offer: dropped when no job can be put back, else open for a minute from `t`. */
+async function closeUndo(
+  tx: Sql | TxSql,
+  id: string,
+  saved: number,
+  t: Instant,
+): Promise<UndoOffer | null> {
+  if (saved === 0) {
+    await tx`DELETE FROM bulk_undo WHERE id = ${id}`;
+    return null;
+  }
+  const [row] = await tx<UndoOffer[]>`UPDATE bulk_undo
+    SET expires_at = ${t} + make_interval(secs => ${UNDO_SECONDS}) WHERE id = ${id}
+    RETURNING id, expires_at`;
+  return row;
+}
+
+/** What {@link applyIds} did. */
+export interface BulkIdsResult {
+  results: BulkOutcome[];
+  undo: UndoOffer | null;
+}
+
+/**
+ * Applies `action` to every id in one transaction and reports per id, in
+ * input order (duplicates once): `done` with the status after (null when
+ * deleted; `processing` for a running job whose cancel was requested),
+ * `conflict` with the status that forbade it, or `not_found`. With an
+ * `actor`, a `bulk.<action>` audit entry (the ids, the count changed) is
+ * written in the same transaction. A cancel or retry that changed a job
+ * offers an undo for {@link UNDO_SECONDS}.
+ */
+export async function applyIds(
+  sql: Sql,
+  opts: { action: BulkAction; ids: string[]; now?: Date | null; actor?: Actor | null },
+): Promise<BulkIdsResult> {
+  const ids = [...new Set(opts.ids.map((i) => i.toLowerCase()))];
+  if (ids.length === 0) return { results: [], undo: null };
+  const undoId = opts.action === "delete" ? null : crypto.randomUUID();
+  const { rows, undo } = await sql.begin(async (tx: TxSql) => {
+    const t = at(tx, opts.now);
+    let undo: UndoOffer | null = null;
+    if (undoId) {
+      await pruneUndo(tx, t);
+      await openUndo(tx, undoId, opts.action, opts.actor ?? null, t);
+    }
+    const rows = await applyBatch(tx, { ...opts, ids, t, undoId });
+    if (undoId) undo = await closeUndo(tx, undoId, rows[0]?.saved ?? 0, t);
+    if (opts.actor) {
+      await record(tx, {
+        actor: opts.actor,
+        action: `bulk.${opts.action}`,
+        jobIds: ids,
+        count: rows.filter((r) => r.status !== null).length,
+        details: undo ? { undo_id: undo.id } : {},
+        now: opts.now,
+      });
+    }
+    return { rows, undo };
+  });
   const byId = new Map(rows.map((r) => [r.id, r]));
-  return ids.map((id): BulkOutcome => {
+  const results = ids.map((id): BulkOutcome => {
     const r = byId.get(id);
     if (!r) return { id, outcome: "not_found", status: null };
     if (r.status === null) return { id, outcome: "conflict", status: r.found };
     return { id, outcome: "done", status: opts.action === "delete" ? null : r.status };
   });
+  return { results, undo };
+}
+
+/** {@link applyIds}, reporting only the outcome of each id. */
+export async function apply(
+  sql: Sql,
+  opts: { action: BulkAction; ids: string[]; now?: Date | null; actor?: Actor | null },
+): Promise<BulkOutcome[]> {
+  return (await applyIds(sql, opts)).results;
+}
+
+/** The jobs an action by filter would change now: matching `filter`, in a status the action applies to. */
+function matchingIds(sql: Sql | TxSql, action: BulkAction, filter: BulkFilter) {
+  return sql`SELECT id FROM job ${listWhere(sql, filter)}
+    ${isEmptyFilter(filter) ? sql`WHERE` : sql`AND`} ${actionable(sql, action)}`;
+}
+
+/** The dry run of {@link applyFilter}: how many jobs it would change now (nothing changes). */
+export async function countFilter(
+  sql: Sql,
+  opts: { action: BulkAction; filter: BulkFilter },
+): Promise<number> {
+  const [{ n }] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM (${matchingIds(sql, opts.action, opts.filter)}) m`;
+  return n;
+}
+
+/** What {@link applyFilter} did. */
+export interface BulkFilterResult {
+  /** Jobs that matched (and were in a status the action applies to) when it started. */
+  matched: number;
+  /** Of those, the ones it changed. */
+  count: number;
+  /** Matched but left alone: they moved on (finished, retried, deleted…) before their batch. */
+  skipped: number;
+  undo: UndoOffer | null;
+}
+
+/**
+ * Applies `action` to exactly the jobs that match `filter` (and are in a
+ * status it applies to) at the moment it starts: their ids are read first
+ * (sorted), then changed in batches of `batch` per transaction, each row's
+ * status re-checked under its lock (one that moved on since is skipped; one
+ * that starts matching later is not touched). With an `actor`, one
+ * `bulk.<action>` audit entry (the filter and the count changed) is written
+ * in the LAST batch's transaction, where the count is known (a bulk that
+ * matches nothing writes it alone, with count 0); the timeline event of every
+ * changed job names the actor too. A cancel or retry offers an undo for
+ * {@link UNDO_SECONDS} from its end.
+ */
+export async function applyFilter(
+  sql: Sql,
+  opts: {
+    action: BulkAction;
+    filter: BulkFilter;
+    now?: Date | null;
+    actor?: Actor | null;
+    batch?: number;
+  },
+): Promise<BulkFilterResult> {
+  const size = Math.max(1, opts.batch ?? BULK_BATCH);
+  const ids =
+    (await sql<{ id: string }[]>`${matchingIds(sql, opts.action, opts.filter)} ORDER BY id`)
+      .map((r) => r.id);
+  const batches: string[][] = [];
+  for (let i = 0; i < ids.length; i += size) batches.push(ids.slice(i, i + size));
+  if (batches.length === 0) batches.push([]);
+  const undoId = opts.action === "delete" ? null : crypto.randomUUID();
+  let count = 0, saved = 0, undo: UndoOffer | null = null;
+  for (const [i, batchIds] of batches.entries()) {
+    const last = i === batches.length - 1;
+    await sql.begin(async (tx: TxSql) => {
+      const t = at(tx, opts.now);
+      if (i === 0 && undoId) {
+        await pruneUndo(tx, t);
+        await openUndo(tx, undoId, opts.action, opts.actor ?? null, t);
+      }
+      if (batchIds.length > 0) {
+        const rows = await applyBatch(tx, { ...opts, ids: batchIds, t, undoId });
+        count += rows.filter((r) => r.status !== null).length;
+        saved += rows[0]?.saved ?? 0;
+      }
+      if (!last) return;
+      if (undoId) undo = await closeUndo(tx, undoId, saved, t);
+      if (opts.actor) {
+        await record(tx, {
+          actor: opts.actor,
+          action: `bulk.${opts.action}`,
+          filter: filterRecord(opts.filter),
+          count,
+          details: { matched: ids.length, ...(undo ? { undo_id: undo.id } : {}) },
+          now: opts.now,
+        });
+      }
+    });
+  }
+  return { matched: ids.length, count, skipped: ids.length - count, undo };
+}
+
+/** The filter as the audit log keeps it: the fields that were given. */
+function filterRecord(f: BulkFilter): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ["status", "type", "priority", "queue"] as const) if (f[k]?.length) out[k] = f[k];
+  if (f.q?.trim()) out.q = f.q.trim();
+  return out;
+}
+
+/** What {@link undo} did. */
+export interface UndoResult {
+  /** The action undone. */
+  action: "cancel" | "retry";
+  /** Jobs put back as they were before the action. */
+  restored: number;
+  /** Jobs left alone: changed since the action (claimed, finished, retried, deleted…), or a job holding its unique_key took its place. */
+  moved_on: number;
+}
+
+/**
+ * Takes back a bulk cancel or retry within {@link UNDO_SECONDS}: each job
+ * whose row has not changed since the action (same xmin) gets back its
+ * previous status, attempts, scheduled_for and updated_at, with a `restored`
+ * event; the others are left alone and counted. Returns null when there is
+ * no such offer (expired, already used, or never made). Runs once: the offer
+ * is taken first, then the jobs are restored in batches of {@link BULK_BATCH}
+ * per transaction, locked in id order; the `bulk.undo` audit entry goes in
+ * the last batch's transaction.
+ */
+export async function undo(
+  sql: Sql,
+  opts: { id: string; now?: Date | null; actor?: Actor | null },
+): Promise<UndoResult | null> {
+  const taken = await sql.begin(async (tx: TxSql) => {
+    const t = at(tx, opts.now);
+    await pruneUndo(tx, t);
+    const [offer] = await tx<{ action: "cancel" | "retry" }[]>`UPDATE bulk_undo SET used_at = ${t}
+      WHERE id = ${opts.id} AND used_at IS NULL AND expires_at > ${t} RETURNING action`;
+    if (!offer) return null;
+    const ids = (await tx<{ job_id: string }[]>`SELECT job_id FROM bulk_undo_job
+      WHERE undo_id = ${opts.id} ORDER BY job_id`).map((r) => r.job_id);
+    return { action: offer.action, ids };
+  });
+  if (!taken) return null;
+  const { action, ids } = taken;
+  const by = opts.actor ? ` ${byline(opts.actor)}` : "";
+  const batches: string[][] = [];
+  for (let i = 0; i < ids.length; i += BULK_BATCH) batches.push(ids.slice(i, i + BULK_BATCH));
+  if (batches.length === 0) batches.push([]);
+  let restored = 0;
+  for (const [i, batchIds] of batches.entries()) {
+    await sql.begin(async (tx: TxSql) => {
+      const t = at(tx, opts.now);
+      const [r] = await tx<{ restored: number }[]>`
+        WITH u AS (
+          DELETE FROM bulk_undo_job WHERE undo_id = ${opts.id} AND job_id = ANY(${batchIds}::uuid[])
+          RETURNING *
+        ), cur AS (
+          SELECT id FROM job WHERE id IN (SELECT job_id FROM u) ORDER BY id FOR UPDATE
+        ), back AS (
+          UPDATE job j SET status = u.prev_status, attempts = u.prev_attempts,
+            scheduled_for = u.prev_scheduled_for, updated_at = u.prev_updated_at
+          FROM u WHERE j.id = u.job_id AND j.id IN (SELECT id FROM cur)
+            AND j.xmin::text::bigint = u.version
+            AND (u.prev_status <> 'pending' OR j.unique_key IS NULL OR NOT EXISTS (
+              SELECT 1 FROM job o WHERE o.unique_key = j.unique_key AND o.id <> j.id
+                AND o.status IN ('pending', 'processing')))
+          RETURNING j.id, j.attempts, u.prev_status
+        ), ev AS (
+          INSERT INTO job_event (job_id, at, kind, attempt, message)
+          SELECT id, ${t}, 'restored', attempts,
+            ${`undo of a bulk ${action}${by}: back to `} || prev_status
+          FROM back
+        )
+        SELECT (SELECT count(*) FROM back)::int AS restored`;
+      restored += r.restored;
+      if (i < batches.length - 1) return;
+      await tx`DELETE FROM bulk_undo WHERE id = ${opts.id}`;
+      if (opts.actor) {
+        await record(tx, {
+          actor: opts.actor,
+          action: "bulk.undo",
+          count: restored,
+          details: { undo_id: opts.id, of: `bulk.${action}`, moved_on: ids.length - restored },
+          now: opts.now,
+        });
+      }
+    });
+  }
+  return { action, restored, moved_on: ids.length - restored };
 }
 
 /** What {@link applyMatching} did. */
@@ -74,7 +402,8 @@ export interface BulkMatchingResult {
 /**
  * Applies `action`, in one statement, to the first `limit` jobs (in the list's
  * order) matching the list's filters (`q`, `status`, `type`, `priority`;
- * `sort` and `order` pick which come first).
+ * `sort` and `order` pick which come first). No undo, no audit entry: the
+ * console and the API use {@link applyFilter}.
  */
 export async function applyMatching(
   sql: Sql,
@@ -91,7 +420,7 @@ export async function applyMatching(
     ), cur AS (
       SELECT id, status, attempts FROM job
       WHERE id IN (SELECT id FROM pick WHERE n <= ${opts.limit}) ORDER BY id FOR UPDATE
-    ), ${actionCtes(sql, opts.action, opts.now)}
+    ), ${actionCtes(sql, opts.action, at(sql, opts.now))}
     SELECT (SELECT count(*) FROM cur)::int AS matched, (SELECT count(*) FROM changed)::int AS done,
       (SELECT count(*) FROM pick) > ${opts.limit} AS capped`;
   return r;

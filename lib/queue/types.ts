@@ -15,6 +15,7 @@ export const EVENT_KINDS = [
   "released",
   "expired",
   "edited",
+  "restored",
 ] as const;
 export type EventKind = typeof EVENT_KINDS[number];
 

@@ -6,6 +6,7 @@ import type { Browser } from "playwright-core";
 import type { TestServer } from "../_helpers/browser.ts";
 import { alertsCheck } from "./alerts.ts";
 import { auditCheck } from "./audit.ts";
+import { bulkCheck } from "./bulk.ts";
 import { editCheck } from "./edit.ts";
 import { healthCheck } from "./health.ts";
 
@@ -27,6 +28,7 @@ export interface ConsoleCheck {
 export const CONSOLE_CHECKS: ConsoleCheck[] = [
   alertsCheck,
   auditCheck,
+  bulkCheck,
   editCheck,
   healthCheck,
 ];
