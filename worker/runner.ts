@@ -13,7 +13,7 @@
  * database is unreachable is kept in memory and retried until it goes through
  * (the fence — id, attempt, locked_by — makes a late or repeated write safe).
  */
-import { openPool } from "../lib/db.ts";
+import { openPool, ping } from "../lib/db.ts";
 import { PermanentError } from "../lib/jobs/errors.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import { jobs } from "../lib/queue/mod.ts";
@@ -123,6 +123,12 @@ async function init(settings: RunnerSettings): Promise<void> {
     max: 2,
     name: `jobq-runner ${state.settings.lockedBy}`.slice(0, 63),
   });
+  // postgres.js learns the array types on a connection's first round trip and
+  // serialises a JS array parameter when the query is built: a claim built
+  // before that sent its type list as the text "a,b,c" (22P02, malformed array
+  // literal) and failed once. One round trip first; a database that is down
+  // now is the claim loop's to wait out.
+  await ping(state.sql).catch(() => {});
   state.deps = { sql: state.sql, config: state.settings.config, worker: state.settings.lockedBy };
   post({
     kind: "ready",
