@@ -8,6 +8,7 @@ import { createJobSchema, hasUnstorableChars, JOB_TYPE_NAMES, queueName } from "
 import { BULK_ACTIONS } from "./queue/bulk.ts";
 import { EXPLAIN_CODES, JOB_STATUSES, SORT_COLUMNS, UUID_RE } from "./job_constants.ts";
 import { EVENT_KINDS } from "./queue/types.ts";
+import { EXPORT_FORMATS } from "./http/export_stream.ts";
 
 export { UUID_RE };
 
@@ -126,6 +127,20 @@ export const listQuery = z.strictObject({
   order: z.enum(["asc", "desc"], { error: "order must be asc or desc" }).optional(),
   limit: intParam("limit", 1, 100).optional(),
   offset: intParam("offset", 0, 1_000_000_000).optional(),
+});
+
+/**
+ * Query of `GET /api/jobs/export`: `format` (required) and the list's filters
+ * and order, with the list's rules; `limit` and `offset` are refused (an
+ * export is every matching job).
+ */
+export const exportQuery = listQuery.omit({ limit: true, offset: true }).extend({
+  format: z.enum(EXPORT_FORMATS, {
+    error: (iss) =>
+      iss.input === undefined
+        ? `format is required: ${EXPORT_FORMATS.join(" or ")}`
+        : `format must be ${EXPORT_FORMATS.join(" or ")}`,
+  }),
 });
 
 /** Query of `GET /api/stats/trend`. */

@@ -13,6 +13,7 @@ import { registerJobOperations } from "./openapi/job_ops.ts";
 import { registerOtherOperations } from "./openapi/other_ops.ts";
 import { registerScheduleOperations } from "./openapi/schedule_ops.ts";
 import { registerQueueOperations } from "./openapi/queue_ops.ts";
+import { registerExportOperations } from "./openapi/export_ops.ts";
 
 /** Every documented route as `METHOD path` (OpenAPI `{param}` syntax); tests compare it. */
 export const API_ROUTES = [
@@ -24,6 +25,7 @@ export const API_ROUTES = [
   "DELETE /api/jobs/{id}",
   "POST /api/jobs/{id}/retry",
   "GET /api/jobs/{id}/artifact",
+  "GET /api/jobs/export",
   "POST /api/process",
   "POST /api/complete/{id}",
   "POST /api/fail/{id}",
@@ -75,6 +77,7 @@ function build(): Record<string, unknown> {
   registerOtherOperations(kit);
   registerScheduleOperations(kit);
   registerQueueOperations(kit);
+  registerExportOperations(kit);
 
   return app.getOpenAPI31Document({
     openapi: "3.1.0",

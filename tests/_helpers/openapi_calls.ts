@@ -375,4 +375,20 @@ export async function everyOperation(c: Client, x: Expect, f: Fixtures): Promise
   x(await c.HEAD("/readyz", { params: { query: { full: "1" } as never } }), 400);
   x(await c.HEAD("/metrics", {}), 200);
   x(await c.HEAD("/metrics", { params: { query: { name: "x" } as never } }), 400);
+
+  // ---- export
+  const exported = (format: "csv" | "ndjson") =>
+    c.GET("/api/jobs/export", {
+      params: { query: { format, status: ["pending", "completed"], sort: "priority" } },
+      parseAs: "text",
+    });
+  x(await exported("csv"), 200);
+  x(await exported("ndjson"), 200);
+  x(await c.GET("/api/jobs/export", { params: { query: { format: "xml" as never } } }), 422);
+  x(
+    await c.GET("/api/jobs/export", { params: { query: { format: "csv", limit: 10 } as never } }),
+    422,
+  );
+  x(await c.HEAD("/api/jobs/export", { params: { query: { format: "ndjson" } } }), 200);
+  x(await c.HEAD("/api/jobs/export", { params: { query: {} as never } }), 422);
 }
