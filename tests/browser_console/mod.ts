@@ -4,6 +4,7 @@
  */
 import type { Browser } from "playwright-core";
 import type { TestServer } from "../_helpers/browser.ts";
+import { exportCheck } from "./export.ts";
 
 /** What a check gets: the shared browser and its own server. */
 export interface ConsoleCheckContext {
@@ -20,4 +21,6 @@ export interface ConsoleCheck {
 }
 
 /** Every check, one line per feature. */
-export const CONSOLE_CHECKS: ConsoleCheck[] = [];
+export const CONSOLE_CHECKS: ConsoleCheck[] = [
+  exportCheck,
+];
