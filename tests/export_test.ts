@@ -159,10 +159,8 @@ Deno.test("export: every matching row (more than a page and a batch), filtered a
     await s.db.sql`UPDATE job SET queue = 'mail' WHERE priority = 5`;
     const cases = [
       "",
-      "sort=priority&order=asc",
-      "sort=status",
-      "status=completed,failed&type=email,report&sort=type&order=asc",
-      "priority=5,4&queue=mail,default&q=example",
+      "status=completed,failed&type=email,report&sort=status&order=asc",
+      "priority=5,4&queue=mail,default&q=example&sort=type",
     ];
     for (const search of cases) {
       await t.step(search || "no filter", async () => {
@@ -238,7 +236,7 @@ Deno.test("export: a client that goes away releases the cursor's connection (poo
   const s = await openApp({}, { db });
   try {
     await seed(db.sql, { count: EXPORT_BATCH_ROWS * 3, spreadDays: 1 });
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 2; i++) {
       const res = await s.call("/api/jobs/export?format=ndjson");
       assertEquals(res.status, 200);
       const reader = res.body!.getReader();
@@ -316,24 +314,32 @@ Deno.test("export: over a socket, an aborted download frees its connection and i
   }
 });
 
-Deno.test("export: a database failure mid-stream errors the body; the pool recovers", async () => {
-  const s = await openApp();
-  const probe = openPool(s.db.url, { max: 1, name: "jobq-export-probe" });
+Deno.test("export: a connection lost mid-stream errors the body, never ends it as complete", async () => {
+  // A pool of one: the query below waits until the app has seen the export's connection go.
+  const db = await createTestDb({ max: 1 });
+  const probe = openPool(db.url, { max: 1, name: "jobq-export-probe" });
+  const s = await openApp({}, { db });
   try {
-    await seed(s.db.sql, { count: EXPORT_BATCH_ROWS * 3, spreadDays: 1 });
-    const res = await s.call("/api/jobs/export?format=csv");
-    assertEquals(res.status, 200);
-    const [{ n }] = await probe<{ n: number }[]>`
-      SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND pid <> pg_backend_pid()
-        AND query LIKE 'SELECT * FROM job%'`;
-    assertEquals(n, 1, "the export's backend");
-    await assertRejects(() => res.text());
-    assertEquals(await settled(probe), []);
+    await seed(db.sql, { count: EXPORT_BATCH_ROWS * 3, spreadDays: 1 });
+    for (const format of ["csv", "ndjson"]) {
+      const res = await s.call(`/api/jobs/export?format=${format}`);
+      assertEquals(res.status, 200);
+      const [{ n }] = await probe<{ n: number }[]>`
+        SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+          AND query LIKE 'SELECT * FROM job%'`;
+      assertEquals(n, 1, "the export's backend");
+      // Settles only once the pool has seen the loss (the export holds the one connection; the
+      // query fails with it or runs on the next): the export asks for no batch meanwhile.
+      await db.sql`SELECT 1`.catch(() => {});
+      await assertRejects(() => res.text());
+      assertEquals(await settled(probe), []);
+    }
     const again = await s.call("/api/jobs/export?format=csv");
     assertEquals(idsOfCsv(await again.text()).length, EXPORT_BATCH_ROWS * 3);
   } finally {
-    await probe.end();
     await s.close();
+    await probe.end();
+    await db.drop();
   }
 });
