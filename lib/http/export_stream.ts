@@ -8,6 +8,7 @@ import { log } from "../log.ts";
 
 /** The export formats. */
 export const EXPORT_FORMATS = ["csv", "ndjson"] as const;
+/** `csv` or `ndjson`. */
 export type ExportFormat = typeof EXPORT_FORMATS[number];
 
 /** Content-Type of each format. */
