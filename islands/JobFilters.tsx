@@ -2,7 +2,9 @@
  * The `/jobs` search and filter bar: a GET form (so it works without
  * JavaScript) with multi-value dropdowns for status, type, queue and priority and
  * a page-size choice. Hydrated, it applies changes at once and remembers the
- * last filters in localStorage, offering them back on a bare `/jobs`.
+ * last filters in localStorage, offering them back on a bare `/jobs`. Its
+ * "Export CSV" / "Export NDJSON" links download every job the current filters
+ * match (`GET /api/jobs/export`, in the list's order).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useHydrated } from "@/lib/web/runtime.ts";
@@ -22,6 +24,12 @@ export interface JobFiltersProps {
   types: string[];
   /** The queue names to offer (every queue any job has named). */
   queues?: string[];
+}
+
+/** `GET /api/jobs/export` of every job the list's filters and order match (no page). */
+export function exportHref(query: JobsQuery, format: "csv" | "ndjson"): string {
+  const filters = jobsSearch({ ...query, page: 1, size: 20 });
+  return `/api/jobs/export?format=${format}${filters.replace(/^\?/, "&")}`;
 }
 
 /** localStorage key of the remembered filters. */
@@ -179,6 +187,10 @@ export default function JobFilters({ query, types, queues = [] }: JobFiltersProp
           Restore last filters
         </a>
       )}
+      <span class="flex items-center gap-1 sm:ml-auto" data-export>
+        <a href={exportHref(query, "csv")} class={buttonClass("ghost")}>Export CSV</a>
+        <a href={exportHref(query, "ndjson")} class={buttonClass("ghost")}>Export NDJSON</a>
+      </span>
     </form>
   );
 }

@@ -14,6 +14,7 @@ import {
 import { BULK_ACTIONS, isEmptyFilter } from "./queue/bulk.ts";
 import { EXPLAIN_CODES, JOB_STATUSES, SORT_COLUMNS, UUID_RE } from "./job_constants.ts";
 import { EVENT_KINDS } from "./queue/types.ts";
+import { EXPORT_FORMATS } from "./http/export_stream.ts";
 
 export { UUID_RE };
 
@@ -184,6 +185,20 @@ export const bulkBody = z.strictObject({
 export const bulkUndoBody = z.strictObject({
   undo_id: z.string({ error: "undo_id is required: the undo.id a bulk cancel or retry returned" })
     .regex(UUID_RE, "undo_id must be the undo.id a bulk cancel or retry returned (a uuid)"),
+});
+
+/**
+ * Query of `GET /api/jobs/export`: `format` (required) and the list's filters
+ * and order, with the list's rules; `limit` and `offset` are refused (an
+ * export is every matching job).
+ */
+export const exportQuery = listQuery.omit({ limit: true, offset: true }).extend({
+  format: z.enum(EXPORT_FORMATS, {
+    error: (iss) =>
+      iss.input === undefined
+        ? `format is required: ${EXPORT_FORMATS.join(" or ")}`
+        : `format must be ${EXPORT_FORMATS.join(" or ")}`,
+  }),
 });
 
 /** Query of `GET /api/stats/trend`. */

@@ -17,6 +17,7 @@ import { registerAuditOperations } from "./openapi/audit_ops.ts";
 import { registerHealthOperations } from "./openapi/health_ops.ts";
 import { registerAlertOperations } from "./openapi/alert_ops.ts";
 import { registerBulkOperations } from "./openapi/bulk_ops.ts";
+import { registerExportOperations } from "./openapi/export_ops.ts";
 
 /** Every documented route as `METHOD path` (OpenAPI `{param}` syntax); tests compare it. */
 export const API_ROUTES = [
@@ -29,6 +30,7 @@ export const API_ROUTES = [
   "DELETE /api/jobs/{id}",
   "POST /api/jobs/{id}/retry",
   "GET /api/jobs/{id}/artifact",
+  "GET /api/jobs/export",
   "POST /api/process",
   "POST /api/complete/{id}",
   "POST /api/fail/{id}",
@@ -91,6 +93,7 @@ function build(): Record<string, unknown> {
   registerHealthOperations(kit, r);
   registerAlertOperations(kit);
   registerBulkOperations(kit);
+  registerExportOperations(kit);
 
   return app.getOpenAPI31Document({
     openapi: "3.1.0",

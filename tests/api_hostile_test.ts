@@ -663,6 +663,20 @@ function cases(ids: { pending: string; completed: string; processing: string }):
       status: 422,
     },
     { name: "POST to database health", path: "/api/health/db", body: "{}", status: 405 },
+    ...([
+      ["no format", "", "format"],
+      ["format as SQL", "format=csv;DROP TABLE job", "format"],
+      ["NUL in q", "format=csv&q=a%00b", "q"],
+      ["SQL in sort", "format=ndjson&sort=id;DROP TABLE job", "sort"],
+      ["a page asked for", "format=csv&limit=1e3", undefined],
+    ] as const).map(([what, query, issue]): Case => ({
+      name: `export: ${what}`,
+      method: "GET",
+      path: `/api/jobs/export?${query}`,
+      status: 422,
+      issue,
+    })),
+    { name: "export by POST", path: "/api/jobs/export?format=csv", body: "{}", status: 405 },
   ];
 }
 

@@ -438,4 +438,20 @@ export async function everyOperation(c: Client, x: Expect, f: Fixtures): Promise
   x(await c.GET("/api/audit", { params: { query: { limit: 101 } } }), 422);
   x(await c.HEAD("/api/audit", { params: { query: { job: job.id } } }), 200);
   x(await c.HEAD("/api/audit", { params: { query: { job: "nope" } } }), 422);
+
+  // ---- export
+  const exported = (format: "csv" | "ndjson") =>
+    c.GET("/api/jobs/export", {
+      params: { query: { format, status: ["pending", "completed"], sort: "priority" } },
+      parseAs: "text",
+    });
+  x(await exported("csv"), 200);
+  x(await exported("ndjson"), 200);
+  x(await c.GET("/api/jobs/export", { params: { query: { format: "xml" as never } } }), 422);
+  x(
+    await c.GET("/api/jobs/export", { params: { query: { format: "csv", limit: 10 } as never } }),
+    422,
+  );
+  x(await c.HEAD("/api/jobs/export", { params: { query: { format: "ndjson" } } }), 200);
+  x(await c.HEAD("/api/jobs/export", { params: { query: {} as never } }), 422);
 }

@@ -8,6 +8,7 @@ import { alertsCheck } from "./alerts.ts";
 import { auditCheck } from "./audit.ts";
 import { bulkCheck } from "./bulk.ts";
 import { editCheck } from "./edit.ts";
+import { exportCheck } from "./export.ts";
 import { healthCheck } from "./health.ts";
 
 /** What a check gets: the shared browser and its own server. */
@@ -30,5 +31,6 @@ export const CONSOLE_CHECKS: ConsoleCheck[] = [
   auditCheck,
   bulkCheck,
   editCheck,
+  exportCheck,
   healthCheck,
 ];

@@ -462,6 +462,11 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
       return reconnect()
 
     !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
+    // jobq: the query that was running (rejected above, or by the socket's error) and its partial
+    // result belong to the closed socket; a reconnect must not hand them the next query's answers.
+    query = results = errorResponse = final = null
+    result = new Result()
+    rows = 0
     closedTime = performance.now()
     hadError && options.shared.retries++
     delay = (typeof backoff === 'function' ? backoff(options.shared.retries) : backoff) * 1000
