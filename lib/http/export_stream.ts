@@ -86,9 +86,18 @@ export interface ExportStreamOptions {
   format: ExportFormat;
   /** For the log line of a failure. */
   requestId?: string;
-  /** Called once when the stream has ended: read to the end, failed or cancelled. */
+  /** Called once when the stream has ended: read to the end, failed, cancelled or stalled. */
   onEnd?: () => void;
+  /**
+   * A client that stays connected but stops reading for this long (ms) has
+   * its download cut off, so it cannot hold a pool connection and a database
+   * snapshot forever (default {@link EXPORT_STALL_MS}).
+   */
+  stallMs?: number;
 }
+
+/** How long an export waits for a client that stopped reading. */
+export const EXPORT_STALL_MS = 60_000;
 
 /**
  * A byte stream of `batches` in `format` (CSV starts with its header row):
@@ -111,13 +120,16 @@ export function exportStream(
   let header = opts.format === "csv" ? csvHeader() : "";
   let rows = 0;
   let ended = false;
+  let stall: ReturnType<typeof setTimeout> | undefined;
   const end = () => {
+    clearTimeout(stall);
     if (ended) return;
     ended = true;
     opts.onEnd?.();
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      clearTimeout(stall);
       let next: IteratorResult<Job[], void>;
       try {
         next = pending ?? await batches.next();
@@ -144,6 +156,11 @@ export function exportStream(
       for (const job of next.value) text += line(job);
       rows += next.value.length;
       controller.enqueue(enc.encode(text));
+      stall = setTimeout(() => {
+        log("warn", "export.stalled", { request_id: opts.requestId, rows });
+        controller.error(new Error("the client stopped reading the export"));
+        Promise.resolve(batches.return?.()).catch(() => {}).finally(end);
+      }, opts.stallMs ?? EXPORT_STALL_MS);
     },
     async cancel() {
       // Queued behind a batch being fetched, if any; then the cursor is closed.

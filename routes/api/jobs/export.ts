@@ -9,7 +9,8 @@
  * still a 503; an error after that can no longer change the status: the
  * body is cut off (no terminating chunk), which clients report as an
  * incomplete transfer. A client that goes away releases the cursor and its
- * connection. At most {@link MAX_EXPORTS} exports run at once per pool (each
+ * connection; so does one that stays connected but reads nothing for
+ * EXPORT_STALL_MS (60 s): its download is cut off. At most {@link MAX_EXPORTS} exports run at once per pool (each
  * holds a connection); more are 503 with Retry-After. `HEAD` answers the
  * headers without reading any row.
  */
