@@ -292,7 +292,7 @@ Deno.test({
     );
 
     await t.step("every request body example is valid and the server takes it", async () => {
-      const arrange: Record<string, () => Promise<string | undefined>> = {
+      const arrange: Record<string, (example: Json) => Promise<string | undefined>> = {
         cancelJob: async () => (await insertJob(s.db.sql, { status: "pending" })).id,
         retryJob: async () => (await insertJob(s.db.sql, { status: "failed" })).id,
         completeJob: async () =>
@@ -324,6 +324,10 @@ Deno.test({
             actor: { name: "test", via: "open", address: null },
           })).id,
         );
+      // The example names its offer: make that offer (a bulk cancel's undo, nothing to restore).
+      arrange.undoBulk = async (example) =>
+        void await s.db.sql`INSERT INTO bulk_undo (id, action, actor, expires_at)
+          VALUES (${String(example.undo_id)}, 'cancel', 'test', now() + interval '1 minute')`;
       arrange.updateAlert = alert;
       arrange.deleteAlert = alert;
       let seen = 0;
@@ -337,7 +341,7 @@ Deno.test({
           assert(examples.length > 0, `${op.operationId}: no request body example`);
           for (const [name, { value }] of examples) {
             assertEquals(check(media.schema, value), null, `${op.operationId} example ${name}`);
-            const id = await arrange[op.operationId]?.();
+            const id = await arrange[op.operationId]?.(value as Json);
             const url = s.base +
               path.replace("{id}", id ?? "").replace("{name}", id ?? "default");
             const res = await recording(url, {

@@ -136,6 +136,13 @@ export async function everyOperation(c: Client, x: Expect, f: Fixtures): Promise
   x(await c.POST("/api/jobs/bulk", { body: { action: "cancel", ids: ["nope"] } }), 422);
   x(await c.POST("/api/jobs/bulk", { body: { action: "cancel", ids: [] } }), 422);
   x(await c.POST("/api/jobs/bulk", { body: { action: "archive", ids: [MISSING] } as never }), 422);
+  const undone = await c.POST("/api/jobs/bulk", { body: { action: "cancel", ids: [b2.id] } });
+  x(undone, 200);
+  const undoId = (undone.data as unknown as { undo?: { id: string } }).undo?.id;
+  if (!undoId) throw new Error("a bulk cancel of a pending job offers an undo");
+  x(await c.POST("/api/jobs/bulk/undo", { body: { undo_id: undoId } }), 200);
+  x(await c.POST("/api/jobs/bulk/undo", { body: { undo_id: undoId } }), 410);
+  x(await c.POST("/api/jobs/bulk/undo", { body: { undo_id: "nope" } }), 422);
 
   x(await c.DELETE("/api/jobs/{id}", { params: { path: { id: job.id } } }), 200);
   x(await c.DELETE("/api/jobs/{id}", { params: { path: { id: job.id } } }), 409);
