@@ -90,7 +90,8 @@ Deno.test("jobs per runner: one Web Worker runs 4 jobs at once and never holds m
 });
 
 /**
- * Runs 3 `slow` jobs and one `culprit` in one Web Worker, waits until all
+ * Runs 3 `slow` jobs (of `ms`: long enough to be running still when the
+ * culprit gets its Web Worker replaced) and one `culprit` in one Web Worker, waits until all
  * four run, then (optionally) cancels the culprit. The runner is replaced;
  * returns the jobs once the three others completed.
  */
@@ -100,9 +101,10 @@ async function oneBadAmongFour(
   culpritType: string,
   cancel: boolean,
   reason: string,
+  ms: number,
 ) {
   const good: Job[] = [];
-  for (let i = 0; i < 3; i++) good.push(await enqueue(db.sql, "slow", { ms: 1500 }));
+  for (let i = 0; i < 3; i++) good.push(await enqueue(db.sql, "slow", { ms }));
   const bad = await enqueue(db.sql, culpritType, {}, { max_attempts: 1 });
   const replaced = sup.waitFor("replaced", (e) => e.reason === reason, 20_000);
   const goodDone = collect(
@@ -140,7 +142,7 @@ Deno.test("jobs per runner: a cancel ignored past its grace replaces the Web Wor
     env: { CANCEL_GRACE_SECONDS: "1" },
   });
   try {
-    const bad = await oneBadAmongFour(db, sup, "deaf", true, "cancel");
+    const bad = await oneBadAmongFour(db, sup, "deaf", true, "cancel", 2500);
     assertEquals([bad.status, bad.attempts], ["cancelled", 1]);
     assertEquals(bad.events.filter((e) => e.kind === "failed").length, 0);
   } finally {
@@ -159,7 +161,15 @@ for (const culprit of ["hang", "block"]) {
       jobsPerRunner: 4,
     });
     try {
-      const bad = await oneBadAmongFour(db, sup, culprit, false, "timeout");
+      const bad = await oneBadAmongFour(
+        db,
+        sup,
+        culprit,
+        false,
+        "timeout",
+        // A blocked event loop cannot end them early.
+        culprit === "hang" ? 2500 : 1500,
+      );
       assertEquals([bad.status, bad.attempts], ["failed", 1]);
       assert(bad.error?.includes("timed out after 1 s"), bad.error ?? "");
     } finally {
@@ -171,9 +181,9 @@ for (const culprit of ["hang", "block"]) {
 
 Deno.test("jobs per runner: kill -9 of a process running 4 runners × 4 jobs loses nothing (rescued)", async () => {
   await killNineScenario("kill -9 (4 runners × 4 jobs)", {
-    jobs: 600,
+    jobs: 400,
     kills: 1,
-    workers: 2,
+    workers: 1,
     command: "deno test -A tests/multijob_test.ts",
     env: { WORKER_CONCURRENCY: "4", WORKER_JOBS_PER_RUNNER: "4" },
   });
