@@ -9,13 +9,16 @@
  * `<i> <start ms>\n`, one connection per Web Worker. With
  * `JOBQ_BENCH_REPORT=batched` (drain) lines are buffered and sent every
  * 50 ms, so reporting costs little per job; otherwise each is sent at once.
- * Without a port the handler does nothing at all.
+ * Without a port the handler does nothing at all. `JOBQ_BENCH_HANDLER_MS`
+ * makes each job wait that long after reporting (an I/O-bound handler: mail,
+ * webhooks), to compare runner shapes on work that waits.
  */
 import type { HandlerMap } from "../worker/types.ts";
 import { payloadIndex } from "./enqueue.ts";
 
 const port = Number(Deno.env.get("JOBQ_BENCH_REPORT_PORT") ?? "0");
 const batched = Deno.env.get("JOBQ_BENCH_REPORT") === "batched";
+const waitMs = Number(Deno.env.get("JOBQ_BENCH_HANDLER_MS") ?? "0");
 const encoder = new TextEncoder();
 
 let conn: Promise<Deno.Conn> | null = null;
@@ -56,6 +59,7 @@ export const handlers: HandlerMap = {
         const i = payloadIndex(payload);
         if (i !== null) report(i, at);
       }
+      if (waitMs > 0) return new Promise((r) => setTimeout(() => r(null), waitMs));
       return Promise.resolve(null);
     },
   },

@@ -5,7 +5,7 @@
  * real ones. The database must be migrated (bench/main.ts does that).
  *
  *   deno run -A bench/worker_process.ts --concurrency 16 [--claim-batch N]
- *     [--complete-batch N] [--complete-flush-ms N]
+ *     [--complete-batch N] [--complete-flush-ms N] [--jobs-per-runner N]
  *
  * Without the tuning flags every knob keeps the product's default. Stops
  * gracefully on SIGTERM/SIGINT and exits 0.
@@ -22,6 +22,7 @@ const { values: args } = parseArgs({
     "claim-batch": { type: "string" },
     "complete-batch": { type: "string" },
     "complete-flush-ms": { type: "string" },
+    "jobs-per-runner": { type: "string" },
   },
 });
 const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
@@ -38,6 +39,7 @@ try {
     claimBatch: num(args["claim-batch"]),
     completeBatch: num(args["complete-batch"]),
     completeFlushMs: num(args["complete-flush-ms"]),
+    jobsPerRunner: num(args["jobs-per-runner"]),
   });
   await sup.done;
   Deno.exit(0);

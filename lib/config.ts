@@ -48,6 +48,7 @@ export const ENV_SCHEMA = z.object({
     .pipe(z.array(z.string().regex(HOSTNAME, "expected host names without ports, comma-separated")))
     .optional(),
   WORKER_CONCURRENCY: int(1, 256).default(4),
+  WORKER_JOBS_PER_RUNNER: int(1, 64).default(1),
   WORKER_QUEUES: z.string()
     .transform((v) => [...new Set(v.split(",").map((q) => q.trim()).filter(Boolean))])
     .pipe(

@@ -16,6 +16,12 @@ export interface RunnerSettings {
   /** Only jobs of these queues are claimed (`null`: every queue). */
   queues?: string[] | null;
   claimBatch: number;
+  /**
+   * Jobs this runner runs at once. 1: one after another, claiming ahead up to
+   * `claimBatch`; more: concurrently, claiming only as many as it has free
+   * slots.
+   */
+  jobsPerRunner?: number;
   completeBatch: number;
   completeFlushMs: number;
   leaseSeconds: number;
@@ -74,50 +80,71 @@ export type FromRunner =
 /**
  * What a runner is doing right now, in memory it shares with the supervisor
  * (a `SharedArrayBuffer`), so starting and ending a handler costs no message:
- * the job's sequence number (from its `claimed` message; −1 while no handler
- * runs), when its handler started (wall clock, ms) and its timeout (ms). The
- * supervisor reads it to enforce the hard timeout, to know which job a
- * crashed runner was running, and for `/healthz`. Readers retry when the
- * sequence number changed while they read.
+ * one entry per job it may run at once (`jobsPerRunner`), each the job's
+ * sequence number (from its `claimed` message; −1 while the entry runs no
+ * handler), when its handler started (wall clock, ms) and its timeout (ms).
+ * The supervisor reads it to enforce the hard timeout, to know which jobs a
+ * crashed runner was running, and for `/healthz`. Readers retry an entry when
+ * its sequence number changed while they read.
  */
 export class RunnerStatus {
-  /** Bytes of memory one status needs. */
-  static readonly BYTES = 24;
+  /** Bytes of memory one entry needs (sequence numbers are padded to 8 bytes). */
+  static bytes(entries: number): number {
+    return Math.ceil((4 * entries) / 8) * 8 + 16 * entries;
+  }
   readonly #seq: Int32Array;
   readonly #times: Float64Array;
 
-  constructor(readonly buffer: SharedArrayBuffer) {
-    this.#seq = new Int32Array(buffer, 0, 2);
-    this.#times = new Float64Array(buffer, 8, 2);
+  constructor(readonly buffer: SharedArrayBuffer, readonly entries = 1) {
+    this.#seq = new Int32Array(buffer, 0, entries);
+    this.#times = new Float64Array(buffer, Math.ceil((4 * entries) / 8) * 8, 2 * entries);
   }
 
-  static create(): RunnerStatus {
-    const status = new RunnerStatus(new SharedArrayBuffer(RunnerStatus.BYTES));
-    status.clear();
+  static create(entries = 1): RunnerStatus {
+    const status = new RunnerStatus(
+      new SharedArrayBuffer(RunnerStatus.bytes(entries)),
+      entries,
+    );
+    status.clearAll();
     return status;
   }
 
-  /** A handler starts (runner side). */
-  start(seq: number, startedAt: number, timeoutMs: number): void {
-    Atomics.store(this.#seq, 0, -1);
-    this.#times[0] = startedAt;
-    this.#times[1] = timeoutMs;
-    Atomics.store(this.#seq, 0, seq);
+  /** A handler starts in entry `entry` (runner side). */
+  start(seq: number, startedAt: number, timeoutMs: number, entry = 0): void {
+    Atomics.store(this.#seq, entry, -1);
+    this.#times[2 * entry] = startedAt;
+    this.#times[2 * entry + 1] = timeoutMs;
+    Atomics.store(this.#seq, entry, seq);
   }
 
-  /** The handler returned or threw (runner side). */
-  clear(): void {
-    Atomics.store(this.#seq, 0, -1);
+  /** The handler of entry `entry` returned or threw (runner side). */
+  clear(entry = 0): void {
+    Atomics.store(this.#seq, entry, -1);
   }
 
-  /** The running handler, or null (supervisor side). */
-  read(): { seq: number; startedAt: number; timeoutMs: number } | null {
+  /** Every entry cleared. */
+  clearAll(): void {
+    for (let i = 0; i < this.entries; i++) Atomics.store(this.#seq, i, -1);
+  }
+
+  /** The handler of entry `entry`, or null (supervisor side). */
+  read(entry = 0): { seq: number; startedAt: number; timeoutMs: number } | null {
     for (;;) {
-      const seq = Atomics.load(this.#seq, 0);
+      const seq = Atomics.load(this.#seq, entry);
       if (seq < 0) return null;
-      const startedAt = this.#times[0];
-      const timeoutMs = this.#times[1];
-      if (Atomics.load(this.#seq, 0) === seq) return { seq, startedAt, timeoutMs };
+      const startedAt = this.#times[2 * entry];
+      const timeoutMs = this.#times[2 * entry + 1];
+      if (Atomics.load(this.#seq, entry) === seq) return { seq, startedAt, timeoutMs };
     }
+  }
+
+  /** Every running handler (supervisor side). */
+  readAll(): { seq: number; startedAt: number; timeoutMs: number }[] {
+    const out = [];
+    for (let i = 0; i < this.entries; i++) {
+      const r = this.read(i);
+      if (r) out.push(r);
+    }
+    return out;
   }
 }

@@ -7,6 +7,11 @@
  * tells it to wake (new jobs), stop (graceful shutdown), drop lost jobs or
  * cancel jobs (the running one's signal aborts; one not started is not run).
  *
+ * With `jobsPerRunner` above 1 the runner runs that many jobs at once (their
+ * handlers interleave on its event loop: mail, webhooks, mostly waiting on
+ * I/O) and claims only as many as it has free slots, never ahead: a job is
+ * claimed when it can start.
+ *
  * What the runner keeps is one state object (runner_state.ts); how it
  * writes the end of attempts is runner_writes.ts: completions are buffered and
  * written in batches, failures at once, and a write that fails because the
@@ -48,18 +53,23 @@ function claimLimit(): number {
 }
 
 /**
- * One timer watches the running handler's timeout, instead of a timer per
- * job: it is armed for the earliest deadline it knows and, when it fires
- * before the current job's deadline (an earlier job's), re-arms for that.
+ * One timer watches the running handlers' timeouts, instead of a timer per
+ * job: it is armed for the earliest deadline it knows and, when it fires,
+ * times out every handler past its deadline and re-arms for the earliest
+ * of the others.
  */
 function watch(deadline: number): void {
   if (state.watchdog && state.watchdog.at <= deadline) return;
   if (state.watchdog) clearTimeout(state.watchdog.timer);
   const timer = setTimeout(() => {
     state.watchdog = null;
-    if (!state.current) return;
-    if (performance.now() >= state.current.deadline) state.current.timedOut();
-    else watch(state.current.deadline);
+    const now = performance.now();
+    let next = Infinity;
+    for (const cur of state.running.values()) {
+      if (now >= cur.deadline) cur.timedOut();
+      else next = Math.min(next, cur.deadline);
+    }
+    if (next < Infinity) watch(next);
   }, Math.max(0, deadline - performance.now()));
   state.watchdog = { at: deadline, timer };
 }
@@ -81,15 +91,15 @@ self.onmessage = (e: MessageEvent<ToRunner>) => {
       wake();
       break;
     case "lost":
-      for (const id of m.ids) state.lost.add(id);
-      if (state.current && m.ids.includes(state.current.ref.id)) {
-        state.current.ac.abort(new Error("the job's lease was lost"));
+      for (const id of m.ids) {
+        state.lost.add(id);
+        state.running.get(id)?.ac.abort(new Error("the job's lease was lost"));
       }
       break;
     case "cancel":
-      for (const id of m.ids) state.cancels.add(id);
-      if (state.current && m.ids.includes(state.current.ref.id)) {
-        state.current.ac.abort(new DOMException("the job was cancelled", "AbortError"));
+      for (const id of m.ids) {
+        state.cancels.add(id);
+        state.running.get(id)?.ac.abort(new DOMException("the job was cancelled", "AbortError"));
       }
       break;
   }
@@ -100,7 +110,8 @@ self.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
   log("warn", "runner.unhandled_rejection", {
     worker: state.settings?.lockedBy,
-    job_id: state.current?.ref.id,
+    job_id: state.running.size === 1 ? [...state.running.keys()][0] : undefined,
+    job_ids: state.running.size > 1 ? [...state.running.keys()] : undefined,
     error: describe(e.reason),
   });
 });
@@ -118,7 +129,9 @@ async function init(settings: RunnerSettings): Promise<void> {
   state.types = (state.settings.types ?? Object.keys(state.handlers)).filter((t) =>
     state.handlers[t]
   );
-  state.status = new RunnerStatus(state.settings.status);
+  const perRunner = Math.max(1, state.settings.jobsPerRunner ?? 1);
+  state.status = new RunnerStatus(state.settings.status, perRunner);
+  for (let i = perRunner - 1; i >= 0; i--) state.freeEntries.push(i);
   state.sql = openPool(state.settings.databaseUrl, {
     max: 2,
     name: `jobq-runner ${state.settings.lockedBy}`.slice(0, 63),
@@ -134,7 +147,7 @@ async function init(settings: RunnerSettings): Promise<void> {
     kind: "ready",
     types: Object.fromEntries(state.types.map((t) => [t, state.handlers[t].timeoutSeconds])),
   });
-  await loop();
+  await (perRunner > 1 ? loopMany() : loop());
 }
 
 function wake(): void {
@@ -167,14 +180,14 @@ interface Claimed {
  * leases from then on). Resolves `null` when the claim failed for good or
  * the runner is stopping.
  */
-async function claimNext(): Promise<Claimed | null> {
+async function claimNext(limit = claimLimit()): Promise<Claimed | null> {
   let batch: LeanJob[];
   try {
     batch = await withRetry(
       () =>
         jobs.claim(state.sql, {
           worker: state.settings.lockedBy,
-          limit: claimLimit(),
+          limit,
           leaseSeconds: state.settings.leaseSeconds,
           types: state.types,
           queues: state.settings.queues,
@@ -262,6 +275,75 @@ async function loop(): Promise<void> {
   post({ kind: "stopped" });
 }
 
+/**
+ * The loop of a runner that runs several jobs at once: claim as many jobs as
+ * there are free slots (never more: what it claims starts now), start their
+ * handlers without waiting for them, and claim again as soon as one ends.
+ * Completions of jobs ending close together share a batch write. Stopping
+ * starts nothing more, lets the running handlers finish and gives back what
+ * a claim in flight brought.
+ */
+async function loopMany(): Promise<void> {
+  const tasks = new Set<Promise<void>>();
+  while (!state.stopping && !state.halted) {
+    // Written before the next claim: a finished job whose completion is not
+    // yet written still holds its slot (processing, and of a limited queue),
+    // so this runner never holds more than jobsPerRunner jobs. Jobs ending
+    // close together share this one statement.
+    if (state.completions.length) await flush();
+    if (state.stopping) break;
+    const free = state.freeEntries.length;
+    if (free === 0) {
+      // A handler ending wakes this wait.
+      await idle();
+      continue;
+    }
+    const claimed = await claimNext(free);
+    if (!claimed) {
+      if (state.stopping) break;
+      await delay(1000);
+      continue;
+    }
+    const batch = claimed.jobs;
+    if (batch.length === 0) {
+      post({ kind: "idle" });
+      await idle();
+      continue;
+    }
+    for (let i = 0; i < batch.length && !state.halted; i++) {
+      if (state.stopping) {
+        await giveBack(batch.slice(i));
+        break;
+      }
+      const job = batch[i];
+      if (state.lost.delete(job.id)) {
+        finished([{ job: refOf(job), outcome: "lost", ms: 0 }]);
+        continue;
+      }
+      if (state.cancels.delete(job.id)) {
+        await recordFailure(refOf(job), "cancelled before its handler started", false, 0);
+        continue;
+      }
+      const task: Promise<void> = runOne(job, claimed.firstSeq + i)
+        .catch((err) =>
+          // Not a handler error (those are recorded by runOne): still end the attempt.
+          recordFailure(refOf(job), `the runner failed: ${describe(err)}`, false, 0)
+        )
+        .finally(() => {
+          tasks.delete(task);
+          wake();
+        });
+      tasks.add(task);
+    }
+  }
+  if (state.halted) return;
+  await Promise.all(tasks);
+  await flush();
+  closeTransports();
+  await state.sql.end({ timeout: 2 }).catch(() => {});
+  post({ kind: "stopped" });
+}
+
 function isPermanent(err: unknown): boolean {
   return err instanceof PermanentError || (err as Error | null)?.name === "PermanentError";
 }
@@ -274,15 +356,29 @@ async function runOne(job: LeanJob, seq: number): Promise<void> {
   const ac = new AbortController();
   const t0 = performance.now();
   const timeout = Promise.withResolvers<"timeout">();
-  state.current = { ref, ac, deadline: t0 + timeoutMs, timedOut: () => timeout.resolve("timeout") };
-  state.status.start(seq, performance.timeOrigin + t0, timeoutMs);
+  const entry = state.freeEntries.pop() ?? 0;
+  const cur = {
+    ref,
+    entry,
+    ac,
+    deadline: t0 + timeoutMs,
+    timedOut: () => timeout.resolve("timeout"),
+  };
+  state.running.set(job.id, cur);
+  state.status.start(seq, performance.timeOrigin + t0, timeoutMs, entry);
   watch(t0 + timeoutMs);
   const ms = () => Math.round(performance.now() - t0);
   try {
-    await runHandler(job, ref, handler, timeoutMs, ac, timeout.promise, ms);
+    await runHandler(job, ref, handler, timeoutMs, ac, timeout.promise, ms, entry);
   } finally {
     state.avgMs = state.avgMs * 0.7 + (performance.now() - t0) * 0.3;
-    state.current = null;
+    if (!state.halted) {
+      // A halted runner's entries stay as they are: the supervisor reads
+      // them to know which job was stuck.
+      state.status.clear(entry);
+      state.running.delete(job.id);
+      state.freeEntries.push(entry);
+    }
     state.cancels.delete(job.id);
   }
 }
@@ -295,7 +391,12 @@ async function runHandler(
   ac: AbortController,
   timeout: Promise<"timeout">,
   ms: () => number,
+  entry: number,
 ): Promise<void> {
+  const ran = () => state.status.clear(entry);
+  // `ran()` tells the supervisor the handler is done, before its outcome is
+  // written: from here on the hard timeout no longer applies (a write waiting
+  // out a database outage is not a hung handler).
   const progress = new ProgressWriter(
     state.sql,
     { id: ref.id, attempt: ref.attempt, worker: state.settings.lockedBy },
@@ -360,13 +461,4 @@ async function runHandler(
       flush();
     }, state.settings.completeFlushMs);
   }
-}
-
-/**
- * Tells the supervisor the handler is done, before its outcome is written:
- * from here on the hard timeout no longer applies (a write waiting out a
- * database outage is not a hung handler).
- */
-function ran(): void {
-  state.status.clear();
 }

@@ -12,9 +12,11 @@ import type { Finished, FromRunner, JobRef, RunnerSettings, RunnerStatus } from 
 import { describe, type RetryHooks } from "./retry.ts";
 import type { HandlerMap } from "./types.ts";
 
-/** The attempt whose handler runs now: its abort, its deadline and how to end its wait early. */
+/** An attempt whose handler runs now: its abort, its deadline and how to end its wait early. */
 export interface Current {
   ref: JobRef;
+  /** Its entry in the shared {@link RunnerStatus}. */
+  entry: number;
   ac: AbortController;
   deadline: number;
   timedOut: () => void;
@@ -48,14 +50,17 @@ export interface RunnerState {
   lost: Set<string>;
   /** Jobs held whose cancel was requested (the supervisor's `cancel` message). */
   cancels: Set<string>;
-  current: Current | null;
+  /** The attempts whose handlers run now, by job id (at most `jobsPerRunner`). */
+  running: Map<string, Current>;
+  /** Entries of the shared status no handler uses now. */
+  freeEntries: number[];
   /** Moving average of this runner's job run time (ms). */
   avgMs: number;
   /** Completions not yet written, the chain of batch writes, and the timer of the next. */
   completions: Done[];
   flushChain: Promise<void>;
   flushTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The one timer watching the running handler's timeout (see {@link watch}). */
+  /** The one timer watching the running handlers' timeouts (see {@link watch}). */
   watchdog: { at: number; timer: ReturnType<typeof setTimeout> } | null;
 }
 
@@ -75,7 +80,8 @@ export const state: RunnerState = {
   wakeIdle: null,
   lost: new Set<string>(),
   cancels: new Set<string>(),
-  current: null,
+  running: new Map<string, Current>(),
+  freeEntries: [],
   avgMs: 0,
   completions: [],
   flushChain: Promise.resolve(),

@@ -74,7 +74,7 @@ export interface Supervisor {
     timeoutMs?: number,
   ): Promise<EventOf<K>>;
   /** The current runners: locked_by, the job running, jobs held. */
-  runners(): { worker: string; running: JobRef | null; held: number }[];
+  runners(): { worker: string; running: JobRef | null; jobs: JobRef[]; held: number }[];
 }
 
 /** The runner pool and what it shares with every other service (nothing started yet). */
@@ -115,6 +115,7 @@ function wireCore(
   const pool: RunnerPool = new RunnerPool({
     id,
     concurrency: o.concurrency,
+    jobsPerRunner: o.jobsPerRunner,
     settings: (lockedBy, status) => runnerSettings(opts, o, lockedBy, status),
     abortGraceMs: o.abortGraceMs,
     cancelGraceMs: o.cancelGraceMs,
@@ -148,7 +149,8 @@ function wire(opts: SupervisorOptions, o: Resolved, state: { closed: boolean }) 
   const heartbeat = new Heartbeat({
     sql,
     id,
-    concurrency: o.concurrency,
+    concurrency: o.concurrency * o.jobsPerRunner,
+    jobsPerRunner: o.jobsPerRunner,
     queues: o.queues,
     health,
     intervalMs: o.heartbeatMs,
@@ -205,7 +207,12 @@ function wire(opts: SupervisorOptions, o: Resolved, state: { closed: boolean }) 
       stopping: pool.stopping,
       id,
       database: health.up ? "up" : "down",
-      runners: pool.list().map(({ worker, state, held }) => ({ worker, state, held })),
+      runners: pool.list().map(({ worker, state, jobs, held }) => ({
+        worker,
+        state,
+        running: jobs.length,
+        held,
+      })),
       completed: metrics.counts.completed,
       failed: metrics.counts.failed,
     }),
@@ -351,6 +358,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   log("info", "worker.started", {
     worker: id,
     concurrency: o.concurrency,
+    jobs_per_runner: o.jobsPerRunner,
     runners: s.pool.names(),
     lease_s: o.leaseSeconds,
     handlers: o.handlersModule,
@@ -367,6 +375,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
     stop,
     on: (fn) => s.events.on(fn),
     waitFor: (kind, pred, timeoutMs) => s.events.waitFor(kind, pred, timeoutMs),
-    runners: () => s.pool.list().map(({ worker, running, held }) => ({ worker, running, held })),
+    runners: () =>
+      s.pool.list().map(({ worker, running, jobs, held }) => ({ worker, running, jobs, held })),
   };
 }

@@ -13,6 +13,8 @@ export interface SupervisorOptions {
   handleSignals?: boolean;
   /** Runners (Web Workers). Default `WORKER_CONCURRENCY`. */
   concurrency?: number;
+  /** Jobs one runner (Web Worker) runs at once. Default `WORKER_JOBS_PER_RUNNER`. */
+  jobsPerRunner?: number;
   /** Module exporting `handlers` (job type → handler). Default `./handlers/mod.ts`. */
   handlersModule?: string | URL;
   /** Claim only these job types (default: every type the handlers module has). */
@@ -70,6 +72,7 @@ export function resolved(opts: SupervisorOptions) {
   return {
     id: opts.id ?? processWorkerId(),
     concurrency: opts.concurrency ?? config.WORKER_CONCURRENCY,
+    jobsPerRunner: opts.jobsPerRunner ?? config.WORKER_JOBS_PER_RUNNER,
     leaseSeconds,
     graceMs: (opts.graceSeconds ?? config.SHUTDOWN_GRACE_SECONDS) * 1000,
     heartbeatMs,
@@ -98,6 +101,7 @@ export function runnerSettings(
     types: opts.types ?? null,
     queues: o.queues,
     claimBatch: opts.claimBatch ?? 128,
+    jobsPerRunner: o.jobsPerRunner,
     completeBatch: opts.completeBatch ?? 256,
     completeFlushMs: opts.completeFlushMs ?? 25,
     leaseSeconds: o.leaseSeconds,

@@ -37,7 +37,15 @@ async function heldBy(sql: Sql, id: string): Promise<number> {
  */
 export async function killNineScenario(
   name: string,
-  opts: { jobs: number; kills: number; workers?: number; ms?: number; command: string },
+  opts: {
+    jobs: number;
+    kills: number;
+    workers?: number;
+    ms?: number;
+    command: string;
+    /** More environment of the worker processes (e.g. WORKER_JOBS_PER_RUNNER). */
+    env?: Record<string, string>;
+  },
 ): Promise<void> {
   const db = await createTestDb();
   const dataDir = await Deno.makeTempDir({ prefix: "jobq-fault-kill-" });
@@ -45,7 +53,7 @@ export async function killNineScenario(
   const live: (Proc & { id: string })[] = [];
   const starting: Promise<unknown>[] = [];
   const start = async () => {
-    const w = await spawnWorker(db.url, dataDir);
+    const w = await spawnWorker(db.url, dataDir, { env: opts.env });
     procs.push(w);
     live.push(w);
     return w;

@@ -18,7 +18,10 @@ export interface HeartbeatOptions {
   sql: Sql;
   /** The process's worker id (the row's key). */
   id: string;
+  /** Jobs this process runs at once (runners × jobs per runner). */
   concurrency: number;
+  /** Jobs one runner runs at once. Default 1. */
+  jobsPerRunner?: number;
   /** The queues this process claims from (`WORKER_QUEUES`); null: every queue. */
   queues?: string[] | null;
   health: DbHealth;
@@ -57,7 +60,11 @@ export class Heartbeat {
           host: Deno.hostname(),
           pid: Deno.pid,
           concurrency: o.concurrency,
-          info: { runners: o.runners(), queues: o.queues ?? null },
+          info: {
+            runners: o.runners(),
+            queues: o.queues ?? null,
+            jobs_per_runner: o.jobsPerRunner ?? 1,
+          },
         }),
       o.health.hooks("register"),
     );
@@ -75,6 +82,7 @@ export class Heartbeat {
     const info = {
       runners: o.runners(),
       queues: o.queues ?? null,
+      jobs_per_runner: o.jobsPerRunner ?? 1,
       completed: counts.completed,
       failed: counts.failed,
       uptime_s: Math.round((Date.now() - this.#startedAt) / 1000),

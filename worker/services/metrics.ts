@@ -62,7 +62,7 @@ export class WorkerMetrics {
     });
     new Gauge({
       name: "jobq_worker_runners_busy",
-      help: "Web Workers running a job now",
+      help: "Jobs running now (a Web Worker may run several at once: WORKER_JOBS_PER_RUNNER)",
       registers,
       collect() {
         this.set(sources.busy());

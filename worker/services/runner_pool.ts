@@ -21,7 +21,7 @@ import { delay, describe } from "../retry.ts";
 import type { EventBus } from "./events.ts";
 import type { DbHealth } from "./health.ts";
 import type { WorkerMetrics } from "./metrics.ts";
-import { alive, drop, hold, kill, newSlot, running, type Slot } from "./runner_slot.ts";
+import { alive, drop, hold, kill, newSlot, runningAll, type Slot } from "./runner_slot.ts";
 import { requestCancel } from "./runner_slot.ts";
 import { overdueRunners } from "./runner_watchdog.ts";
 import type { Settler } from "./settle.ts";
@@ -36,6 +36,8 @@ export interface RunnerPoolDeps {
   /** The process's worker id; runners are `<id>/<n>`. */
   id: string;
   concurrency: number;
+  /** Jobs each runner runs at once (default 1). */
+  jobsPerRunner?: number;
   /** The init settings of a new runner. */
   settings(lockedBy: string, status: RunnerStatus): RunnerSettings;
   /** After a timeout aborts the signal, how long the handler may take to stop (ms). */
@@ -83,7 +85,7 @@ export class RunnerPool {
         abortGraceMs: this.#d.abortGraceMs,
         cancelGraceMs: this.#d.cancelGraceMs ?? 5000,
       });
-      for (const o of overdue) this.#replace(o.slot, o.reason, o.failMessage, o.detail);
+      for (const o of overdue) this.#replace(o.slot, o.reason, o.failMessage, o.detail, o.job);
     }, WATCHDOG_MS);
     for (let i = 0; i < this.#d.concurrency; i++) this.#spawn(i);
     await Promise.all(this.#slots.map((s) => s.ready.promise));
@@ -115,7 +117,8 @@ export class RunnerPool {
   wakeOne(): void {
     let best: Slot | null = null;
     for (const slot of this.#slots) {
-      if (!slot || slot.state !== "running" || slot.held.size > 0 || slot.awake) continue;
+      if (!slot || slot.state !== "running" || slot.awake) continue;
+      if (slot.held.size >= this.#perRunner) continue;
       if (!best || slot.lastClaim > best.lastClaim) best = slot;
     }
     if (!best) return;
@@ -152,33 +155,56 @@ export class RunnerPool {
     }
   }
 
-  /** What each runner does now, for the worker row (the `/workers` page reads it). */
+  /** Jobs each runner runs at once. */
+  get #perRunner(): number {
+    return this.#d.jobsPerRunner ?? 1;
+  }
+
+  /**
+   * What each runner does now, for the worker row (the `/workers` page reads
+   * it): one entry per job running (a runner running several jobs at once
+   * appears once per job), one without a job for a runner running none.
+   */
   info(): RunnerInfo[] {
     const at = Date.now();
-    return this.#slots.map((s) => {
-      const run = running(s);
-      return {
+    return this.#slots.flatMap((s) => {
+      const runs = runningAll(s);
+      if (runs.length === 0) return [{ worker: s.lockedBy, state: s.state }];
+      return runs.map((run) => ({
         worker: s.lockedBy,
         state: s.state,
-        job: run?.job.id,
-        running_ms: run ? Math.max(0, Math.round(at - run.startedAt)) : undefined,
-      };
+        job: run.job.id,
+        running_ms: Math.max(0, Math.round(at - run.startedAt)),
+      }));
     });
   }
 
   /** The runners for `/healthz` and `Supervisor.runners()`. */
-  list(): { worker: string; state: Slot["state"]; running: JobRef | null; held: number }[] {
-    return this.#slots.map((s) => ({
-      worker: s.lockedBy,
-      state: s.state,
-      running: running(s)?.job ?? null,
-      held: s.held.size,
-    }));
+  list(): {
+    worker: string;
+    state: Slot["state"];
+    running: JobRef | null;
+    /** Every job its handlers run now (`running` is the first). */
+    jobs: JobRef[];
+    held: number;
+  }[] {
+    return this.#slots.map((s) => {
+      const jobs = runningAll(s).map((r) => r.job);
+      return {
+        worker: s.lockedBy,
+        state: s.state,
+        running: jobs[0] ?? null,
+        jobs,
+        held: s.held.size,
+      };
+    });
   }
 
-  /** Runners running a job now. */
+  /** Jobs running now (a runner running several at once counts each). */
   busy(): number {
-    return this.#slots.filter((s) => running(s)).length;
+    let n = 0;
+    for (const s of this.#slots) n += runningAll(s).length;
+    return n;
   }
 
   /** Runners up (state "running"). */
@@ -251,7 +277,7 @@ export class RunnerPool {
     const lockedBy = `${this.#d.id}/${++this.#spawned}`;
     const module = this.#d.runnerModule ?? new URL("../runner.ts", import.meta.url);
     const worker = new Worker(module, { type: "module", name: lockedBy });
-    const slot = newSlot(index, lockedBy, worker);
+    const slot = newSlot(index, lockedBy, worker, this.#perRunner);
     this.#slots[index] = slot;
     worker.onmessage = (e: MessageEvent<FromRunner>) => this.#onMessage(slot, e.data);
     worker.onerror = (e: ErrorEvent) => {
@@ -306,7 +332,7 @@ export class RunnerPool {
         break;
       case "stuck": {
         const why = `job ${m.job.id} ignored its abort after the ${m.timeoutMs / 1000} s timeout`;
-        this.#replace(slot, "timeout", null, why);
+        this.#replace(slot, "timeout", null, why, m.job);
         break;
       }
       case "db":
@@ -349,21 +375,33 @@ export class RunnerPool {
   }
 
   /**
-   * Terminates a runner and settles what it held: the running job fails
-   * with `failMessage` (counted: a job that kills its runner cannot loop
-   * forever), the rest go back to pending. Then a fresh runner takes its place
-   * unless the pool is stopping.
+   * Terminates a runner and settles what it held. The job at fault (`culprit`:
+   * the one past its timeout, ignoring its cancel, or stuck) fails with
+   * `failMessage` (counted: a job that kills its runner cannot loop forever);
+   * the runner's other jobs — running or not yet started — did nothing wrong
+   * and go back to pending without losing an attempt (the `released` path of
+   * a graceful stop), at once rather than when their lease runs out. A crash
+   * names no culprit: a runner running one job charges it (as before); one
+   * running several cannot tell whose handler crashed it, so each running
+   * job's attempt is counted as a retryable failure (a poison job still ends
+   * after max_attempts; the others retry), the same charge a process crash
+   * makes through the rescuer. Then a fresh runner takes its place unless the
+   * pool is stopping.
    */
   #replace(
     slot: Slot,
     reason: "crashed" | "timeout" | "cancel",
     failMessage: string | null,
     detail: string,
+    culprit?: JobRef,
   ): void {
     if (!alive(slot)) return;
     const wasStarting = slot.state === "starting";
-    const run = running(slot)?.job ?? null;
-    const rest = kill(slot).filter((j) => j.id !== run?.id);
+    const runs = runningAll(slot).map((r) => r.job);
+    const charged = culprit ? [culprit] : runs;
+    const chargedIds = new Set(charged.map((j) => j.id));
+    const rest = kill(slot).filter((j) => !chargedIds.has(j.id));
+    const run = charged[0] ?? null;
     this.#d.metrics.replaced(reason);
     log("error", "runner.replaced", {
       worker: slot.lockedBy,
@@ -372,9 +410,17 @@ export class RunnerPool {
       job_id: run?.id,
       type: run?.type,
       attempt: run?.attempt,
+      charged: charged.length,
       released: rest.length,
     });
-    if (run && failMessage) this.#d.settler.fail(slot.lockedBy, run, failMessage);
+    if (failMessage) {
+      for (const job of charged) {
+        const msg = charged.length > 1
+          ? `${failMessage} (it was running ${charged.length} jobs; which one crashed it is unknown)`
+          : failMessage;
+        this.#d.settler.fail(slot.lockedBy, job, msg);
+      }
+    }
     if (rest.length) {
       this.#d.settler.release(slot.lockedBy, rest, `given back: Web Worker ${reason}`);
     }

@@ -28,7 +28,7 @@ export interface Slot {
 }
 
 /** A slot for a Web Worker just created, "starting". */
-export function newSlot(index: number, lockedBy: string, worker: Worker): Slot {
+export function newSlot(index: number, lockedBy: string, worker: Worker, entries = 1): Slot {
   const slot: Slot = {
     index,
     lockedBy,
@@ -38,7 +38,7 @@ export function newSlot(index: number, lockedBy: string, worker: Worker): Slot {
     bySeq: new Map(),
     seqOf: new Map(),
     cancels: new Map(),
-    status: RunnerStatus.create(),
+    status: RunnerStatus.create(entries),
     awake: false,
     lastClaim: 0,
     ready: Promise.withResolvers<void>(),
@@ -53,16 +53,28 @@ export function alive(slot: Slot): boolean {
   return slot.state !== "dead" && slot.state !== "stopped";
 }
 
-/** The job a runner's handler is running now, with when it started (wall ms) and its timeout. */
-export function running(
-  slot: Slot,
-): { job: JobRef; startedAt: number; timeoutMs: number } | null {
-  if (slot.state === "dead") return null;
-  const now = slot.status.read();
-  if (!now) return null;
-  const id = slot.bySeq.get(now.seq);
-  const job = id === undefined ? undefined : slot.held.get(id);
-  return job ? { job, startedAt: now.startedAt, timeoutMs: now.timeoutMs } : null;
+/** A job a runner's handler is running, with when it started (wall ms) and its timeout. */
+export interface Running {
+  job: JobRef;
+  startedAt: number;
+  timeoutMs: number;
+}
+
+/** The (first) job a runner's handler is running now, or null. */
+export function running(slot: Slot): Running | null {
+  return runningAll(slot)[0] ?? null;
+}
+
+/** Every job a runner's handlers are running now (several when it runs jobs concurrently). */
+export function runningAll(slot: Slot): Running[] {
+  if (slot.state === "dead") return [];
+  const out: Running[] = [];
+  for (const now of slot.status.readAll()) {
+    const id = slot.bySeq.get(now.seq);
+    const job = id === undefined ? undefined : slot.held.get(id);
+    if (job) out.push({ job, startedAt: now.startedAt, timeoutMs: now.timeoutMs });
+  }
+  return out;
 }
 
 /** Records the jobs of a `claimed` message. */
@@ -89,7 +101,7 @@ export function drop(slot: Slot, id: string): void {
 export function kill(slot: Slot): JobRef[] {
   slot.state = "dead";
   slot.worker.terminate();
-  slot.status.clear();
+  slot.status.clearAll();
   const held = [...slot.held.values()];
   slot.held.clear();
   slot.bySeq.clear();
@@ -109,11 +121,13 @@ export function requestCancel(slot: Slot, id: string): boolean {
   return true;
 }
 
-/** The job the runner still runs `graceMs` or more after its cancel was requested, or null. */
+/** A job the runner still runs `graceMs` or more after its cancel was requested, or null. */
 export function cancelOverdue(slot: Slot, graceMs: number): JobRef | null {
-  if (!alive(slot)) return null;
-  const run = running(slot);
-  const at = run ? slot.cancels.get(run.job.id) : undefined;
-  if (!run || at === undefined) return null;
-  return performance.timeOrigin + performance.now() - at >= graceMs ? run.job : null;
+  if (!alive(slot) || slot.cancels.size === 0) return null;
+  const now = performance.timeOrigin + performance.now();
+  for (const run of runningAll(slot)) {
+    const at = slot.cancels.get(run.job.id);
+    if (at !== undefined && now - at >= graceMs) return run.job;
+  }
+  return null;
 }

@@ -6,14 +6,17 @@
  * cancel grace is stopped the same way.
  */
 import { log } from "../../lib/log.ts";
-import { alive, cancelOverdue, running, type Slot } from "./runner_slot.ts";
+import type { JobRef } from "../protocol.ts";
+import { alive, cancelOverdue, runningAll, type Slot } from "./runner_slot.ts";
 
 /** Extra time past timeout + abort grace before a runner is terminated (ms). */
 const HARD_MARGIN_MS = 1000;
 
-/** A runner to replace, why, and what its running job's attempt records. */
+/** A runner to replace, why, the job at fault and what its attempt records. */
 export interface Overdue {
   slot: Slot;
+  /** The job whose handler is at fault (the runner's other jobs are innocent). */
+  job: JobRef;
   reason: "timeout" | "cancel";
   failMessage: string;
   detail: string;
@@ -34,16 +37,18 @@ export function overdueRunners(
       const why = `the handler ignored the abort signal for ${o.cancelGraceMs / 1000} s`;
       out.push({
         slot,
+        job: cancelled,
         reason: "cancel",
         failMessage: `${why}; its Web Worker was terminated and replaced`,
         detail: why,
       });
       continue;
     }
-    const run = running(slot);
+    const run = runningAll(slot).find((r) =>
+      now - r.startedAt >= r.timeoutMs + o.abortGraceMs + HARD_MARGIN_MS
+    );
     if (!run) continue;
     const hardMs = run.timeoutMs + o.abortGraceMs + HARD_MARGIN_MS;
-    if (now - run.startedAt < hardMs) continue;
     const secs = run.timeoutMs / 1000;
     log("error", "job.timeout_terminate", {
       job_id: run.job.id,
@@ -54,6 +59,7 @@ export function overdueRunners(
     });
     out.push({
       slot,
+      job: run.job,
       reason: "timeout",
       failMessage:
         `timed out after ${secs} s; the handler blocked its Web Worker, which was terminated and replaced`,
