@@ -74,6 +74,10 @@ const QUERIES: Record<string, (sql: Sql) => Promise<unknown>> = {
     jobs.list(sql, { status: ["processing"], limit: 100, sort: "updated_at" }),
   // `/metrics`: jobs per status and type.
   metrics_counts: (sql) => stats.countsByStatusAndType(sql),
+  // /jobs?q=…: a payload value held by one job in 10k, by 111 in 1M
+  // (u4242, u42420…u42429, u424200…), and an e-mail address no job has.
+  search_value: (sql) => jobs.list(sql, { q: "u4242", limit: 20 }),
+  search_email_miss: (sql) => jobs.list(sql, { q: "nobody@example.com", limit: 20 }),
   // Everything `/` asks the database, together.
   dashboard_queries: (sql) => dashboardQueries(sql),
   dashboard_7d_queries: (sql) => dashboardQueries(sql, 168),

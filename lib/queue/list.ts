@@ -28,7 +28,7 @@ export interface ListQuery {
   type?: string[];
   priority?: number[];
   queue?: string[];
-  /** Free text: an exact id, or a substring of the payload's JSON text or the queue name (case-insensitive). */
+  /** Free text: an exact id, or a substring of one of the payload's values (not its keys) or of the queue name (case-insensitive). */
   q?: string;
   sort?: SortColumn;
   order?: "asc" | "desc";
@@ -53,13 +53,12 @@ export function listWhere(sql: Sql | TxSql, q: ListQuery) {
   if (q.queue?.length) parts.push(sql`queue = ANY(${q.queue}::text[])`);
   const text = q.q?.trim();
   if (text) {
+    // migrations/0013_search.sql: job_search_idx serves both ILIKEs (a
+    // BitmapOr), the search table's primary key the id.
     const like = "%" + text.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
-    const asId = UUID_RE.test(text) ? text : null;
-    parts.push(
-      asId
-        ? sql`(id = ${asId}::uuid OR payload::text ILIKE ${like})`
-        : sql`(id::text ILIKE ${like} OR payload::text ILIKE ${like} OR queue ILIKE ${like})`,
-    );
+    const id = UUID_RE.test(text) ? sql`OR s.job_id = ${text}::uuid` : sql``;
+    parts.push(sql`id IN (
+      SELECT s.job_id FROM job_search s WHERE s.body ILIKE ${like} OR s.queue ILIKE ${like} ${id})`);
   }
   if (parts.length === 0) return sql``;
   let where = sql`WHERE ${parts[0]}`;
