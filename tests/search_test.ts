@@ -8,7 +8,7 @@ import { createTestDb, type TestDb } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { jobs } from "../lib/queue/mod.ts";
-import { listWhere } from "../lib/queue/list.ts";
+import { idRange, listWhere } from "../lib/queue/list.ts";
 
 let db: TestDb;
 
@@ -78,6 +78,18 @@ Deno.test({
         assertEquals(await found("mail-f"), [plain.id]);
         assertEquals(await found("MAIL-FAST"), [plain.id]);
         assertEquals(await found("default"), sorted(notify.id, nested.id, wild.id));
+      });
+
+      await t.step("the start of an id, as the list shows it", async () => {
+        assertEquals(await found(nested.id.slice(0, 8)), [nested.id]);
+        assertEquals(await found(nested.id.slice(0, 13).toUpperCase()), [nested.id]);
+        assertEquals(idRange("35800b23"), [
+          "35800b23-0000-0000-0000-000000000000",
+          "35800b23-ffff-ffff-ffff-ffffffffffff",
+        ]);
+        assertEquals(idRange("abc"), null); // too short to be taken for an id
+        assertEquals(idRange("3580-0b23"), null); // dashes where an id has none
+        assertEquals(idRange("invoice"), null);
       });
 
       await t.step("terms shorter than three characters still match", async () => {

@@ -33,7 +33,7 @@ export function registerExportOperations(kit: Kit): void {
           "any of these queues: comma-separated (canonical); repeating is accepted too",
         )),
         q: list.q.describe(
-          "an exact id, or text in the payload or the queue name (case-insensitive)",
+          "an id or its start (4+ hex digits), or text in one of the payload's values (not its key names) or in the queue name (case-insensitive)",
         ),
       }),
     },

@@ -28,7 +28,7 @@ export interface ListQuery {
   type?: string[];
   priority?: number[];
   queue?: string[];
-  /** Free text: an exact id, or a substring of one of the payload's values (not its keys) or of the queue name (case-insensitive). */
+  /** Free text: an id or its start (4+ hex digits), or a substring of one of the payload's values (not its keys) or of the queue name (case-insensitive). */
   q?: string;
   sort?: SortColumn;
   order?: "asc" | "desc";
@@ -44,6 +44,22 @@ export interface ListPage {
   offset: number;
 }
 
+/**
+ * The ids starting with `text` when it is the start of an id as the list
+ * shows them (at least 4 hex digits, dashes where an id has them, e.g.
+ * `35800b23`): the lowest and highest such id, for a range read of the
+ * primary key. Null for anything else.
+ */
+export function idRange(text: string): [string, string] | null {
+  const hex = text.toLowerCase().replaceAll("-", "");
+  if (hex.length < 4 || hex.length > 32 || !/^[0-9a-f]+$/.test(hex)) return null;
+  const format = (h: string) =>
+    `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const lo = format(hex.padEnd(32, "0"));
+  if (!lo.startsWith(text.toLowerCase())) return null;
+  return [lo, format(hex.padEnd(32, "f"))];
+}
+
 /** The WHERE clause of the list's filters (empty when there are none). */
 export function listWhere(sql: Sql | TxSql, q: ListQuery) {
   const parts = [];
@@ -56,7 +72,12 @@ export function listWhere(sql: Sql | TxSql, q: ListQuery) {
     // migrations/0013_search.sql: job_search_idx serves both ILIKEs (a
     // BitmapOr), the search table's primary key the id.
     const like = "%" + text.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
-    const id = UUID_RE.test(text) ? sql`OR s.job_id = ${text}::uuid` : sql``;
+    const range = idRange(text);
+    const id = UUID_RE.test(text)
+      ? sql`OR s.job_id = ${text}::uuid`
+      : range
+      ? sql`OR s.job_id BETWEEN ${range[0]}::uuid AND ${range[1]}::uuid`
+      : sql``;
     parts.push(sql`id IN (
       SELECT s.job_id FROM job_search s WHERE s.body ILIKE ${like} OR s.queue ILIKE ${like} ${id})`);
   }
