@@ -4,6 +4,7 @@
  *
  *   DATABASE_URL=postgres://… deno run -A bench/pg_socket.ts --queries 20000 --rounds 3
  */
+import process from "node:process";
 import { openPool, type Sql } from "../lib/db.ts";
 
 function arg(name: string, dflt: number): number {
@@ -23,10 +24,9 @@ interface Sample {
   qps: number;
 }
 
+/** CPU time of this process so far (user + system), microseconds. */
 function cpuUs(): number {
-  const u = Deno.cpuUsage?.() ??
-    (globalThis as unknown as { process: { cpuUsage(): { user: number; system: number } } }).process
-      .cpuUsage();
+  const u = process.cpuUsage();
   return u.user + u.system;
 }
 
@@ -54,7 +54,9 @@ const fmt = (xs: number[], d = 1) =>
 
 const results: Record<string, Sample[]> = {};
 for (let round = 0; round < ROUNDS; round++) {
-  for (const socket of ["node", "deno"] as const) {
+  // Alternate which goes first, so drift in the machine's load falls on both alike.
+  const order = round % 2 === 0 ? ["node", "deno"] as const : ["deno", "node"] as const;
+  for (const socket of order) {
     for (const inflight of [1, INFLIGHT]) {
       const sql = openPool(url, { max: inflight === 1 ? 1 : 4, socket, name: "bench-pg-socket" });
       try {

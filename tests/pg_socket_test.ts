@@ -10,7 +10,7 @@
  */
 import postgres from "postgres";
 import { isDatabaseUnavailable, openPool, type Sql } from "../lib/db.ts";
-import { DenoPgSocket, pgSocketFactory } from "../lib/pg_socket.ts";
+import { DenoPgSocket, pgSocketFactory, type PgSocketOptions } from "../lib/pg_socket.ts";
 import { adminUrl } from "./_helpers/db.ts";
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 
@@ -194,4 +194,64 @@ Deno.test("pg socket: destroy() during a connect and end() after one release eve
     "the server's ErrorResponse came back",
   );
   assertEquals(s.write(new Uint8Array([1])), false, "no writes after the end");
+});
+
+Deno.test("pg socket: a Unix socket path (host starting with /) connects over Deno.connect", async () => {
+  // A Unix socket in front of the test server's TCP port.
+  const server = new URL(await adminUrl());
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/.s.PGSQL.5432`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const conns: Deno.Conn[] = [];
+  const pipes: Promise<unknown>[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) {
+      const t = await Deno.connect({
+        hostname: server.hostname,
+        port: Number(server.port || 5432),
+      });
+      conns.push(c, t);
+      pipes.push(c.readable.pipeTo(t.writable).catch(() => {}));
+      pipes.push(t.readable.pipeTo(c.writable).catch(() => {}));
+    }
+  })();
+  const options = {
+    host: dir,
+    port: 5432,
+    user: decodeURIComponent(server.username) || "postgres",
+    pass: decodeURIComponent(server.password),
+    database: "postgres",
+    max: 1,
+  };
+  const probe = postgres(options);
+  const factory = pgSocketFactory(probe.options as unknown as PgSocketOptions);
+  await probe.end();
+  assert(factory, "a Unix socket is served by Deno.connect");
+  const sockets: DenoPgSocket[] = [];
+  const sql = postgres({
+    ...options,
+    socket: () => {
+      const s = factory();
+      sockets.push(s);
+      return s;
+    },
+    // deno-lint-ignore no-explicit-any
+  } as any);
+  try {
+    const [{ v }] = await sql`SELECT 7 AS v`;
+    assertEquals(v, 7);
+    assertEquals(sockets.length, 1);
+    assertEquals(sockets[0].host, path);
+  } finally {
+    await sql.end();
+    listener.close();
+    await accepting;
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed by its pipe */ }
+    }
+    await Promise.all(pipes);
+    await Deno.remove(dir, { recursive: true });
+  }
 });
