@@ -190,8 +190,12 @@ export class DenoPgSocket extends EventEmitter {
           let off = 0;
           while (off < bytes.length) off += await conn.write(bytes.subarray(off));
         } catch (err) {
-          if (this.#destroyed) return;
-          const e = nodeError(err, "write", this.host, this.port);
+          const e = nodeError(
+            this.#destroyed ? new Deno.errors.BrokenPipe() : err,
+            "write",
+            this.host,
+            this.port,
+          );
           for (const cb of callbacks) cb?.(e);
           this.#fail(e);
           return;
