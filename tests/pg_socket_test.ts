@@ -4,15 +4,29 @@
  * under backpressure, a parameter of several MB, hundreds of pipelined
  * queries, a cursor, a terminated backend (the query rejects, the pool
  * reconnects), a refused port and a server that never answers (errors
- * naming the address), and end()/destroy() closing the Deno resource (the
- * test sanitizers fail on a leaked op or resource). DATABASE_SOCKET=node and
- * TLS URLs keep postgres.js's node:net socket.
+ * naming the address), a Unix socket, and end()/destroy() closing the
+ * connection's file descriptor (counted in /proc/self/fd). `socket: "node"`
+ * and TLS URLs keep postgres.js's node:net socket.
  */
 import postgres from "postgres";
 import { isDatabaseUnavailable, openPool, type Sql } from "../lib/db.ts";
 import { DenoPgSocket, pgSocketFactory, type PgSocketOptions } from "../lib/pg_socket.ts";
 import { adminUrl } from "./_helpers/db.ts";
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+
+/**
+ * Sockets this process has open (Linux: /proc/self/fd). Deno's test sanitizers do not count TCP
+ * connections, so the tests compare this before and after to see each one closed.
+ */
+function openSockets(): number {
+  let n = 0;
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${e.name}`).startsWith("socket:")) n++;
+    } catch { /* closed meanwhile */ }
+  }
+  return n;
+}
 
 /** The `socket` option postgres.js was given (it reads it, its types do not declare it). */
 function socketOf(sql: Sql): unknown {
@@ -66,6 +80,7 @@ Deno.test("pg socket: openPool uses Deno.connect by default, node:net on request
 
 Deno.test("pg socket: large results and writes, pipelining, a cursor", async () => {
   const { sql, sockets } = await countedPool({ max: 2 });
+  const before = openSockets();
   try {
     // ~6 MB of rows, more than any read buffer or socket buffer holds.
     const rows = await sql<{ i: number; s: string }[]>`
@@ -99,11 +114,13 @@ Deno.test("pg socket: large results and writes, pipelining, a cursor", async () 
     await sql.end();
   }
   assert(sockets.every((s) => s.readyState === "closed"), "end() closed every socket");
+  assertEquals(openSockets(), before, "end() closed every file descriptor");
 });
 
 Deno.test("pg socket: a terminated backend rejects its query, then the pool reconnects", async () => {
   const { sql, sockets } = await countedPool({ max: 1 });
   const admin = openPool(await adminUrl(), { max: 1 });
+  const before = openSockets();
   try {
     const [{ pid }] = await sql`SELECT pg_backend_pid() AS pid`;
     const running = sql`SELECT pg_sleep(30)`;
@@ -125,6 +142,7 @@ Deno.test("pg socket: a terminated backend rejects its query, then the pool reco
   } finally {
     await Promise.all([sql.end(), admin.end()]);
   }
+  assertEquals(openSockets(), before, "the terminated socket and the new ones are closed");
 });
 
 Deno.test("pg socket: a refused port fails with ECONNREFUSED naming the address", async () => {
@@ -170,6 +188,7 @@ Deno.test("pg socket: a server that never answers ends in CONNECT_TIMEOUT, the s
 Deno.test("pg socket: destroy() during a connect and end() after one release everything", async () => {
   const url = new URL(await adminUrl());
   const target = { hostname: url.hostname, port: Number(url.port || 5432) };
+  const before = openSockets();
   // Destroyed before Deno.connect settles: `close` once it has, nothing left open.
   const early = new DenoPgSocket(target);
   const closedEarly = new Promise<boolean>((r) => early.once("close", r));
@@ -194,6 +213,7 @@ Deno.test("pg socket: destroy() during a connect and end() after one release eve
     "the server's ErrorResponse came back",
   );
   assertEquals(s.write(new Uint8Array([1])), false, "no writes after the end");
+  assertEquals(openSockets(), before, "both sockets closed their file descriptors");
 });
 
 Deno.test("pg socket: a Unix socket path (host starting with /) connects over Deno.connect", async () => {
