@@ -39,6 +39,7 @@ export function ageMs(age: string): number {
 /** The schema of the environment; keys are the variable names. Defaults as in `.env.example`. */
 export const ENV_SCHEMA = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  DATABASE_SOCKET: z.enum(["deno", "node"]).default("deno"),
   DB_WAIT_SECONDS: int(1, 600).default(3),
   PORT: int(0, 65535).default(8000),
   HOST: z.string().min(1, "expected a host name or address").default("127.0.0.1"),

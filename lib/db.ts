@@ -6,6 +6,7 @@ import postgres from "postgres";
 import { isAbsolute, join } from "node:path";
 import { EmbeddedPgError, ensureEmbedded, PROJECT_ROOT } from "./embedded_pg.ts";
 import { log } from "./log.ts";
+import { pgSocketFactory } from "./pg_socket.ts";
 
 /** A postgres.js pool or transaction. Every queue function takes one first. */
 // deno-lint-ignore no-explicit-any
@@ -29,6 +30,22 @@ export interface PoolOptions {
    * still connecting (default: no limit); then QUEUE_TIMEOUT, and it never runs.
    */
   queueTimeout?: number;
+  /**
+   * How connections reach PostgreSQL: `"deno"` (default) over `Deno.connect`
+   * (lib/pg_socket.ts; TLS and multi-host URLs still use node:net), `"node"`
+   * over postgres.js's own node:net socket. Default: `DATABASE_SOCKET`, else `"deno"`.
+   */
+  socket?: "deno" | "node";
+}
+
+/** `DATABASE_SOCKET` (`deno` or `node`), when readable and set. */
+function socketFromEnv(): "deno" | "node" | undefined {
+  try {
+    const v = Deno.env.get("DATABASE_SOCKET");
+    return v === "node" || v === "deno" ? v : undefined;
+  } catch {
+    return undefined; // no env permission
+  }
 }
 
 /**
@@ -51,7 +68,7 @@ function reconnectDelay(retries: number): number {
  * `connectTimeout` (for a new one) plus {@link MAX_RECONNECT_DELAY_S}.
  */
 export function openPool(url: string, opts: PoolOptions = {}): Sql {
-  return postgres(url, {
+  const options = {
     max: opts.max ?? 10,
     idle_timeout: opts.idleTimeout ?? 30,
     connect_timeout: opts.connectTimeout ?? 10,
@@ -70,7 +87,13 @@ export function openPool(url: string, opts: PoolOptions = {}): Sql {
         parse: (x: string) => Number(x),
       },
     },
-  });
+  };
+  if ((opts.socket ?? socketFromEnv() ?? "deno") === "node") return postgres(url, options);
+  // postgres.js parses the URL (sslmode, hosts, a Unix socket directory); its parsed options say
+  // whether our socket can serve them. Opening a pool connects nothing, so this costs no round trip.
+  const socket = pgSocketFactory(postgres(url, options).options);
+  // postgres.js reads a `socket` factory but does not declare it.
+  return postgres(url, socket ? { ...options, socket } as typeof options : options);
 }
 
 /** Where the database is, and how it was chosen. */
