@@ -256,15 +256,7 @@ async function loop(): Promise<void> {
         break;
       }
       const job = batch[i];
-      if (state.lost.delete(job.id)) {
-        finished([{ job: refOf(job), outcome: "lost", ms: 0 }]);
-        continue;
-      }
-      if (state.cancels.delete(job.id)) {
-        // Recorded as cancelled: the fenced write sees its cancel_requested_at.
-        await recordFailure(refOf(job), "cancelled before its handler started", false, 0);
-        continue;
-      }
+      if (!(await admit(job))) continue;
       await runOne(job, claimed.firstSeq + i);
     }
   }
@@ -273,6 +265,23 @@ async function loop(): Promise<void> {
   closeTransports();
   await state.sql.end({ timeout: 2 }).catch(() => {});
   post({ kind: "stopped" });
+}
+
+/**
+ * Whether a claimed job is to start: one whose lease was lost meanwhile is
+ * reported lost; one whose cancel came before it started is recorded
+ * cancelled (the fenced write sees its cancel_requested_at).
+ */
+async function admit(job: LeanJob): Promise<boolean> {
+  if (state.lost.delete(job.id)) {
+    finished([{ job: refOf(job), outcome: "lost", ms: 0 }]);
+    return false;
+  }
+  if (state.cancels.delete(job.id)) {
+    await recordFailure(refOf(job), "cancelled before its handler started", false, 0);
+    return false;
+  }
+  return true;
 }
 
 /**
@@ -316,14 +325,7 @@ async function loopMany(): Promise<void> {
         break;
       }
       const job = batch[i];
-      if (state.lost.delete(job.id)) {
-        finished([{ job: refOf(job), outcome: "lost", ms: 0 }]);
-        continue;
-      }
-      if (state.cancels.delete(job.id)) {
-        await recordFailure(refOf(job), "cancelled before its handler started", false, 0);
-        continue;
-      }
+      if (!(await admit(job))) continue;
       const task: Promise<void> = runOne(job, claimed.firstSeq + i)
         .catch((err) =>
           // Not a handler error (those are recorded by runOne): still end the attempt.
