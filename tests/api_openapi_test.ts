@@ -5,6 +5,7 @@ import { openApp } from "./_helpers/app.ts";
 import { insertJob } from "./_helpers/factory.ts";
 import { discover } from "../lib/web/routes.ts";
 import * as schemas from "../lib/api_schemas.ts";
+import { bulkResponse } from "../lib/bulk_schemas.ts";
 import { ROOT } from "../lib/web/paths.ts";
 import { join } from "node:path";
 
@@ -130,7 +131,7 @@ Deno.test({
       schemas.jobResponse.extend({ events: schemas.jobEventResponse.array() }).parse(one);
       schemas.statsResponse.parse(await bodyJson(await s.call("/api/stats")));
       schemas.trendResponse.parse(await bodyJson(await s.call("/api/stats/trend")));
-      schemas.bulkResponse.parse(
+      bulkResponse.parse(
         await bodyJson(await s.post("/api/jobs/bulk", { action: "retry", ids: [job.id] })),
       );
       schemas.errorResponse.parse(await bodyJson(await s.call("/api/jobs/nope")));

@@ -1,5 +1,5 @@
 /** Bulk by filter (documented on `POST /api/jobs/bulk`) and its undo. */
-import * as s from "../api_schemas.ts";
+import * as s from "../bulk_schemas.ts";
 import type { Kit } from "./kit.ts";
 
 /** Registers them through `kit.op`. */

@@ -1,6 +1,7 @@
 /** The operations on jobs: create, list, batch, bulk, get, cancel, retry, artifact. */
 import { z } from "zod";
 import * as s from "../api_schemas.ts";
+import * as b from "../bulk_schemas.ts";
 import { EXAMPLES } from "./examples.ts";
 import type { Kit } from "./kit.ts";
 
@@ -95,7 +96,7 @@ export function registerJobOperations(kit: Kit): void {
     responses: {
       200: kit.ok(
         "by ids: what happened to each id; by filter: the counts; dry run: the count",
-        z.union([kit.BulkResult, s.bulkFilterResponse, s.bulkDryRunResponse]),
+        z.union([kit.BulkResult, b.bulkFilterResponse, b.bulkDryRunResponse]),
       ),
       ...kit.bodyErrors,
       ...kit.common,

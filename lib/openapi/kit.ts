@@ -6,6 +6,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import * as s from "../api_schemas.ts";
+import * as b from "../bulk_schemas.ts";
 import { createJobSchema } from "../jobs/mod.ts";
 import { createScheduleBody, patchScheduleBody } from "../schedules/schema.ts";
 
@@ -18,8 +19,8 @@ export function makeKit(r: OpenAPIHono["openAPIRegistry"]) {
   const JobPage = reg("JobPage", s.jobPageResponse.extend({ items: z.array(Job) }));
   const CreateJob = reg("CreateJob", createJobSchema);
   const Batch = reg("CreateJobBatch", s.batchOf(CreateJob));
-  const Bulk = reg("BulkAction", s.bulkBody);
-  const BulkResult = reg("BulkResult", s.bulkResponse);
+  const Bulk = reg("BulkAction", b.bulkBody);
+  const BulkResult = reg("BulkResult", b.bulkResponse);
   const Empty = reg("EmptyBody", s.emptyBody);
   const RetryBody = reg("RetryRequest", s.retryBody);
   const Process = reg("ProcessRequest", s.processBody);

@@ -121,16 +121,8 @@ function oldestOf(open: OpenTransaction[], t: Thresholds): Figure<OpenTransactio
   );
 }
 
-interface SlotRow {
-  slot_name: string;
-  slot_type: string;
-  database: string | null;
-  active: boolean;
-  xmin_age: number | null;
-  catalog_xmin_age: number | null;
-  wal_status: string | null;
-  retained_bytes: number | null;
-}
+/** A slot as read: the figure's bytes before their level. */
+type SlotRow = Omit<SlotHealth, "retained_wal"> & { retained_bytes: number | null };
 
 /** Every replication slot of the server (a slot holds back every database). */
 async function readSlots(tx: TxSql, t: Thresholds): Promise<SlotHealth[]> {

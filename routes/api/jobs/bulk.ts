@@ -5,7 +5,7 @@
  * changed something returns `undo` (see `bulk/undo.ts`).
  */
 import { define } from "../../../utils.ts";
-import { bulkBody } from "../../../lib/api_schemas.ts";
+import { bulkBody } from "../../../lib/bulk_schemas.ts";
 import { bulk } from "../../../lib/queue/mod.ts";
 import { actorOf } from "../../../lib/http/actor.ts";
 import { json } from "../../../lib/http/json.ts";

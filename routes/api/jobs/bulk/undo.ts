@@ -4,7 +4,7 @@
  * An offer that expired, was used, or never existed is a 410.
  */
 import { define } from "../../../../utils.ts";
-import { bulkUndoBody } from "../../../../lib/api_schemas.ts";
+import { bulkUndoBody } from "../../../../lib/bulk_schemas.ts";
 import { bulk } from "../../../../lib/queue/mod.ts";
 import { actorOf } from "../../../../lib/http/actor.ts";
 import { HttpError } from "../../../../lib/http/errors.ts";
