@@ -37,6 +37,8 @@ const db = await configuredDatabase(config);
 const sql = openPool(db.url, {
   max: 20,
   name: "jobq-web",
+  prepare: config.DATABASE_PREPARE,
+  listenUrl: config.DATABASE_LISTEN_URL,
   connectTimeout: config.DB_WAIT_SECONDS,
   queueTimeout: config.DB_WAIT_SECONDS,
 });

@@ -39,6 +39,10 @@ export function ageMs(age: string): number {
 /** The schema of the environment; keys are the variable names. Defaults as in `.env.example`. */
 export const ENV_SCHEMA = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  // A direct session (not a transaction pooler) for LISTEN; unset: DATABASE_URL.
+  DATABASE_LISTEN_URL: url(["postgres:", "postgresql:"]).optional(),
+  // Named prepared statements; false behind a transaction-mode pooler (PgBouncer before 1.21).
+  DATABASE_PREPARE: bool.default(true),
   DATABASE_SOCKET: z.enum(["deno", "node"]).default("deno"),
   DB_WAIT_SECONDS: int(1, 600).default(3),
   PORT: int(0, 65535).default(8000),

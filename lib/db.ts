@@ -36,6 +36,18 @@ export interface PoolOptions {
    * over postgres.js's own node:net socket. Default: `DATABASE_SOCKET`, else `"deno"`.
    */
   socket?: "deno" | "node";
+  /**
+   * Named (server-side) prepared statements (default: `DATABASE_PREPARE`, else
+   * true). `false` for a transaction-mode pooler such as PgBouncer 1.18, whose
+   * server connections change between transactions: statements go unnamed,
+   * and the connection sends no startup parameter a pooler refuses (`jit`).
+   */
+  prepare?: boolean;
+  /**
+   * Where {@link Listener}s made from this pool LISTEN: a direct session to
+   * PostgreSQL (`DATABASE_LISTEN_URL`), not a transaction pooler. Default: `url`.
+   */
+  listenUrl?: string;
 }
 
 /** `DATABASE_SOCKET` (`deno` or `node`), when readable and set. */
@@ -43,6 +55,19 @@ function socketFromEnv(): "deno" | "node" | undefined {
   try {
     const v = Deno.env.get("DATABASE_SOCKET");
     return v === "node" || v === "deno" ? v : undefined;
+  } catch {
+    return undefined; // no env permission
+  }
+}
+
+/**
+ * `DATABASE_PREPARE` (`true`/`1` or `false`/`0`), when readable and set;
+ * lib/config.ts refuses any other value at start.
+ */
+function prepareFromEnv(): boolean | undefined {
+  try {
+    const v = Deno.env.get("DATABASE_PREPARE");
+    return v === "false" || v === "0" ? false : v === "true" || v === "1" ? true : undefined;
   } catch {
     return undefined; // no env permission
   }
@@ -61,23 +86,38 @@ function reconnectDelay(retries: number): number {
   return (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, MAX_RECONNECT_DELAY_S);
 }
 
+/** The postgres.js options of a pool, and where its listeners connect. */
+interface PoolSetup {
+  // deno-lint-ignore no-explicit-any
+  options: Record<string, any>;
+  listenUrl: string;
+}
+
+const setups = new WeakMap<Sql, PoolSetup>();
+
 /**
- * Opens a postgres.js pool. Queries are prepared; `bigint` count columns come
- * back as numbers; notices are dropped. Connections open lazily. A request
- * waits for a connection at most `queueTimeout` (for a free one) plus
- * `connectTimeout` (for a new one) plus {@link MAX_RECONNECT_DELAY_S}.
+ * Opens a postgres.js pool. Queries are prepared unless `prepare` (or
+ * `DATABASE_PREPARE`) says not; `bigint` count columns come back as numbers;
+ * notices are dropped. Connections open lazily. A request waits for a
+ * connection at most `queueTimeout` (for a free one) plus `connectTimeout`
+ * (for a new one) plus {@link MAX_RECONNECT_DELAY_S}.
  */
 export function openPool(url: string, opts: PoolOptions = {}): Sql {
+  const prepare = opts.prepare ?? prepareFromEnv() ?? true;
   const options = {
     max: opts.max ?? 10,
     idle_timeout: opts.idleTimeout ?? 30,
     connect_timeout: opts.connectTimeout ?? 10,
     queue_timeout: opts.queueTimeout ?? null,
     backoff: reconnectDelay,
-    prepare: true,
+    prepare,
     onnotice: () => {},
     // JIT compiles plans in 100+ ms; queue statements are short OLTP queries it never pays off for.
-    connection: { application_name: opts.name ?? "jobq", jit: "off" },
+    // A pooler (prepare off) refuses startup parameters it does not know: there, set jit on the server.
+    connection: prepare
+      ? { application_name: opts.name ?? "jobq", jit: "off" }
+      : { application_name: opts.name ?? "jobq" },
+    socket: opts.socket,
     types: {
       // int8 (COUNT(*)) as a JS number: counts here stay far below 2^53.
       bigint: {
@@ -88,12 +128,33 @@ export function openPool(url: string, opts: PoolOptions = {}): Sql {
       },
     },
   };
-  if ((opts.socket ?? socketFromEnv() ?? "deno") === "node") return postgres(url, options);
+  const sql = connect(url, options);
+  setups.set(sql, { options, listenUrl: opts.listenUrl ?? url });
+  return sql;
+}
+
+/**
+ * A postgres.js client for `url` with `options` (those of {@link openPool},
+ * plus any of postgres.js's own): over `Deno.connect` unless `options.socket`
+ * (or `DATABASE_SOCKET`) is `"node"`.
+ */
+// deno-lint-ignore no-explicit-any
+export function connect(url: string, options: Record<string, any>): Sql {
+  const { socket: kind, ...rest } = options;
+  if ((kind ?? socketFromEnv() ?? "deno") === "node") return postgres(url, rest);
   // postgres.js parses the URL (sslmode, hosts, a Unix socket directory); its parsed options say
   // whether our socket can serve them. Opening a pool connects nothing, so this costs no round trip.
-  const socket = pgSocketFactory(postgres(url, options).options);
+  const socket = pgSocketFactory(postgres(url, rest).options);
   // postgres.js reads a `socket` factory but does not declare it.
-  return postgres(url, socket ? { ...options, socket } as typeof options : options);
+  return postgres(url, socket ? { ...rest, socket } : rest);
+}
+
+/**
+ * How a LISTEN connection modelled on `sql` is opened: the pool's options and
+ * its listen URL (`null` for a client {@link openPool} did not make).
+ */
+export function listenSetup(sql: Sql): PoolSetup | null {
+  return setups.get(sql) ?? null;
 }
 
 /** Where the database is, and how it was chosen. */

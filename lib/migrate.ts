@@ -45,8 +45,10 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 
 /**
  * Applies pending migrations; returns the names applied by this call (empty
- * when the database is up to date). Holds a session advisory lock on one
- * reserved connection for the whole run.
+ * when the database is up to date). Each file runs in a transaction of its
+ * own that first takes a transaction-level advisory lock, then checks it is
+ * still pending: a session lock would leak through a transaction-mode pooler
+ * (PgBouncer), where the lock and the unlock reach different server sessions.
  */
 export async function migrate(
   sql: Sql,
@@ -54,52 +56,48 @@ export async function migrate(
 ): Promise<string[]> {
   const migrations = await readMigrations(opts.dir);
   const applied: string[] = [];
-  const conn = await sql.reserve();
-  try {
-    await conn`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-    try {
-      await conn`
+  const done = await appliedVersions(sql);
+  for (const m of migrations) {
+    if (done.has(m.version)) continue;
+    const ran = await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
+      await tx`
         CREATE TABLE IF NOT EXISTS schema_migrations (
           version integer PRIMARY KEY,
           name text NOT NULL,
           applied_at timestamptz NOT NULL DEFAULT now()
         )`;
-      const done = new Set(
-        (await conn<{ version: number }[]>`SELECT version FROM schema_migrations`).map((r) =>
-          r.version
-        ),
-      );
-      for (const m of migrations) {
-        if (done.has(m.version)) continue;
-        await conn`BEGIN`;
-        try {
-          await conn.unsafe(m.sql);
-          await conn`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
-          await conn`COMMIT`;
-        } catch (err) {
-          await conn`ROLLBACK`;
-          throw new Error(`migration ${m.name} failed: ${(err as Error).message}`);
-        }
-        applied.push(m.name);
-        if (!opts.quiet) log("info", "migration.applied", { name: m.name });
+      // Another process may have applied it while this one waited for the lock.
+      const [row] = await tx`SELECT 1 FROM schema_migrations WHERE version = ${m.version}`;
+      if (row) return false;
+      try {
+        await tx.unsafe(m.sql);
+      } catch (err) {
+        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`);
       }
-    } finally {
-      await conn`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
-    }
-  } finally {
-    conn.release();
+      await tx`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
+      return true;
+    });
+    if (!ran) continue;
+    applied.push(m.name);
+    if (!opts.quiet) log("info", "migration.applied", { name: m.name });
   }
   return applied;
+}
+
+/** Versions recorded in `schema_migrations` (empty when the table does not exist yet). */
+async function appliedVersions(sql: Sql): Promise<Set<number>> {
+  const [{ exists }] = await sql<{ exists: boolean }[]>`
+    SELECT to_regclass('schema_migrations') IS NOT NULL AS exists`;
+  if (!exists) return new Set();
+  return new Set(
+    (await sql<{ version: number }[]>`SELECT version FROM schema_migrations`).map((r) => r.version),
+  );
 }
 
 /** Names of migration files not yet applied (for `/readyz`). */
 export async function pendingMigrations(sql: Sql): Promise<string[]> {
   const all = await readMigrations();
-  const [{ exists }] = await sql<{ exists: boolean }[]>`
-    SELECT to_regclass('schema_migrations') IS NOT NULL AS exists`;
-  if (!exists) return all.map((m) => m.name);
-  const done = new Set(
-    (await sql<{ version: number }[]>`SELECT version FROM schema_migrations`).map((r) => r.version),
-  );
+  const done = await appliedVersions(sql);
   return all.filter((m) => !done.has(m.version)).map((m) => m.name);
 }

@@ -135,6 +135,7 @@ async function init(settings: RunnerSettings): Promise<void> {
   state.sql = openPool(state.settings.databaseUrl, {
     max: 2,
     name: `jobq-runner ${state.settings.lockedBy}`.slice(0, 63),
+    prepare: state.settings.config.DATABASE_PREPARE,
   });
   // postgres.js learns the array types on a connection's first round trip and
   // serialises a JS array parameter when the query is built: a claim built

@@ -84,7 +84,12 @@ function wireCore(
   state: { closed: boolean },
 ) {
   const id = o.id;
-  const sql: Sql = openPool(opts.databaseUrl, { max: 3, name: "jobq-worker" });
+  const sql: Sql = openPool(opts.databaseUrl, {
+    max: 3,
+    name: "jobq-worker",
+    prepare: opts.config.DATABASE_PREPARE,
+    listenUrl: opts.listenUrl ?? opts.config.DATABASE_LISTEN_URL,
+  });
   const changed = new Notifier(sql, CHANNEL_CHANGED, { minGapMs: 250 });
   const newJobs = new Notifier(sql, CHANNEL_NEW_JOBS);
   const events = new EventBus(id);
@@ -133,10 +138,12 @@ function wire(opts: SupervisorOptions, o: Resolved, state: { closed: boolean }) 
   const core = wireCore(opts, o, state);
   const { id } = o;
   const { sql, changed, newJobs, events, health, metrics, pool } = core;
+  const listenUrl = opts.listenUrl ?? opts.config.DATABASE_LISTEN_URL;
   const listener = new NewJobsListener({
     sql,
     worker: id,
-    health,
+    // A listen URL of its own is not the database jobs are claimed from: its outage is not ours.
+    health: listenUrl && listenUrl !== opts.databaseUrl ? null : health,
     onNewJob: () => pool.wakeOne(),
     onCancel: (jobId) => pool.cancel(jobId),
     onListening: () => {

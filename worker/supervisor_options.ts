@@ -8,6 +8,8 @@ import type { RunnerSettings, RunnerStatus } from "./protocol.ts";
 /** Options of {@link startSupervisor}; every knob defaults from `config`. */
 export interface SupervisorOptions {
   databaseUrl: string;
+  /** Where the listener LISTENs (a direct session). Default: `DATABASE_LISTEN_URL`, else `databaseUrl`. */
+  listenUrl?: string;
   config: Config;
   /** Stop on SIGINT/SIGTERM (a second signal exits at once). Default true. */
   handleSignals?: boolean;

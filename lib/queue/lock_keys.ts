@@ -5,7 +5,7 @@
  * there too); a test checks the migrations still say the same.
  */
 
-/** Serialises migration runs (session lock, `lib/migrate.ts`). */
+/** Serialises migration runs (transaction lock, one per file, `lib/migrate.ts`). */
 export const MIGRATION_LOCK_KEY = 7_245_001;
 
 /** The status-count compaction's turn (`job_status_compact()`, migration 0002). */

@@ -13,7 +13,7 @@
  * project (the worker's wake-ups and the web's `/api/events` feed both use it).
  */
 import postgres from "postgres";
-import { isDatabaseUnavailable, type Sql } from "../db.ts";
+import { connect, isDatabaseUnavailable, listenSetup, type Sql } from "../db.ts";
 import { log } from "../log.ts";
 
 /** New jobs are due: wakes idle workers. */
@@ -136,8 +136,9 @@ export interface ListenerOptions {
 /**
  * A dedicated connection that LISTENs on some channels and LISTENs again
  * after every drop (a server restart, a terminated backend), for as long as
- * it is open. It connects like the pool it is made from (`sql`) but is not
- * one of its connections: {@link close} ends it.
+ * it is open. It connects like the pool it is made from (`sql`), to the
+ * pool's listen URL (`openPool`'s `listenUrl`, else the pool's own), but is
+ * not one of its connections: {@link close} ends it.
  */
 export class Listener {
   #opts: ListenerOptions;
@@ -148,22 +149,33 @@ export class Listener {
 
   constructor(sql: Sql, opts: ListenerOptions) {
     this.#opts = opts;
-    const base = sql.options;
-    this.#conn = postgres({
-      ...base,
+    const own = {
       max: 1,
       idle_timeout: null,
       max_lifetime: null,
       fetch_types: false,
-      connection: {
-        ...base.connection,
-        ...(opts.name ? { application_name: opts.name } : {}),
-      },
       onnotify: (channel: string, payload: string) => {
         if (!this.#closed && opts.channels.includes(channel)) opts.onNotify(channel, payload);
       },
       onclose: () => {
         if (!this.#closed) this.#listen().catch(() => {});
+      },
+    };
+    const setup = listenSetup(sql);
+    if (setup) {
+      // The pool's own options, on its listen URL (DATABASE_LISTEN_URL: a direct session).
+      const connection = { ...setup.options.connection };
+      if (opts.name) connection.application_name = opts.name;
+      this.#conn = connect(setup.listenUrl, { ...setup.options, ...own, connection });
+      return;
+    }
+    const base = sql.options;
+    this.#conn = postgres({
+      ...base,
+      ...own,
+      connection: {
+        ...base.connection,
+        ...(opts.name ? { application_name: opts.name } : {}),
       },
       // postgres.js reads onnotify and accepts its own parsed options, but declares neither.
       // deno-lint-ignore no-explicit-any

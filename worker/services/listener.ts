@@ -5,6 +5,9 @@
  * a LISTEN connection of `lib/queue/notify.ts` (the project's one LISTEN
  * owner) that re-LISTENs after every drop; after each (re-)LISTEN it wakes
  * every runner, since notifications sent while it was not listening are lost.
+ * LISTEN is a wake-up, not a need: runners also poll, so while it cannot
+ * listen (a `DATABASE_LISTEN_URL` that is wrong, refused or gone) the worker
+ * still picks up every job, a poll interval later.
  */
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
@@ -19,7 +22,12 @@ export interface NewJobsListenerOptions {
   sql: Sql;
   /** The process's worker id, for log lines. */
   worker: string;
-  health: DbHealth;
+  /**
+   * The database health the LISTEN connection reports to, when it reaches the
+   * pool's server; `null` for a listen URL of its own (`DATABASE_LISTEN_URL`),
+   * whose outage is no outage of the database the worker claims from.
+   */
+  health: DbHealth | null;
   /** A new job is due: wake one runner. */
   onNewJob(): void;
   /** The cancel of job `id` was requested: abort it if a runner here runs it. */
@@ -35,6 +43,7 @@ export class NewJobsListener {
   #o: NewJobsListenerOptions;
   #listener: Listener;
   #closed = false;
+  #unavailable = false;
 
   constructor(opts: NewJobsListenerOptions) {
     this.#o = opts;
@@ -47,7 +56,11 @@ export class NewJobsListener {
         else opts.onNewJob();
       },
       onListening: () => {
-        opts.health.ok();
+        opts.health?.ok();
+        if (this.#unavailable) {
+          this.#unavailable = false;
+          log("info", "worker.listen_resumed", { worker: opts.worker });
+        }
         log("debug", "worker.listening", { worker: opts.worker, channel: CHANNEL_NEW_JOBS });
         opts.onListening();
       },
@@ -55,9 +68,22 @@ export class NewJobsListener {
     });
   }
 
-  /** Resolves once listening (or once the retry gave up, which is logged). */
+  /**
+   * Resolves once listening (or once the retry gave up, which is logged). With
+   * a listen URL of its own it waits for one attempt only: when that fails it
+   * goes on trying in the background while the runners poll.
+   */
   async start(): Promise<void> {
-    await this.#listener.start().catch(() => {});
+    if (this.#o.health) {
+      await this.#listener.start().catch(() => {});
+      return;
+    }
+    try {
+      await this.#listener.start({ retry: false });
+    } catch (err) {
+      this.#wentAway(err);
+      this.#listener.start().catch(() => {});
+    }
   }
 
   /** Stops listening and ends the connection. */
@@ -66,13 +92,25 @@ export class NewJobsListener {
     await this.#listener.close();
   }
 
+  #wentAway(err: unknown): void {
+    if (this.#unavailable || this.#closed) return;
+    this.#unavailable = true;
+    log("warn", "worker.listen_unavailable", {
+      worker: this.#o.worker,
+      error: describe(err),
+      fallback: "polling",
+    });
+  }
+
   async #retry(op: () => Promise<unknown>): Promise<unknown> {
     const { health, worker } = this.#o;
+    const hooks = health ? health.hooks("listen", () => this.#closed) : {
+      label: "listen",
+      giveUp: () => this.#closed,
+      onDown: (err: unknown) => this.#wentAway(err),
+    };
     try {
-      return await withRetry(op, {
-        ...health.hooks("listen", () => this.#closed),
-        maxDelayMs: 3000,
-      });
+      return await withRetry(op, { ...hooks, maxDelayMs: health ? 3000 : 10_000 });
     } catch (err) {
       if (!this.#closed) log("error", "worker.listen_failed", { worker, error: describe(err) });
       throw err;
