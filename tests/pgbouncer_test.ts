@@ -7,6 +7,8 @@
 import { openPool, withDatabase } from "../lib/db.ts";
 import { readMigrations } from "../lib/migrate.ts";
 import { evaluate } from "../lib/queue/alerts.ts";
+import { exportBatches } from "../lib/queue/export.ts";
+import * as jobs from "../lib/queue/jobs.ts";
 import { expirePass } from "../lib/queue/expire.ts";
 import {
   ALERTS_LOCK_KEY,
@@ -162,5 +164,38 @@ Deno.test("pgbouncer: jobs enqueued through the API are each completed once by a
     await bouncer.stop();
     await db.drop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("pgbouncer: an export's cursor reads every row in order through the pooler while other clients' transactions share its server sessions", async () => {
+  const db = await createTestDb();
+  const bouncer = await startPgBouncer(db.url, { poolSize: 2 });
+  const exporter = openPool(bouncer.url(db.url), { max: 1, prepare: false });
+  const others = openPool(bouncer.url(db.url), { max: 4, prepare: false });
+  try {
+    const COUNT = 1200;
+    await jobs.enqueueBatch(db.sql, {
+      jobs: Array.from({ length: COUNT }, (_, n) => ({ type: "report", payload: { n } })),
+    });
+    const seen: string[] = [];
+    let between = 0;
+    for await (
+      const batch of exportBatches(exporter, { sort: "created_at", order: "asc" }, {
+        batchRows: 100,
+      })
+    ) {
+      seen.push(...batch.map((j) => j.id));
+      // Between two batches, others run statements through the same PgBouncer.
+      await Promise.all([1, 2, 3].map((i) => others`SELECT ${i}::int AS v`));
+      between++;
+    }
+    const ids = await db.sql<{ id: string }[]>`SELECT id FROM job ORDER BY created_at, id`;
+    assertEquals(seen, ids.map((r) => r.id));
+    assert(between >= COUNT / 100, `${between} batches`);
+  } finally {
+    await exporter.end();
+    await others.end();
+    await bouncer.stop();
+    await db.drop();
   }
 });
