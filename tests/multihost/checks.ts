@@ -128,11 +128,17 @@ export async function completionsByPid(sql: Sql, queue: string): Promise<Map<num
 
 /**
  * Server connections to `dbname` now, other than those named `exclude`
- * (the test's own).
+ * (the test's own), and how many of them are sessions that ran LISTEN.
  */
-export async function backends(sql: Sql, dbname: string, exclude: string): Promise<number> {
-  const [r] = await sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM pg_stat_activity
+export async function backends(
+  sql: Sql,
+  dbname: string,
+  exclude: string,
+): Promise<{ all: number; listening: number }> {
+  const [r] = await sql<{ all: number; listening: number }[]>`
+    SELECT count(*)::int AS all,
+      count(*) FILTER (WHERE query ILIKE 'listen %')::int AS listening
+    FROM pg_stat_activity
     WHERE datname = ${dbname} AND application_name <> ${exclude}`;
-  return r.n;
+  return r;
 }

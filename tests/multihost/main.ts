@@ -8,25 +8,27 @@
  * `HANDLER_MS` per job; the web host runs main.ts, and jobs are enqueued
  * through its API from the root namespace.
  *
- * 1. Scaling: `SCALE_JOBS` × n jobs drained by 1, 2 and 3 hosts (queues
- *    h1–h3; host wN serves hN… only), jobs/s by the database clock.
+ * 1. Scaling: `SCALE_JOBS` × n jobs drained by n = 1, 2 and 3 hosts (queue
+ *    `hn`, which hosts w1…wn serve), jobs/s by the database clock.
  * 2. Partition: `JOBS` jobs on three hosts; once a quarter are done, host w3
  *    is cut off (its veth link down) for twice the lease, then joined again.
  *    Checks: every job completed, none pending or processing, one
  *    `completed` event per job, every job run twice has a `rescued` event,
- *    and each result w3 was refused (its `job.lost` "result discarded" log
- *    lines: the fence on id, attempt and locked_by) was recorded by another
- *    host.
+ *    and each write of w3 that the fence (id, attempt, locked_by) refused
+ *    — its `job.lost` log lines: a late result discarded, a failure not
+ *    recorded — is of a job rescued from w3 and completed by another host.
  * 3. Connections: PostgreSQL backends of the test database, sampled
  *    throughout, against the sum of the client pools' sizes.
  *
  * Ends with one line `multihost: hosts 3, jobs …` and exit 0, or the failed
  * checks and exit 1. Needs root and `ip netns`; removes every namespace,
  * link, process and database it made, also when it fails, and what an
- * earlier run left. Environment: `DATABASE_URL` (default the local server),
- * `MULTIHOST_JOBS` (20000), `MULTIHOST_SCALE_JOBS` (1000).
+ * earlier run left. Environment: `TEST_DATABASE_URL` or `DATABASE_URL` (else
+ * the embedded PostgreSQL), `MULTIHOST_JOBS` (20000), `MULTIHOST_SCALE_JOBS`
+ * (1500).
  */
-import { openPool } from "../../lib/db.ts";
+import { openPool, withDatabase } from "../../lib/db.ts";
+import { adminUrl } from "../_helpers/db.ts";
 import { migrate } from "../../lib/migrate.ts";
 import * as check from "./checks.ts";
 import {
@@ -51,10 +53,12 @@ import { type HostProcess, logged, spawnOnHost } from "./procs.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const num = (name: string, dflt: number) => Number(Deno.env.get(name) ?? dflt);
 const JOBS = num("MULTIHOST_JOBS", 20_000);
-const SCALE_JOBS = num("MULTIHOST_SCALE_JOBS", 1000);
+const SCALE_JOBS = num("MULTIHOST_SCALE_JOBS", 1500);
 const HANDLER_MS = 20;
 const LEASE_S = 5;
 const CONCURRENCY = 4;
+// Handlers that wait share a Web Worker: 16 jobs at once per host, in 4 Web Workers.
+const JOBS_PER_RUNNER = 4;
 const CUT_MS = 2 * LEASE_S * 1000 + 2000;
 const PGB_PORT = 6432;
 const TX_POOL = 12;
@@ -75,12 +79,6 @@ function upstreamOf(url: string): Upstream {
     password: decodeURIComponent(u.password),
     dbname: u.pathname.slice(1) || "postgres",
   };
-}
-
-function withDb(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.href;
 }
 
 const say = (text: string) => console.log(`multihost: ${text}`);
@@ -129,7 +127,8 @@ try {
 }
 
 const t0 = performance.now();
-const baseUrl = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
+// TEST_DATABASE_URL, else DATABASE_URL, else the embedded server (its maintenance database).
+const baseUrl = await adminUrl();
 const dbName = `jqmh_${Deno.pid}`;
 const admin = openPool(baseUrl, { max: 1, name: MONITOR });
 const leftovers = await cleanupLeftovers();
@@ -150,8 +149,13 @@ let sampler: ReturnType<typeof setInterval> | undefined;
 const failures: string[] = [];
 let figures = "";
 
-/** Stops every process, PgBouncer, the database and the network this run made. */
-async function teardown(): Promise<void> {
+let tornDown: Promise<void> | null = null;
+/** Stops every process, PgBouncer, the database and the network this run made (once). */
+function teardown(): Promise<void> {
+  return tornDown ??= teardownNow();
+}
+
+async function teardownNow(): Promise<void> {
   clearInterval(sampler);
   await Promise.all(procs.map((p) => p.stop(5000)));
   if (failures.length) {
@@ -179,7 +183,7 @@ Deno.addSignalListener("SIGINT", interrupted);
 Deno.addSignalListener("SIGTERM", interrupted);
 try {
   await admin.unsafe(`CREATE DATABASE "${dbName}"`);
-  const dbUrl = withDb(baseUrl, dbName);
+  const dbUrl = withDatabase(baseUrl, dbName);
   sql = openPool(dbUrl, { max: 2, name: MONITOR });
   await migrate(sql, { quiet: true });
   const db = sql;
@@ -196,8 +200,12 @@ try {
   say(`network and pgbouncer up (${elapsed(t0)})`);
 
   let peak = 0;
+  let listening = 0;
   sampler = setInterval(() => {
-    check.backends(db, dbName, MONITOR).then((n) => peak = Math.max(peak, n), () => {});
+    check.backends(db, dbName, MONITOR).then((n) => {
+      peak = Math.max(peak, n.all);
+      listening = Math.max(listening, n.listening);
+    }, () => {});
   }, 200);
 
   const common = {
@@ -226,6 +234,7 @@ try {
       ...common,
       WORKER_QUEUES: queues,
       WORKER_CONCURRENCY: String(CONCURRENCY),
+      WORKER_JOBS_PER_RUNNER: String(JOBS_PER_RUNNER),
       JOB_LEASE_SECONDS: String(LEASE_S),
       RETRY_BASE_MS: "100",
       SHUTDOWN_GRACE_SECONDS: "5",
@@ -291,10 +300,9 @@ try {
 
   const counts = await check.queueCounts(db, "cut");
   const t = await check.timelines(db, "cut", workers[2].pid);
-  const refused = logged(workers[2], "job.lost").filter((l) =>
-    String(l.reason).includes("result discarded")
-  );
-  const refusedIds = refused.map((l) => String(l.job_id));
+  // Every write w3 made for a job it no longer held: a result discarded, a failure not recorded.
+  const refused = logged(workers[2], "job.lost");
+  const refusedIds = [...new Set(refused.map((l) => String(l.job_id)))];
   const elsewhere = await check.completedElsewhere(db, refusedIds, workers[2].pid);
   const byPid = await check.completionsByPid(db, "cut");
   const lost = JOBS - counts.completed;
@@ -313,6 +321,13 @@ try {
   if (elsewhere !== refusedIds.length) {
     failures.push(`${refusedIds.length - elsewhere} refused results not completed by another host`);
   }
+  if (refusedIds.length === 0) failures.push("the cut host had no late result refused");
+  if (refusedIds.length > t.rescuedFromPid) {
+    failures.push(`${refusedIds.length} writes refused, ${t.rescuedFromPid} jobs rescued from w3`);
+  }
+  if (listening < workers.length) {
+    failures.push(`${listening} LISTEN sessions seen, one per worker host expected`);
+  }
   const share = workers.map((w) => byPid.get(w.pid) ?? 0);
   say(
     `partition run: ${JSON.stringify(counts)}; completed by w1/w2/w3 ${share.join("/")}; ` +
@@ -326,7 +341,8 @@ try {
   figures = `multihost: hosts ${workers.length}, jobs ${JOBS}, lost ${lost}, stuck ${stuck}, ` +
     `rescued ${t.rescued}, fenced ${refusedIds.length}, ` +
     `jobs/s 1h ${rates[0].toFixed(0)} 2h ${rates[1].toFixed(0)} 3h ${rates[2].toFixed(0)}, ` +
-    `pg connections ${peak} of pools ${pools} (pgbouncer ${TX_POOL}+${SESSION_POOL})`;
+    `pg connections ${peak} of pools ${pools} (pgbouncer ${TX_POOL}+${SESSION_POOL}, ` +
+    `${listening} LISTEN)`;
 } catch (err) {
   failures.push(String(err instanceof Error ? err.stack ?? err.message : err));
 } finally {
