@@ -56,18 +56,40 @@ export async function waitDrained(
 }
 
 /**
- * Drain rate of `queue` by the database clock: its jobs over the time from
- * the first claim to the last completion.
+ * Makes every job of `queue` due now (they were enqueued for a far future
+ * instant, so nothing ran while they were stored), then sends `wakes`
+ * `jobq_new` notifications, as producers do. Returns the database instant.
+ */
+export async function release(sql: Sql, queue: string, wakes: number): Promise<Date> {
+  const [r] = await sql<{ at: Date }[]>`
+    WITH due AS (UPDATE job SET scheduled_for = now() WHERE queue = ${queue} AND status = 'pending')
+    SELECT now() AS at`;
+  for (let i = 0; i < wakes; i++) await sql`SELECT pg_notify('jobq_new', ${String(i)})`;
+  return r.at;
+}
+
+/**
+ * Drain rate of `queue` by the database clock: its completed jobs over the
+ * time from `since` (when they were made due) to the last completion.
  */
 export async function drainRate(
   sql: Sql,
   queue: string,
+  since: Date,
 ): Promise<{ jobs: number; seconds: number }> {
   const [r] = await sql<{ jobs: number; seconds: number }[]>`
     SELECT count(*)::int AS jobs,
-      extract(epoch FROM max(completed_at) - min(started_at))::float8 AS seconds
+      extract(epoch FROM max(completed_at) - ${since}::timestamptz)::float8 AS seconds
     FROM job WHERE queue = ${queue} AND status = 'completed'`;
   return r;
+}
+
+/** Jobs processing under a lease of worker process `pid`'s runners. */
+export async function heldBy(sql: Sql, pid: number): Promise<number> {
+  const [r] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM job
+    WHERE status = 'processing' AND locked_by LIKE ${`%:${pid}:%`}`;
+  return r.n;
 }
 
 /** What the partition run's timelines say. */

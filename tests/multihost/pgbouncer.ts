@@ -24,6 +24,8 @@ export const TX_DB = `${PREFIX}_tx`;
 export const LISTEN_DB = `${PREFIX}_listen`;
 /** Where the pidfile of a run's PgBouncer is kept, so the next run can stop a leftover one. */
 export const PIDFILE = `/tmp/${PREFIX}-pgbouncer.pid`;
+/** Where a run's PgBouncer directory is made (readable by the user PgBouncer runs as). */
+const TMP = "/tmp";
 
 /** Where PgBouncer forwards to (parsed from `DATABASE_URL`). */
 export interface Upstream {
@@ -87,25 +89,28 @@ function iniOf(o: PgBouncerOptions, dir: string): string {
   ].join("\n");
 }
 
-/** Stops a PgBouncer an earlier run left (its pidfile names it). True when one was stopped. */
+/**
+ * Stops a PgBouncer an earlier run left (its pidfile names it) and removes
+ * the directories of earlier runs. True when a PgBouncer was stopped.
+ */
 export function stopLeftover(): boolean {
-  let pid: number;
-  try {
-    pid = Number(Deno.readTextFileSync(PIDFILE).trim());
-  } catch {
-    return false;
-  }
   let stopped = false;
   try {
+    const pid = Number(Deno.readTextFileSync(PIDFILE).trim());
     const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
     if (cmd.includes("pgbouncer") && cmd.includes(`${PREFIX}-pgbouncer`)) {
       Deno.kill(pid, "SIGKILL");
       stopped = true;
     }
-  } catch { /* not running */ }
+  } catch { /* no pidfile, or not running */ }
   try {
     Deno.removeSync(PIDFILE);
   } catch { /* gone */ }
+  for (const e of Deno.readDirSync(TMP)) {
+    if (e.isDirectory && e.name.startsWith(`${PREFIX}-pgbouncer.`)) {
+      Deno.removeSync(`${TMP}/${e.name}`, { recursive: true });
+    }
+  }
   return stopped;
 }
 
@@ -124,7 +129,7 @@ async function waitForPort(host: string, port: number, ms: number): Promise<void
 
 /** Starts PgBouncer and resolves once it accepts connections. */
 export async function startPgBouncer(o: PgBouncerOptions): Promise<PgBouncer> {
-  const dir = await Deno.makeTempDir({ prefix: `${PREFIX}-pgbouncer.` });
+  const dir = await Deno.makeTempDir({ dir: TMP, prefix: `${PREFIX}-pgbouncer.` });
   const user = runAs();
   await Deno.writeTextFile(`${dir}/pgbouncer.ini`, iniOf(o, dir), { mode: 0o600 });
   await new Deno.Command("chown", { args: ["-R", user, dir] }).output();
