@@ -4,9 +4,17 @@
  * a drop) on `jobq_changed` and `jobq_new`, shared by every subscriber, with
  * notifications coalesced into at most one message per `minGapMs` (a burst of
  * thousands of changes becomes a handful of messages).
+ *
+ * LISTEN needs a direct session (`DATABASE_LISTEN_URL`). When it cannot be
+ * had but the database answers through the pool (a wrong, refused or lost
+ * listen URL), the feed polls the newest timeline entry every `pollMs`
+ * instead, and goes back to LISTEN as soon as it works again: live pages
+ * keep updating, a little later. Only a database that does not answer at all
+ * makes a subscriber fail.
  */
-import type { Sql } from "./db.ts";
+import { ping, type Sql } from "./db.ts";
 import { log } from "./log.ts";
+import { lastId } from "./queue/events.ts";
 import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Listener } from "./queue/notify.ts";
 
 /** One coalesced message: which channels fired since the last one, and how often. */
@@ -23,6 +31,8 @@ type Subscriber = (change: LiveChange) => void;
 export interface LiveOptions {
   /** Least time between two messages (default 500 ms). */
   minGapMs?: number;
+  /** How often the database is polled while LISTEN is unavailable (default 2000 ms). */
+  pollMs?: number;
 }
 
 /** A shared subscription to the queue's change channels. */
@@ -37,10 +47,21 @@ export class LiveFeed {
   #lastSent = 0;
   #seq = 0;
   #pending = new Map<string, number>();
+  #pollMs: number;
+  #poll: ReturnType<typeof setTimeout> | null = null;
+  #polling = false;
+  #lastSeen: number | null = null;
+  #pollRound = 0;
 
   constructor(sql: Sql, opts: LiveOptions = {}) {
     this.#sql = sql;
     this.#minGapMs = opts.minGapMs ?? 500;
+    this.#pollMs = opts.pollMs ?? 2000;
+  }
+
+  /** True while the feed polls because it cannot LISTEN. */
+  get polling(): boolean {
+    return this.#polling;
   }
 
   /** Number of current subscribers. */
@@ -94,10 +115,20 @@ export class LiveFeed {
       const listener = new Listener(this.#sql, {
         channels: [CHANNEL_CHANGED, CHANNEL_NEW_JOBS],
         onNotify: (channel) => this.#notified(channel),
+        onListening: () => this.#listening(listener),
       });
       try {
-        // A subscriber that cannot listen gets the error now (its request fails), not a wait.
-        await listener.start({ retry: false });
+        try {
+          await listener.start({ retry: false });
+        } catch (err) {
+          // The database itself does not answer: the subscriber gets the error now, not a wait.
+          await ping(this.#sql).catch(() => Promise.reject(err));
+          log("warn", "live.listen_unavailable", { error: err, fallback: "polling" });
+          this.#startPolling();
+          listener.start().catch((e) => {
+            if (this.#listener === listener) log("warn", "live.listen_failed", { error: e });
+          });
+        }
         this.#listener = listener;
         if (this.#listeners.size === 0) this.#stop(); // the last subscriber left meanwhile
       } catch (err) {
@@ -110,7 +141,39 @@ export class LiveFeed {
     return this.#starting;
   }
 
+  /** LISTEN works (again): polling ends, and one message covers what it may have missed. */
+  #listening(listener: Listener) {
+    if (!this.#polling || this.#listener !== listener) return;
+    log("info", "live.listen_resumed", {});
+    this.#stopPolling();
+    this.#notified(CHANNEL_CHANGED);
+  }
+
+  #startPolling() {
+    this.#polling = true;
+    this.#lastSeen = null;
+    const round = ++this.#pollRound;
+    const tick = async () => {
+      try {
+        const id = await lastId(this.#sql);
+        if (this.#lastSeen !== null && id !== this.#lastSeen) this.#notified(CHANNEL_CHANGED);
+        this.#lastSeen = id;
+      } catch (err) {
+        log("debug", "live.poll_failed", { error: err });
+      }
+      if (this.#polling && round === this.#pollRound) this.#poll = setTimeout(tick, this.#pollMs);
+    };
+    this.#poll = setTimeout(tick, 0);
+  }
+
+  #stopPolling() {
+    this.#polling = false;
+    if (this.#poll) clearTimeout(this.#poll);
+    this.#poll = null;
+  }
+
   #stop() {
+    this.#stopPolling();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#pending.clear();

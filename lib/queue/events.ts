@@ -21,3 +21,16 @@ export async function countKind(
     >`SELECT count(*)::int AS n FROM job_event WHERE kind = ${opts.kind}`;
   return n;
 }
+
+/**
+ * The newest timeline entry's id (0 when there is none): every state change
+ * writes one, so a change of this value means some job changed. Cheap enough
+ * to poll (the live feed does, while it cannot LISTEN). Locks nothing; the
+ * primary key's index answers it from its last entry.
+ */
+export async function lastId(sql: Sql): Promise<number> {
+  const [{ id }] = await sql<
+    { id: number }[]
+  >`SELECT coalesce(max(id), 0)::float8 AS id FROM job_event`;
+  return id;
+}
