@@ -295,7 +295,7 @@ try {
     say(`joined ${w3.name} again (${elapsed(t0)})`);
   })();
   partition.catch(() => {}); // awaited below
-  await check.waitDrained(db, { queue: "cut", n: JOBS, timeoutMs: 150_000 });
+  await check.waitDrained(db, { queue: "cut", n: JOBS, timeoutMs: 240_000 });
   await partition;
   await enqueued;
   clearInterval(sampler);
