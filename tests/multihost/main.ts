@@ -26,7 +26,7 @@
  * link, process and database it made, also when it fails, and what an
  * earlier run left. Environment: `TEST_DATABASE_URL` or `DATABASE_URL` (else
  * the embedded PostgreSQL), `MULTIHOST_JOBS` (20000), `MULTIHOST_SCALE_JOBS`
- * (1000).
+ * (600).
  */
 import { openPool, withDatabase } from "../../lib/db.ts";
 import { adminUrl } from "../_helpers/db.ts";
@@ -54,7 +54,7 @@ import { type HostProcess, logged, spawnOnHost } from "./procs.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const num = (name: string, dflt: number) => Number(Deno.env.get(name) ?? dflt);
 const JOBS = num("MULTIHOST_JOBS", 20_000);
-const SCALE_JOBS = num("MULTIHOST_SCALE_JOBS", 1000);
+const SCALE_JOBS = num("MULTIHOST_SCALE_JOBS", 600);
 const HANDLER_MS = 50;
 const LEASE_S = 5;
 const CONCURRENCY = 4;
@@ -272,7 +272,13 @@ try {
     const r = await check.drainRate(db, queue, since);
     rates.push(r.jobs / r.seconds);
     cpuPerJob.push((workers.reduce((s, w) => s + w.cpuMs(), 0) - cpu0) / r.jobs);
-    say(`${n} host(s): ${r.jobs} jobs in ${r.seconds.toFixed(2)} s (${elapsed(t0)})`);
+    const by = await check.completionsByPid(db, queue);
+    const share = workers.slice(0, n).map((w) => by.get(w.pid) ?? 0).join("/");
+    say(
+      `${n} host(s): ${r.jobs} jobs in ${r.seconds.toFixed(2)} s, by host ${share} (${
+        elapsed(t0)
+      })`,
+    );
   }
 
   // 2. Partition: w3 is cut off a quarter of the way through, for twice the lease.

@@ -80,6 +80,8 @@ function iniOf(o: PgBouncerOptions, dir: string): string {
     "unix_socket_dir =",
     // Clients may name any user: the [databases] lines say which one logs in.
     "auth_type = any",
+    // Read-only SHOW POOLS / SHOW STATS on the admin console, to watch a run.
+    `stats_users = ${u.user}`,
     "max_client_conn = 1000",
     // postgres.js sends these at startup; PgBouncer would refuse the connection.
     "ignore_startup_parameters = extra_float_digits,jit",
