@@ -36,22 +36,21 @@ export async function queueCounts(sql: Sql, queue: string): Promise<QueueCounts>
 
 /**
  * Waits until `queue` holds `n` finished jobs and none pending or
- * processing; rejects after `timeoutMs` with the counts. Calls `tick` with
- * the counts at each look (every 200 ms).
+ * processing (looking every 500 ms); rejects after `timeoutMs` with the
+ * counts.
  */
 export async function waitDrained(
   sql: Sql,
-  opts: { queue: string; n: number; timeoutMs: number; tick?: (c: QueueCounts) => void },
+  opts: { queue: string; n: number; timeoutMs: number },
 ): Promise<QueueCounts> {
   const until = Date.now() + opts.timeoutMs;
   for (;;) {
     const c = await queueCounts(sql, opts.queue);
-    opts.tick?.(c);
     if (c.total >= opts.n && c.pending === 0 && c.processing === 0) return c;
     if (Date.now() > until) {
       throw new Error(`multihost: queue ${opts.queue} not drained in time: ${JSON.stringify(c)}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
