@@ -149,16 +149,18 @@ export async function completionsByPid(sql: Sql, queue: string): Promise<Map<num
 
 /**
  * Server connections to `dbname` now, other than those named `exclude`
- * (the test's own), and how many of them are sessions that ran LISTEN.
+ * (the test's own): how many, how many of them are sessions that ran
+ * LISTEN, and their backend pids.
  */
 export async function backends(
   sql: Sql,
   dbname: string,
   exclude: string,
-): Promise<{ all: number; listening: number }> {
-  const [r] = await sql<{ all: number; listening: number }[]>`
+): Promise<{ all: number; listening: number; pids: number[] }> {
+  const [r] = await sql<{ all: number; listening: number; pids: number[] }[]>`
     SELECT count(*)::int AS all,
-      count(*) FILTER (WHERE query ILIKE 'listen %')::int AS listening
+      count(*) FILTER (WHERE query ILIKE 'listen %')::int AS listening,
+      coalesce(array_agg(pid), '{}') AS pids
     FROM pg_stat_activity
     WHERE datname = ${dbname} AND application_name <> ${exclude}`;
   return r;

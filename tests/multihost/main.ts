@@ -49,7 +49,7 @@ import {
   TX_DB,
   type Upstream,
 } from "./pgbouncer.ts";
-import { type HostProcess, logged, spawnOnHost } from "./procs.ts";
+import { cpuMsOf, type HostProcess, logged, spawnOnHost } from "./procs.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const num = (name: string, dflt: number) => Number(Deno.env.get(name) ?? dflt);
@@ -209,8 +209,23 @@ try {
 
   let peak = 0;
   let listening = 0;
+  // CPU per job, from /proc: the worker processes, PostgreSQL's backends of the test database (when
+  // the server runs on this machine) and PgBouncer.
+  const pgPids = new Set<number>();
+  const local = ["127.0.0.1", "localhost", "::1", "[::1]"].includes(new URL(baseUrl).hostname);
+  const cpu = () => ({
+    workers: workers.reduce((s, w) => s + w.cpuMs(), 0),
+    postgres: local ? [...pgPids].reduce((s, pid) => s + cpuMsOf(pid), 0) : NaN,
+    pgbouncer: cpuMsOf(pgb!.pid),
+  });
+  type Cpu = ReturnType<typeof cpu>;
+  const perJob = (a: Cpu, b: Cpu, jobs: number) =>
+    `workers ${((b.workers - a.workers) / jobs).toFixed(2)}, ` +
+    `postgres ${((b.postgres - a.postgres) / jobs).toFixed(2)}, ` +
+    `pgbouncer ${((b.pgbouncer - a.pgbouncer) / jobs).toFixed(2)}`;
   sampler = setInterval(() => {
     check.backends(db, dbName, MONITOR).then((n) => {
+      for (const pid of n.pids) pgPids.add(pid);
       peak = Math.max(peak, n.all);
       listening = Math.max(listening, n.listening);
     }, () => {});
@@ -261,17 +276,17 @@ try {
 
   // 1. Scaling: n hosts drain SCALE_JOBS × n jobs.
   const rates: number[] = [];
-  const cpuPerJob: number[] = [];
+  const cpuPerJob: string[] = [];
   for (const n of [1, 2, 3]) {
     const queue = `h${n}`;
-    const cpu0 = workers.reduce((s, w) => s + w.cpuMs(), 0);
+    const cpu0 = cpu();
     // Stored first (due in the far future), then made due at once: the drain is timed, not the API.
     await enqueue(webUrl, token, queue, SCALE_JOBS * n, "2100-01-01T00:00:00Z");
     const since = await check.release(db, queue, n * CONCURRENCY * JOBS_PER_RUNNER);
     await check.waitDrained(db, { queue, n: SCALE_JOBS * n, timeoutMs: 120_000 });
     const r = await check.drainRate(db, queue, since);
     rates.push(r.jobs / r.seconds);
-    cpuPerJob.push((workers.reduce((s, w) => s + w.cpuMs(), 0) - cpu0) / r.jobs);
+    cpuPerJob.push(perJob(cpu0, cpu(), r.jobs));
     const by = await check.completionsByPid(db, queue);
     const share = workers.slice(0, n).map((w) => by.get(w.pid) ?? 0).join("/");
     say(
@@ -282,6 +297,7 @@ try {
   }
 
   // 2. Partition: w3 is cut off a quarter of the way through, for twice the lease.
+  const cpuCut = cpu();
   const enqueued = enqueue(webUrl, token, "cut", JOBS);
   const partition = (async () => {
     await until(
@@ -302,6 +318,7 @@ try {
   })();
   partition.catch(() => {}); // awaited below
   await check.waitDrained(db, { queue: "cut", n: JOBS, timeoutMs: 240_000 });
+  cpuPerJob.push(perJob(cpuCut, cpu(), JOBS));
   await partition;
   await enqueued;
   clearInterval(sampler);
@@ -345,7 +362,9 @@ try {
       `re-run ${t.reRun}, rescued ${t.rescued}, refused ${refusedIds.length} (${elapsed(t0)})`,
   );
   say(
-    `worker CPU per job: ${cpuPerJob.map((c) => `${c.toFixed(2)} ms`).join(", ")} (1, 2, 3 hosts)`,
+    `CPU ms per job: ${
+      cpuPerJob.map((c, i) => `${["1h", "2h", "3h", "partition"][i]}: ${c}`).join("; ")
+    }`,
   );
 
   const pools = workers.length * WORKER_POOLS + WEB_POOL;

@@ -74,17 +74,20 @@ export function spawnOnHost(
         return code;
       })();
     },
-    cpuMs() {
-      try {
-        const stat = Deno.readTextFileSync(`/proc/${child.pid}/stat`);
-        // Fields after the ")" of the command name: utime is the 12th, stime the 13th.
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
-      } catch {
-        return 0;
-      }
-    },
+    cpuMs: () => cpuMsOf(child.pid),
   };
+}
+
+/** CPU time (user + system) process `pid` has used, in ms (from /proc; 0 when it is gone). */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the ")" of the command name: utime is the 12th, stime the 13th.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
+  } catch {
+    return 0;
+  }
 }
 
 /** Parsed JSON log lines of `p` whose `msg` is `msg`. */
