@@ -1,7 +1,7 @@
 /** The benchmark's pure helpers: percentiles, wrk parsing, the comparison summary. */
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { median, percentile } from "../bench/util.ts";
-import { parseWrk, wrkDurationMs } from "../bench/http.ts";
+import { parseWrk, wrkDurationMs } from "../bench/http_load.ts";
 import { type Line, parseLines, summarize } from "../bench/compare_summary.ts";
 import { benchPayload, payloadIndex } from "../bench/enqueue.ts";
 
