@@ -7,7 +7,7 @@
  * worker` runs it.
  */
 import { median } from "./util.ts";
-import { fmt, type Key, keyOf, type Line } from "./compare_summary.ts";
+import { fmt, type Key, keyOf, type Line } from "./compare_lines.ts";
 
 const OURS = "jobq default";
 const GW = "graphile-worker tuned";
