@@ -98,7 +98,7 @@ function ratioGoal(o: {
       measured: "–",
       ratio: "–",
       met: null,
-      missing: o.ours.size === 0 ? "ours not measured" : `${o.theirName} not measured`,
+      missing: o.ours.size === 0 ? "no line of ours" : `no line of ${o.theirName}`,
     };
   }
   return {
@@ -182,7 +182,7 @@ function httpGoals(lines: Line[]): Goal[] {
     measured: p99.length ? `${spread(p99, ms1)} ms` : "–",
     ratio: "",
     met: m === null ? null : m <= 20,
-    missing: "not measured",
+    missing: "no HTTP lines",
   });
   const runs = lines.filter((l) =>
     keyOf(l.peer, l.config) === OURS && l.metric === "http_post_jobs_req_per_s"
@@ -198,7 +198,7 @@ function httpGoals(lines: Line[]): Goal[] {
       : "–",
     ratio: "",
     met: runs.length ? runs.every((l) => bad(l) === 0) : null,
-    missing: "not measured",
+    missing: "no HTTP lines",
   });
   return out;
 }
@@ -232,7 +232,13 @@ function memoryGoal(lines: Line[]): Goal {
     typeof l.value === "number"
   );
   if (ms.length === 0) {
-    return { goal, measured: "–", ratio: "–", met: null, missing: "not measured" };
+    return {
+      goal,
+      measured: "–",
+      ratio: "–",
+      met: null,
+      missing: "MEMORY_JOBS=0, or the phase failed",
+    };
   }
   const peaks = ms.map((l) => l.value as number);
   const last = ms[ms.length - 1];
@@ -256,7 +262,11 @@ export function goalsTable(lines: Line[]): string[] {
     "| --- | --- | --- | --- |",
   ];
   for (const g of goals(lines)) {
-    const status = g.met === null ? `not measured (${g.missing})` : g.met ? "met" : "**NOT met**";
+    const status = g.met === null
+      ? `not measured${g.missing ? ` (${g.missing})` : ""}`
+      : g.met
+      ? "met"
+      : "**NOT met**";
     out.push(`| ${g.goal} | ${g.measured} | ${g.ratio} | ${status} |`);
   }
   out.push("");
@@ -312,6 +322,8 @@ export function httpTable(lines: Line[]): string[] {
       } |`,
     );
   }
+  out.push("");
+  out.push("autocannon's latencies are whole milliseconds.");
   out.push("");
   return out;
 }
