@@ -5,7 +5,7 @@
 # ceiling for today's storage, interleaved round by round (A B C D, A B C D,
 # ...) on one PostgreSQL, then medians, ranges, ratios and the Goals table.
 #
-#   deno task bench:compare                     # 3 rounds, ~10 min on 2 idle cores
+#   deno task bench:compare                     # 3 rounds, ~10 min on 2 idle cores (34 min at load 15-26)
 #   BENCH_SCALE=1 deno task bench:compare       # also the 10k vs 1M scale phase (long)
 #   ROUNDS=1 DRAIN_JOBS=5000 ENQ_JOBS=2000 MEMORY_JOBS=10000 HTTP_SECONDS=3 \
 #     deno task bench:compare                   # smoke run
@@ -139,7 +139,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 round=once
 if [ "$MEMORY_JOBS" -gt 0 ]; then
-  ours default "$DRAIN_JOBS" memory --memory-handlers real --memory-jobs "$MEMORY_JOBS" \
+  ours default "$MEMORY_JOBS" memory --memory-handlers real --memory-jobs "$MEMORY_JOBS" \
     --memory-concurrency 4
 fi
 if [ "$BENCH_SCALE" = 1 ]; then
