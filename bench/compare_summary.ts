@@ -1,50 +1,16 @@
 /**
- * Summarises the JSON lines of bench/compare.sh (ours and the peers' harness,
- * same metric names): a markdown table of medians (min–max) per peer and
- * config, our ratios to each peer, and the issue's goals, met or not.
+ * Summarises the JSON lines of bench/compare.sh (ours, the peers' harness and
+ * the ceiling, same metric names): a markdown table of medians (min–max) per
+ * peer and config, our ratios to each peer, CPU per drained job, the HTTP
+ * phase, and the Goals table (bench/compare_goals.ts).
  *
  *   deno run -A bench/compare_summary.ts /tmp/jobq-compare/<stamp>/results.jsonl [...]
  */
 import { median } from "./util.ts";
+import { cpuTable, goalsTable, httpTable } from "./compare_goals.ts";
+import { fmt, type Key, keyOf, type Line, med, parseLines, valuesOf } from "./compare_lines.ts";
 
-/** One JSON line as written by bench/main.ts or the harness's run.mjs. */
-export interface Line {
-  peer: string;
-  config: string;
-  variant?: string;
-  metric: string;
-  value: number | null;
-  run?: string;
-  timed_out?: boolean;
-  not_received?: number;
-  duplicate_calls?: number;
-  verified?: boolean;
-  error?: string;
-  wal_bytes_per_job?: number | null;
-  [k: string]: unknown;
-}
-
-/** Parses JSON lines, skipping anything else. */
-export function parseLines(text: string): Line[] {
-  return text.split("\n").filter((l) => l.trim().startsWith("{")).map((l) => JSON.parse(l));
-}
-
-type Key = string;
-const keyOf = (peer: string, config: string): Key => `${peer} ${config}`;
-
-/** Values of `metric` for one peer/config, over runs (errors dropped). */
-export function valuesOf(lines: Line[], key: Key, metric: string): number[] {
-  return lines.filter((l) => keyOf(l.peer, l.config) === key && l.metric === metric)
-    .map((l) => l.value).filter((v): v is number => typeof v === "number");
-}
-
-/** Median of `metric` for one peer/config, or null. */
-export function med(lines: Line[], key: Key, metric: string): number | null {
-  return median(valuesOf(lines, key, metric));
-}
-
-const fmt = (x: number | null) =>
-  x === null ? "–" : x >= 100 ? Math.round(x).toLocaleString("en-US") : x.toFixed(1);
+export { type Line, parseLines };
 
 function cell(lines: Line[], key: Key, metric: string): string {
   const recs = lines.filter((l) => keyOf(l.peer, l.config) === key && l.metric === metric);
@@ -74,7 +40,10 @@ export function summarize(lines: Line[]): string {
     (a.startsWith("jobq") ? -1 : 0) - (b.startsWith("jobq") ? -1 : 0) || a.localeCompare(b)
   );
   const runs = (k: Key) =>
-    new Set(lines.filter((l) => keyOf(l.peer, l.config) === k).map((l) => l.run)).size;
+    new Set(
+      lines.filter((l) => keyOf(l.peer, l.config) === k && COLUMNS.some(([m]) => m === l.metric))
+        .map((l) => l.run),
+    ).size;
   const out: string[] = [];
   out.push(`| peer config | runs | ${COLUMNS.map(([, t]) => t).join(" | ")} |`);
   out.push(`|${" --- |".repeat(COLUMNS.length + 2)}`);
@@ -108,14 +77,17 @@ export function summarize(lines: Line[]): string {
   }
 
   const oursKeys = keys.filter((k) => k.startsWith("jobq "));
-  if (oursKeys.length === 0) return out.join("\n");
-  const peers = keys.filter((k) => !k.startsWith("jobq ") && !k.startsWith("raw "));
-  for (const ours of oursKeys) ratiosAndGoals(lines, ours, oursKeys, peers, out);
+  const peers = keys.filter((k) =>
+    !k.startsWith("jobq ") && !k.startsWith("raw ") && !k.startsWith("ceiling ")
+  );
+  for (const ours of oursKeys) ratios(lines, ours, oursKeys, peers, out);
+  out.push(...cpuTable(lines, keys), ...httpTable(lines));
+  out.push(...goalsTable(lines));
   return out.join("\n");
 }
 
-/** Our ratios to each peer and the issue's goals for one of our configs. */
-function ratiosAndGoals(lines: Line[], ours: Key, oursKeys: Key[], peers: Key[], out: string[]) {
+/** Our ratios to each peer for one of our configs. */
+function ratios(lines: Line[], ours: Key, oursKeys: Key[], peers: Key[], out: string[]) {
   // A metric our config did not run (e.g. enqueue for "tuned") comes from another of ours.
   const mine = (m: string) =>
     med(lines, ours, m) ?? oursKeys.map((k) => med(lines, k, m)).find((v) => v !== null) ?? null;
@@ -131,63 +103,6 @@ function ratiosAndGoals(lines: Line[], ours: Key, oursKeys: Key[], peers: Key[],
     });
     out.push(`| ${title} | ${cells.join(" | ")} |`);
   }
-  out.push("");
-
-  // The issue's goals, as ratios in this run.
-  const gwDrain = Math.max(
-    med(lines, "graphile-worker tuned", "drain_jobs_per_s") ?? 0,
-    med(lines, "graphile-worker default", "drain_jobs_per_s") ?? 0,
-  );
-  const gwP50s = ["graphile-worker tuned", "graphile-worker default"]
-    .map((k) => med(lines, k, "pickup_latency_p50_ms")).filter((v): v is number => v !== null);
-  const gwP50 = gwP50s.length ? Math.min(...gwP50s) : null;
-  const drain = mine("drain_jobs_per_s");
-  const p50 = mine("pickup_latency_p50_ms");
-  const p99 = mine("pickup_latency_p99_ms");
-  const batch = mine("enqueue_batch_jobs_per_s");
-  const gwBatch = med(lines, "graphile-worker tuned", "enqueue_batch_jobs_per_s");
-  const bossDrain = med(lines, "pg-boss tuned", "drain_jobs_per_s");
-  const raw = med(lines, "raw claim100", "drain_jobs_per_s");
-  const goal = (name: string, ok: boolean | null, detail: string) =>
-    out.push(`| ${name} | ${ok === null ? "not measured" : ok ? "met" : "NOT met"} | ${detail} |`);
-  const ratio = (a: number | null, b: number | null) =>
-    a !== null && b !== null && b > 0 ? a / b : null;
-  out.push(`| goal (${ours}) | status | measured |`);
-  out.push("| --- | --- | --- |");
-  const rGw = ratio(drain, gwDrain || null);
-  goal(
-    "drain ≥ 1.5× graphile-worker's best config",
-    rGw === null ? null : rGw >= 1.5,
-    `${fmt(drain)} vs ${fmt(gwDrain || null)} jobs/s = ${rGw?.toFixed(2) ?? "–"}×`,
-  );
-  const rBoss = ratio(drain, bossDrain);
-  goal(
-    "drain ≥ 5× pg-boss tuned",
-    rBoss === null ? null : rBoss >= 5,
-    `${fmt(drain)} vs ${fmt(bossDrain)} jobs/s = ${rBoss?.toFixed(2) ?? "–"}×`,
-  );
-  goal(
-    "pickup p50 ≤ graphile-worker's p50",
-    p50 === null || gwP50 === null ? null : p50 <= gwP50,
-    `${p50?.toFixed(2) ?? "–"} ms vs ${gwP50?.toFixed(2) ?? "–"} ms`,
-  );
-  goal(
-    "pickup p99 ≤ 2× graphile-worker's p50",
-    p99 === null || gwP50 === null ? null : p99 <= 2 * gwP50,
-    `${p99?.toFixed(2) ?? "–"} ms vs 2 × ${gwP50?.toFixed(2) ?? "–"} ms`,
-  );
-  const rBatch = ratio(batch, gwBatch);
-  goal(
-    "batch enqueue ≥ graphile-worker addJobs",
-    rBatch === null ? null : rBatch >= 1,
-    `${fmt(batch)} vs ${fmt(gwBatch)} jobs/s = ${rBatch?.toFixed(2) ?? "–"}×`,
-  );
-  const rRaw = ratio(drain, raw);
-  goal(
-    "drain ≥ 50% of raw claim100",
-    rRaw === null ? null : rRaw >= 0.5,
-    `${fmt(drain)} vs ${fmt(raw)} jobs/s = ${rRaw === null ? "–" : (rRaw * 100).toFixed(0)}%`,
-  );
   out.push("");
 }
 

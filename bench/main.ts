@@ -8,6 +8,7 @@
  *                   [--phases enqueue-seq,enqueue-inflight,enqueue-batch,drain,latency,scale,http]
  *                   [--database-url postgres://postgres@127.0.0.1:5432/postgres]
  *                   [--rounds 1] [--run LABEL] [--scale-sizes 10000,100000,1000000]
+ *                   [--http-client autocannon|wrk] [--memory-handlers noop|real]
  *
  * The server comes from --database-url, else DATABASE_URL, else
  * postgres://postgres@127.0.0.1:5432/postgres; only its loopback address is
@@ -35,6 +36,7 @@ import {
 } from "./util.ts";
 import { runDrain, runLatency, runMemory } from "./worker_phases.ts";
 import { runHttp } from "./http.ts";
+import { runRealMemory } from "./memory_real.ts";
 
 const ALL_PHASES = [
   "enqueue-seq",
@@ -70,8 +72,10 @@ const { values: args } = parseArgs({
     "scale-iterations": { type: "string", default: "100" },
     "http-seconds": { type: "string", default: "10" },
     "http-connections": { type: "string", default: "32" },
+    "http-client": { type: "string", default: "autocannon" },
     "memory-jobs": { type: "string", default: "100000" },
     "memory-concurrency": { type: "string", default: "4" },
+    "memory-handlers": { type: "string", default: "noop" },
     phases: { type: "string", default: DEFAULT_PHASES.join(",") },
     "database-url": { type: "string" },
     rounds: { type: "string", default: "1" },
@@ -88,7 +92,8 @@ if (args.help) {
       `  [--phases ${ALL_PHASES.join(",")}] [--database-url URL] [--rounds 1] [--run LABEL]\n` +
       "  [--latency-jobs 200] [--latency-gap-ms 20] [--drain-timeout-s 120]\n" +
       "  [--scale-sizes 10000,100000,1000000] [--scale-iterations 100]\n" +
-      "  [--http-seconds 10] [--http-connections 32] [--memory-jobs 100000] [--memory-concurrency 4]\n" +
+      "  [--http-seconds 10] [--http-connections 32] [--http-client autocannon|wrk]\n" +
+      "  [--memory-jobs 100000] [--memory-concurrency 4] [--memory-handlers noop|real]\n" +
       "  [--config LABEL] [--worker-args='--claim-batch 50 --complete-batch 50']",
   );
   Deno.exit(0);
@@ -116,6 +121,12 @@ for (const [k, v] of Object.entries(opts)) {
 const phases = args.phases.split(",").map((p) => p.trim()).filter(Boolean) as Phase[];
 for (const p of phases) {
   if (!ALL_PHASES.includes(p)) throw new Error(`bench: unknown phase '${p}'`);
+}
+if (!["autocannon", "wrk"].includes(args["http-client"])) {
+  throw new Error("bench: --http-client must be autocannon or wrk");
+}
+if (!["noop", "real"].includes(args["memory-handlers"])) {
+  throw new Error("bench: --memory-handlers must be noop or real");
 }
 const rounds = Number(args.rounds);
 const scaleSizes = args["scale-sizes"].split(",").map(Number);
@@ -252,14 +263,21 @@ const PHASE_FNS: Record<Phase, (db: Scratch) => Promise<void>> = {
   latency: (db) => runLatency(db, opts, emit),
   scale: scalePhase,
   memory: (db) =>
-    runMemory(db, opts, emit, {
-      jobs: Number(args["memory-jobs"]),
-      concurrency: Number(args["memory-concurrency"]),
-    }),
+    args["memory-handlers"] === "real"
+      ? runRealMemory(db, emit, {
+        jobs: Number(args["memory-jobs"]),
+        concurrency: Number(args["memory-concurrency"]),
+        timeoutMs: Math.max(opts.drainTimeoutMs, 300_000),
+      })
+      : runMemory(db, opts, emit, {
+        jobs: Number(args["memory-jobs"]),
+        concurrency: Number(args["memory-concurrency"]),
+      }),
   http: (db) =>
     runHttp(db, {
       seconds: Number(args["http-seconds"]),
       connections: Number(args["http-connections"]),
+      client: args["http-client"] as "autocannon" | "wrk",
     }, emit),
 };
 
