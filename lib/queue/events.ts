@@ -23,14 +23,18 @@ export async function countKind(
 }
 
 /**
- * The newest timeline entry's id (0 when there is none): every state change
- * writes one, so a change of this value means some job changed. Cheap enough
- * to poll (the live feed does, while it cannot LISTEN). Locks nothing; the
- * primary key's index answers it from its last entry.
+ * How far the timeline has come (0 before its first entry): every state change
+ * writes an entry, and each entry takes the next value of job_event's id
+ * sequence, so a change of this value means some job changed. Read from the
+ * sequence itself, not the table (job_event has no index on `id` alone), so
+ * it costs the same at any size: cheap enough to poll (the live feed does,
+ * while it cannot LISTEN). A rolled-back entry moves it too: one needless
+ * refresh, never a missed one.
  */
 export async function lastId(sql: Sql): Promise<number> {
-  const [{ id }] = await sql<
-    { id: number }[]
-  >`SELECT coalesce(max(id), 0)::float8 AS id FROM job_event`;
+  const [{ id }] = await sql<{ id: number }[]>`
+    SELECT coalesce(
+      pg_sequence_last_value(pg_get_serial_sequence('job_event', 'id')::regclass), 0
+    )::float8 AS id`;
   return id;
 }
