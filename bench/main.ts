@@ -220,7 +220,7 @@ async function ownWalBytesSince(sql: Scratch["admin"], lsn: string): Promise<num
   try {
     const [{ bytes }] = await sql<{ bytes: number }[]>`
       SELECT coalesce(sum(record_length), 0)::float8 AS bytes
-      FROM pg_get_wal_records_info(${lsn}::pg_lsn, pg_current_wal_lsn())
+      FROM pg_get_wal_records_info(${lsn}::pg_lsn, pg_current_wal_flush_lsn())
       WHERE block_ref LIKE '%/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/%'`;
     return bytes;
   } catch (err) {
