@@ -55,7 +55,7 @@ export async function indexSearchPass(
           SELECT v #>> '{}'
           FROM jsonb_path_query(j.payload, 'strict $.** ? (@.type() != "object" && @.type() != "array")') AS v
         ), E'\n')
-        FROM (SELECT DISTINCT unnest(job_ids) AS id FROM taken) AS t JOIN job j ON j.id = t.id
+        FROM (SELECT unnest(job_ids) AS id FROM taken) AS t JOIN job j ON j.id = t.id
         ON CONFLICT (job_id) DO NOTHING
         RETURNING 1
       )
