@@ -62,6 +62,34 @@ Deno.test({
         assertEquals(await found(db.sql, "user_id"), []);
       });
 
+      await t.step("the tail and the index answer alike", async () => {
+        const job = await jobs.enqueue(db.sql, {
+          job: {
+            type: "email",
+            payload: {
+              to: "Zoë@Example.org",
+              note: 'she said "hi" \\ bye',
+              meta: { n: 31337, ok: true, tags: ["Qux-7"] },
+            },
+          },
+        });
+        const terms = ["zoË@exam", '"hi"', "\\ bye", "31337", "true", "qux-7", "gmail"];
+        const keys = ["note", "meta", "tags", '"to"'];
+        const ask = async () => ({
+          values: await Promise.all(terms.map((q) => found(db.sql, q))),
+          keys: await Promise.all(keys.map((q) => found(db.sql, q))),
+        });
+        const expected = {
+          values: [[job.id], [job.id], [job.id], [job.id], [job.id], [job.id], []],
+          keys: [[], [], [], []],
+        };
+        assertEquals((await state(db.sql, job.id)).rows, 0);
+        assertEquals(await ask(), expected);
+        await indexSearchTail(db.sql);
+        assertEquals(await state(db.sql, job.id), { rows: 1, tail: 0 });
+        assertEquals(await ask(), expected);
+      });
+
       await t.step("after indexing it is found from the search table, once", async () => {
         const [job] = await jobs.enqueueBatch(db.sql, {
           jobs: [notification("Aconcagua"), notification("other")],
