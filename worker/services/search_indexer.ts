@@ -1,13 +1,13 @@
 /**
  * The search indexer: about every second, one process in the cluster at a
  * time (see `indexSearchPass`) writes the search rows of the jobs enqueued
- * since, in passes of up to {@link SEARCH_INDEX_BATCH} inserting statements,
+ * since, in passes of up to `SEARCH_INDEX_BATCH` (`lib/queue/search_index.ts`) inserting statements,
  * until the tail is empty. The search reads the jobs not indexed yet
  * directly, so a slow or stopped indexer makes searches slower, never wrong.
  */
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
-import { indexSearchPass, SEARCH_INDEX_BATCH } from "../../lib/queue/search_index.ts";
+import { indexSearchPass } from "../../lib/queue/search_index.ts";
 import type { DbHealth } from "./health.ts";
 import { Periodic } from "./periodic.ts";
 
@@ -25,7 +25,7 @@ export interface SearchIndexerOptions {
   health: DbHealth;
   /** Mean period (ms; jittered ±50 %). Default {@link SEARCH_INDEX_INTERVAL_MS}. */
   intervalMs?: number;
-  /** Tail rows per pass. Default {@link SEARCH_INDEX_BATCH}. */
+  /** Tail rows per pass. Default `SEARCH_INDEX_BATCH` (`lib/queue/search_index.ts`). */
   limit?: number;
 }
 
