@@ -1,7 +1,8 @@
 /**
  * Web entry (`deno task web`): configuration, database, migrations, routes,
  * `Deno.serve`. With `--with-worker` (`deno task start`) it also runs a worker
- * pool in this process, so one command runs everything.
+ * pool in this process, so one command runs everything; without, it still
+ * runs the search indexer (`worker/services/search_indexer.ts`).
  */
 import { loadConfig } from "./lib/config.ts";
 import { configuredDatabase, openPool } from "./lib/db.ts";
@@ -52,6 +53,16 @@ if (Deno.args.includes("--with-worker")) {
   const { startSupervisor } = await import("./worker/supervisor.ts");
   const sup = await startSupervisor({ databaseUrl: db.url, config, handleSignals: false });
   stopWorker = () => sup.stop();
+} else {
+  // The search indexer runs here too (one process of the cluster at a time),
+  // so the search's un-indexed tail stays a few seconds' worth of jobs even
+  // when no worker process runs.
+  const { SearchIndexer } = await import("./worker/services/search_indexer.ts");
+  const { DbHealth } = await import("./worker/services/health.ts");
+  const worker = `web:${Deno.hostname()}:${Deno.pid}`;
+  const indexer = new SearchIndexer({ sql, worker, health: new DbHealth({ worker }) });
+  indexer.start();
+  stopWorker = () => Promise.resolve(indexer.stop());
 }
 
 const server = Deno.serve({

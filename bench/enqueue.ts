@@ -2,8 +2,8 @@
  * Enqueue phases, defined as in the peers' harness: N jobs with payload
  * `{i}`, default priority, through the product's producer path
  * (`jobs.enqueue` with its NOTIFY inline when nothing else is in flight, else
- * a coalesced `Notifier.poke()` after the commit; `jobs.enqueueBatch`, then a
- * poke).
+ * a coalesced `Notifier.poke()` after the commit; `jobs.enqueueMany`, which
+ * returns the new ids only — a producer needs no more —, then a poke).
  */
 import { openPool, type Sql } from "../lib/db.ts";
 import * as jobs from "../lib/queue/jobs.ts";
@@ -53,7 +53,7 @@ export function openProducer(url: string, poolSize: number): Producer {
       for (let i = first; i < first + count; i++) {
         list.push({ type: BENCH_TYPE, payload: benchPayload(i) });
       }
-      await jobs.enqueueBatch(sql, { jobs: list });
+      await jobs.enqueueMany(sql, { jobs: list });
       notifier.poke();
     },
     async close() {

@@ -17,6 +17,7 @@
  * from empty tables. JSON lines go to stdout, a human summary to stderr.
  */
 import { parseArgs } from "node:util";
+import process from "node:process";
 import { openPool } from "../lib/db.ts";
 import { setLogLevel } from "../lib/log.ts";
 import { insertInBatches, openProducer } from "./enqueue.ts";
@@ -24,6 +25,7 @@ import { runScale } from "./scale.ts";
 import { createScratch, type Scratch } from "./scratch.ts";
 import {
   assertLoopback,
+  backendCpuSeconds,
   type BenchOptions,
   jobsPerSecond,
   now,
@@ -175,8 +177,11 @@ async function enqueuePhase(db: Scratch, mode: "seq" | "inflight" | "batch") {
   const producer = openProducer(db.url, opts.inflight);
   // Warm the pool's connections (the harness's producers connect lazily; our
   // pool does too: this only opens them before the clock starts, see README).
+  await db.admin`CREATE EXTENSION IF NOT EXISTS pg_walinspect`.catch(() => {});
   await settle(db.admin);
   const wal = await walPosition(db.admin);
+  const pgCpu0 = await backendCpuSeconds(db);
+  const cpu0 = process.cpuUsage();
   const started = now();
   if (mode === "seq") {
     for (let i = 0; i < n; i++) await producer.addOne(i);
@@ -191,7 +196,10 @@ async function enqueuePhase(db: Scratch, mode: "seq" | "inflight" | "batch") {
   }
   const elapsed = now() - started;
   const walBytes = await walBytesSince(db.admin, wal);
+  const pgCpu = (await backendCpuSeconds(db)) - pgCpu0;
+  const cpu1 = process.cpuUsage(cpu0);
   await producer.close();
+  const ownWal = await ownWalBytesSince(db.admin, wal);
   const [{ stored }] = await db.admin<{ stored: number }[]>`
     SELECT count(*)::int AS stored FROM job`;
   const value = jobsPerSecond(n, elapsed);
@@ -200,10 +208,36 @@ async function enqueuePhase(db: Scratch, mode: "seq" | "inflight" | "batch") {
     stored,
     verified: stored === n,
     wal_bytes_per_job: round(walBytes / n),
+    own_wal_bytes_per_job: ownWal === null ? null : round(ownWal / n),
+    postgres_cpu_ms_per_job: round(pgCpu * 1000 / n, 4),
+    client_cpu_ms_per_job: round((cpu1.user + cpu1.system) / 1000 / n, 4),
     ...(mode === "inflight" ? { inflight: opts.inflight } : {}),
     ...(mode === "batch" ? { batch_size: opts.batchSize } : {}),
   });
-  say(`  enqueue-${mode}: ${Math.round(value)} jobs/s, ${Math.round(walBytes / n)} WAL bytes/job`);
+  say(
+    `  enqueue-${mode}: ${Math.round(value)} jobs/s, ${Math.round(walBytes / n)} WAL bytes/job ` +
+      `(${ownWal === null ? "?" : Math.round(ownWal / n)} of this database's), ` +
+      `CPU per job ${(pgCpu * 1000 / n).toFixed(4)} ms PostgreSQL, ` +
+      `${((cpu1.user + cpu1.system) / 1000 / n).toFixed(4)} ms client`,
+  );
+}
+
+/**
+ * WAL bytes since `lsn` of the records that touch this database's relations
+ * (pg_walinspect; full-page images included), so other databases' writes on
+ * a shared server do not count. Null when pg_walinspect is not available.
+ */
+async function ownWalBytesSince(sql: Scratch["admin"], lsn: string): Promise<number | null> {
+  try {
+    const [{ bytes }] = await sql<{ bytes: number }[]>`
+      SELECT coalesce(sum(record_length), 0)::float8 AS bytes
+      FROM pg_get_wal_records_info(${lsn}::pg_lsn, pg_current_wal_flush_lsn())
+      WHERE block_ref LIKE '%/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/%'`;
+    return bytes;
+  } catch (err) {
+    say(`  (no WAL of this database: ${err instanceof Error ? err.message : err})`);
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------- scale

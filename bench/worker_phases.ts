@@ -19,6 +19,7 @@
  */
 import * as path from "node:path";
 import { insertInBatches, openProducer } from "./enqueue.ts";
+import { indexSearchTail } from "../lib/queue/search_index.ts";
 import type { Scratch } from "./scratch.ts";
 import {
   backendCpuSeconds,
@@ -229,6 +230,9 @@ export async function drainOnce(db: Scratch, o: {
     { stored: number }[]
   >`SELECT count(*)::int AS stored FROM job`;
   if (stored !== o.jobs) throw new Error(`pre-insert stored ${stored} jobs, expected ${o.jobs}`);
+  // Part of the pre-insert, as it was when enqueues wrote the search rows themselves: the
+  // worker's search indexer would otherwise index these jobs during the timed drain.
+  await indexSearchTail(db.admin);
   await db.admin`ANALYZE job`;
   await settle(db.admin);
   const wal = await walPosition(db.admin);

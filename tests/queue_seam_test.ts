@@ -65,11 +65,14 @@ Deno.test("seam: advisory-lock keys are distinct, named once, and the migrations
   const taken: number[] = [];
   for await (const e of Deno.readDir(join(ROOT, "migrations"))) {
     const text = await Deno.readTextFile(join(ROOT, "migrations", e.name));
-    for (const m of text.matchAll(/advisory_\w*lock\((\d+)[,)]/g)) taken.push(Number(m[1]));
+    for (const m of text.matchAll(/advisory_\w*lock(?:_shared)?\((\d+)[,)]/g)) {
+      taken.push(Number(m[1]));
+    }
   }
   assertEquals([...new Set(taken)].sort(), [
     keys.STATUS_COUNT_COMPACTION_LOCK_KEY,
     keys.TREND_COMPACTION_LOCK_KEY,
     keys.QUEUE_CLAIM_LOCK_KEY,
+    keys.SEARCH_INDEX_LOCK_KEY,
   ]);
 });

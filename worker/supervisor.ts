@@ -9,9 +9,9 @@
  *   `NOTIFY jobq_cancel` (a running job's cancel) on to the runner pool and
  *   wakes the scheduler on `NOTIFY jobq_schedules`;
  * - the lease renewer, the heartbeat (the `worker` row), the rescuer, the
- *   expirer, the scheduler (recurring jobs) and the alert evaluator — those
- *   four cluster-wide, one process at a time —, the pruner (retention) and
- *   the metrics server (`/healthz`, `/metrics`).
+ *   expirer, the search indexer, the scheduler (recurring jobs) and the
+ *   alert evaluator — those five cluster-wide, one process at a time —, the
+ *   pruner (retention) and the metrics server (`/healthz`, `/metrics`).
  *
  * At start, before any service, the schedules file (`SCHEDULES_FILE`) is
  * applied; a bad file rejects the start with a message naming the schedule
@@ -46,6 +46,7 @@ import { MetricsServer } from "./services/metrics_server.ts";
 import { PrunerService } from "./services/pruner.ts";
 import { Rescuer } from "./services/rescuer.ts";
 import { Scheduler } from "./services/scheduler.ts";
+import { SearchIndexer } from "./services/search_indexer.ts";
 import { applySchedulesFile, schedulesPath } from "../lib/schedules/file.ts";
 import { RunnerPool } from "./services/runner_pool.ts";
 import { Settler } from "./services/settle.ts";
@@ -190,6 +191,7 @@ function wire(opts: SupervisorOptions, o: Resolved, state: { closed: boolean }) 
     },
   });
   const expirer = new Expirer({ sql, worker: id, health, onExpired: () => changed.poke() });
+  const searchIndexer = new SearchIndexer({ sql, worker: id, health });
   const pruner = new PrunerService({
     sql,
     worker: id,
@@ -231,6 +233,7 @@ function wire(opts: SupervisorOptions, o: Resolved, state: { closed: boolean }) 
     heartbeat,
     rescuer,
     expirer,
+    searchIndexer,
     scheduler,
     pruner,
     alerter,
@@ -269,6 +272,7 @@ async function shutdown(
   s.heartbeat.stop();
   s.rescuer.stop();
   s.expirer.stop();
+  s.searchIndexer.stop();
   await s.scheduler.stop();
   await s.alerter.stop();
   const serverDone = s.server?.stop();
@@ -359,6 +363,7 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   s.heartbeat.start(); // beats now: the worker row shows every runner up at once
   s.rescuer.start();
   s.expirer.start();
+  s.searchIndexer.start();
   s.scheduler.start();
   s.pruner.start();
   s.alerter.start();

@@ -170,37 +170,51 @@ export async function enqueueBatch(
   return (await enqueueBatchUnique(sql, opts)).jobs;
 }
 
-/** The statement's input rows (jsonb), in order; the engine fields only when set. */
-function inputOf(list: NewJob[]) {
-  return list.map((j) => {
-    const row: Record<string, unknown> = {
-      type: j.type,
-      payload: j.payload,
-      priority: j.priority ?? 3,
-      max_attempts: j.max_attempts ?? 3,
-      scheduled_for: j.scheduled_for ?? null,
-      queue: j.queue ?? defaultQueueOf(j.type),
-    };
-    if (j.unique_key) row.unique_key = j.unique_key;
-    if (j.timeout_seconds != null) row.timeout_seconds = j.timeout_seconds;
-    if (j.expires_at != null) row.expires_at = j.expires_at;
-    return row;
-  });
+/** An instant as the statement's text arrays carry it (ISO 8601), or null. */
+function instantText(v: Date | string | null | undefined): string | null {
+  return v == null ? null : v instanceof Date ? v.toISOString() : v;
 }
 
 /**
- * The CTE `input` over a jsonb array parameter (one statement, any length).
- * `withIds`: each row also gets its new job's id, materialised once, so the
- * inserted rows can be matched to their input rows by id.
+ * The CTE `input`: one row per job, in order (`ord` from 1). The scalar
+ * columns travel as typed arrays through `unnest` (the optional ones only
+ * when some job sets them, else NULL), the payloads as one jsonb array
+ * matched by position: cheaper to build and to read than one jsonb object a
+ * job. `withIds`: each row also gets its new job's id, materialised once, so
+ * the inserted rows can be matched to their input rows by id.
  */
 function inputCte(sql: Sql | TxSql, list: NewJob[], withIds: boolean) {
+  const cols = [
+    sql`${list.map((j) => j.type)}::text[]`,
+    sql`${list.map((j) => j.queue ?? defaultQueueOf(j.type))}::text[]`,
+    sql`${list.map((j) => j.priority ?? 3)}::smallint[]`,
+    sql`${list.map((j) => j.max_attempts ?? 3)}::int[]`,
+  ];
+  const names = ["type", "queue", "priority", "max_attempts"];
+  const optional = (name: string, values: unknown[], type: Instant) => {
+    if (values.every((v) => v == null)) return sql`NULL`;
+    cols.push(sql`${values as string[]}::${type}[]`);
+    names.push(name);
+    return sql`u.${sql(name)}`;
+  };
+  const scheduled = optional(
+    "scheduled_for",
+    list.map((j) => instantText(j.scheduled_for)),
+    sql`text`,
+  );
+  const key = optional("unique_key", list.map((j) => j.unique_key || null), sql`text`);
+  const timeout = optional("timeout_seconds", list.map((j) => j.timeout_seconds ?? null), sql`int`);
+  const expires = optional("expires_at", list.map((j) => instantText(j.expires_at)), sql`text`);
+  const arrays = cols.reduce((a, b) => sql`${a}, ${b}`);
   return sql`input AS ${withIds ? sql`MATERIALIZED` : sql``} (
-      SELECT ord, ${withIds ? sql`gen_random_uuid() AS id,` : sql``} e->>'type' AS type,
-             e->'payload' AS payload, (e->>'priority')::smallint AS priority,
-             (e->>'max_attempts')::int AS max_attempts, (e->>'scheduled_for')::timestamptz AS scheduled_for,
-             e->>'unique_key' AS unique_key, (e->>'timeout_seconds')::int AS timeout_seconds,
-             (e->>'expires_at')::timestamptz AS expires_at, e->>'queue' AS queue
-      FROM jsonb_array_elements(${sql.json(inputOf(list) as never)}) WITH ORDINALITY AS t(e, ord)
+      SELECT u.ord, ${
+    withIds ? sql`gen_random_uuid() AS id,` : sql``
+  } u.type, p.payload, u.priority,
+             u.max_attempts, ${scheduled}::timestamptz AS scheduled_for, ${key}::text AS unique_key,
+             ${timeout}::int AS timeout_seconds, ${expires}::timestamptz AS expires_at, u.queue
+      FROM unnest(${arrays}) WITH ORDINALITY AS u(${sql(names)}, ord)
+      JOIN jsonb_array_elements(${sql.json(list.map((j) => j.payload ?? null) as never)})
+        WITH ORDINALITY AS p(payload, ord) ON p.ord = u.ord
     )`;
 }
 
@@ -221,23 +235,61 @@ export async function enqueueBatchUnique(
   const list = opts.jobs;
   if (list.length === 0) return { jobs: [], existed: [] };
   if (!list.some((j) => j.unique_key)) {
-    const t = at(sql, opts.now);
-    // One statement: the array travels as one jsonb parameter.
-    const rows = await sql<Job[]>`
-      WITH ${inputCte(sql, list, false)}, ins AS (
-        INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, timeout_seconds,
-                         expires_at, created_at, updated_at, queue)
-        SELECT type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), timeout_seconds,
-               expires_at, ${t}, ${t}, queue
-        FROM input ORDER BY ord
-        RETURNING *
-      ), ev AS (
-        INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
-      )
-      SELECT ins.* FROM ins ${notifying(sql, opts.notify)}`;
+    const rows = await insertPlain<Job>(sql, list, at(sql, opts.now), opts.notify, sql`ins.*`);
     return { jobs: rows, existed: rows.map(() => false) };
   }
   return await inTransaction(sql, (tx) => enqueueKeyed(tx, list, at(tx, opts.now), opts.notify));
+}
+
+/**
+ * Like {@link enqueueBatch}, for a producer that needs only the ids: the ids
+ * of the stored jobs in input order (an item whose `unique_key` a pending or
+ * processing job holds answers with that job's id). Without keys, one
+ * statement that returns nothing else: no row to send and parse per job.
+ */
+export async function enqueueMany(
+  sql: Sql | TxSql,
+  opts: { jobs: NewJob[]; now?: Date | null; notify?: string | null },
+): Promise<string[]> {
+  const list = opts.jobs;
+  if (list.length === 0) return [];
+  if (list.some((j) => j.unique_key)) {
+    return (await enqueueBatchUnique(sql, opts)).jobs.map((j) => j.id);
+  }
+  const rows = await insertPlain<{ id: string }>(
+    sql,
+    list,
+    at(sql, opts.now),
+    opts.notify,
+    sql`ins.id`,
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The keyless batch: one statement inserts the jobs in input order with
+ * their `created` events and returns `columns` of `ins` per job, in order.
+ * Locks nothing beyond the new rows; serves no index lookups.
+ */
+async function insertPlain<T extends object>(
+  sql: Sql | TxSql,
+  list: NewJob[],
+  t: Instant,
+  notify: string | null | undefined,
+  columns: Instant,
+): Promise<T[]> {
+  return await sql<T[]>`
+    WITH ${inputCte(sql, list, false)}, ins AS (
+      INSERT INTO job (type, payload, priority, max_attempts, scheduled_for, timeout_seconds,
+                       expires_at, created_at, updated_at, queue)
+      SELECT type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), timeout_seconds,
+             expires_at, ${t}, ${t}, queue
+      FROM input ORDER BY ord
+      RETURNING *
+    ), ev AS (
+      INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
+    )
+    SELECT ${columns} FROM ins ${notifying(sql, notify)}` as T[];
 }
 
 /** Runs `fn` in a transaction, or in the caller's when `sql` is one already. */

@@ -14,6 +14,7 @@ export {
   type Enqueued,
   type EnqueuedBatch,
   enqueueFromForm,
+  enqueueMany,
   enqueueUnique,
   type NewJob,
 } from "./enqueue.ts";

@@ -70,16 +70,34 @@ export function listWhere(sql: Sql | TxSql, q: ListQuery) {
   const text = q.q?.trim();
   if (text) {
     // migrations/0013_search.sql: job_search_idx serves both ILIKEs (a
-    // BitmapOr), the search table's primary key the id.
+    // BitmapOr), the search table's primary key the id. Jobs not indexed yet
+    // (migrations/0016_search_tail.sql: a few seconds' worth while a worker
+    // runs its search indexer) are read through the tail's ids (a bitmap
+    // scan of job_pkey) and matched on the same text, so a search is exact
+    // from the enqueue's commit on; `IN` answers a job found both ways once.
     const like = "%" + text.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
     const range = idRange(text);
-    const id = UUID_RE.test(text)
-      ? sql`OR s.job_id = ${text}::uuid`
-      : range
-      ? sql`OR s.job_id BETWEEN ${range[0]}::uuid AND ${range[1]}::uuid`
-      : sql``;
+    const idIs = (col: ReturnType<typeof sql>) =>
+      UUID_RE.test(text)
+        ? sql`OR ${col} = ${text}::uuid`
+        : range
+        ? sql`OR ${col} BETWEEN ${range[0]}::uuid AND ${range[1]}::uuid`
+        : sql``;
+    // The tail's text test: the function is exact but costly per row; when
+    // the term holds nothing JSON escapes (`"`, `\`, control characters), a
+    // value containing it shows it verbatim in the payload's JSON text, so
+    // an ILIKE on that text first passes over most rows cheaply.
+    const escaped = [...text].some((c) => c === '"' || c === "\\" || c < " ");
+    const valueMatch = escaped
+      ? sql`jobq_search_text(j.payload) ILIKE ${like}`
+      : sql`(j.payload::text ILIKE ${like} AND jobq_search_text(j.payload) ILIKE ${like})`;
     parts.push(sql`id IN (
-      SELECT s.job_id FROM job_search s WHERE s.body ILIKE ${like} OR s.queue ILIKE ${like} ${id})`);
+      SELECT s.job_id FROM job_search s
+      WHERE s.body ILIKE ${like} OR s.queue ILIKE ${like} ${idIs(sql`s.job_id`)}
+      UNION ALL
+      SELECT j.id FROM job j
+      WHERE j.id = ANY (ARRAY(SELECT unnest(t.job_ids) FROM job_search_tail t))
+        AND (${valueMatch} OR j.queue ILIKE ${like} ${idIs(sql`j.id`)}))`);
   }
   if (parts.length === 0) return sql``;
   let where = sql`WHERE ${parts[0]}`;

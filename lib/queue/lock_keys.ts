@@ -33,3 +33,10 @@ export const QUEUE_CLAIM_LOCK_KEY = 7_245_020;
 
 /** Makes the alert evaluation a singleton across processes (transaction lock, `alerts.ts`). */
 export const ALERTS_LOCK_KEY = 7_245_041;
+
+/**
+ * One search indexer pass at a time across processes (transaction lock,
+ * `search_index.ts`); deletions of jobs take it shared (`job_search_delete()`,
+ * migration 0016).
+ */
+export const SEARCH_INDEX_LOCK_KEY = 7_245_042;
