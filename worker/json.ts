@@ -1,5 +1,5 @@
 /** Checking that a handler's result can be stored as JSON, and saying where it cannot. */
-import { hasUnstorableChars } from "../lib/jobs/common.ts";
+import { hasUnstorableChars } from "../lib/jobs/storable.ts";
 
 /** A result that cannot be stored; the message names the offending path. */
 export class NotSerialisableError extends Error {

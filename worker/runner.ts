@@ -21,7 +21,7 @@
 import { openPool, ping } from "../lib/db.ts";
 import { PermanentError } from "../lib/jobs/errors.ts";
 import { log, setLogLevel } from "../lib/log.ts";
-import { jobs } from "../lib/queue/mod.ts";
+import * as jobs from "./queue.ts";
 import { closeTransports, createContext } from "./context.ts";
 import { NotSerialisableError, toJsonResult } from "./json.ts";
 import { type JobRef, type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
