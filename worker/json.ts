@@ -14,7 +14,9 @@ export class NotSerialisableError extends Error {
  * reference, class instance (Map, Set, bytes, …) or unstorable string.
  */
 export function toJsonResult(value: unknown): unknown {
-  return walk(value === undefined ? null : value, "result", new Set());
+  // Most handlers return nothing or a small flat value: no walk for those.
+  if (value === undefined || value === null || typeof value === "boolean") return value ?? null;
+  return walk(value, "result", new Set());
 }
 
 function walk(v: unknown, path: string, seen: Set<object>): unknown {

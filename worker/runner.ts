@@ -399,17 +399,19 @@ async function runHandler(
   // `ran()` tells the supervisor the handler is done, before its outcome is
   // written: from here on the hard timeout no longer applies (a write waiting
   // out a database outage is not a hung handler).
-  const progress = new ProgressWriter(
-    state.sql,
-    { id: ref.id, attempt: ref.attempt, worker: state.settings.lockedBy },
-    () => post({ kind: "progress" }),
-  );
-  const ctx = createContext(state.deps, job, ac.signal, (p, m) => progress.report(p, m));
+  // The progress writer exists once the handler reports progress (most never do).
+  let progress: ProgressWriter | null = null;
+  const ctx = createContext(state.deps, job, ac.signal, (p, m) =>
+    (progress ??= new ProgressWriter(
+      state.sql,
+      { id: ref.id, attempt: ref.attempt, worker: state.settings.lockedBy },
+      () => post({ kind: "progress" }),
+    )).report(p, m));
   // The last progress is written before the outcome (after it, the fence refuses it).
   const settled = (async () => await handler.run(job.payload, ctx))().then(
     (value) => ({ ok: true as const, value }),
     (error) => ({ ok: false as const, error }),
-  ).then(async (r) => (await progress.close(), r));
+  ).then((r) => progress ? progress.close().then(() => r) : r);
   const first = await Promise.race([settled, timeout]);
   if (first !== "timeout") ran();
   if (first === "timeout") {
