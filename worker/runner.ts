@@ -10,7 +10,8 @@
  * With `jobsPerRunner` above 1 the runner runs that many jobs at once (their
  * handlers interleave on its event loop: mail, webhooks, mostly waiting on
  * I/O) and claims only as many as it has free slots, never ahead: a job is
- * claimed when it can start.
+ * claimed when it can start (so a crash charges only jobs that ran). The
+ * claim goes out with the write of the completions before it.
  *
  * What the runner keeps is one state object (runner_state.ts); how it
  * writes the end of attempts is runner_writes.ts: completions are buffered and
@@ -177,10 +178,14 @@ interface Claimed {
 
 /**
  * Claims the next jobs and tells the supervisor at once (it renews their
- * leases from then on). Resolves `null` when the claim failed for good or
- * the runner is stopping.
+ * leases from then on), or once `after` (the write of completions sent
+ * together with this claim) has ended. Resolves `null` when the claim failed
+ * for good or the runner is stopping.
  */
-async function claimNext(limit = claimLimit()): Promise<Claimed | null> {
+async function claimNext(
+  limit = claimLimit(),
+  after: Promise<void> | null = null,
+): Promise<Claimed | null> {
   let batch: LeanJob[];
   try {
     batch = await withRetry(
@@ -204,6 +209,9 @@ async function claimNext(limit = claimLimit()): Promise<Claimed | null> {
     }
     return null;
   }
+  // Completions sent with this claim are reported first: the supervisor's
+  // count of what this runner holds never exceeds what it may hold.
+  if (after) await after;
   const firstSeq = state.nextSeq;
   state.nextSeq += batch.length;
   if (batch.length) {
@@ -295,19 +303,21 @@ async function admit(job: LeanJob): Promise<boolean> {
 async function loopMany(): Promise<void> {
   const tasks = new Set<Promise<void>>();
   while (!state.stopping && !state.halted) {
-    // Written before the next claim: a finished job whose completion is not
-    // yet written still holds its slot (processing, and of a limited queue),
-    // so this runner never holds more than jobsPerRunner jobs. Jobs ending
-    // close together share this one statement.
-    if (state.completions.length) await flush();
-    if (state.stopping) break;
     const free = state.freeEntries.length;
     if (free === 0) {
       // A handler ending wakes this wait.
       await idle();
       continue;
     }
-    const claimed = await claimNext(free);
+    // The finished jobs' completions and the claim of as many jobs as there
+    // are free slots go out together (one round trip, not two). Jobs ending
+    // close together share the completion statement. A finished job whose
+    // completion is not yet written when the claim runs still counts as
+    // processing (of a limited queue too): the claim may then take fewer
+    // jobs, never more, and an empty claim is retried once the completions
+    // are written.
+    const writing = state.completions.length ? flush() : null;
+    const claimed = await claimNext(free, writing);
     if (!claimed) {
       if (state.stopping) break;
       await delay(1000);
@@ -315,6 +325,7 @@ async function loopMany(): Promise<void> {
     }
     const batch = claimed.jobs;
     if (batch.length === 0) {
+      if (writing) continue; // written now: claim once more before idling
       post({ kind: "idle" });
       await idle();
       continue;
