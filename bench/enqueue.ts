@@ -8,24 +8,9 @@
 import { openPool, type Sql } from "../lib/db.ts";
 import * as jobs from "../lib/queue/jobs.ts";
 import { CHANNEL_NEW_JOBS, InlineNotify, Notifier } from "../lib/queue/notify.ts";
+import { BENCH_TYPE, benchPayload } from "./payload.ts";
 
-/** The job type every benchmark job uses (a real type, so the worker accepts it). */
-export const BENCH_TYPE = "notification";
-
-/**
- * The payload of job `i`: valid for {@link BENCH_TYPE}'s strict schema, and
- * carrying `i` in `message` (see {@link payloadIndex}).
- */
-export function benchPayload(i: number): Record<string, unknown> {
-  return { user_id: "bench", channel: "push", message: String(i) };
-}
-
-/** The `i` a benchmark payload carries, or `null` for any other payload. */
-export function payloadIndex(payload: unknown): number | null {
-  const m = (payload as { message?: unknown } | null)?.message;
-  const i = typeof m === "string" ? Number(m) : NaN;
-  return Number.isInteger(i) ? i : null;
-}
+export { BENCH_TYPE, benchPayload, payloadIndex } from "./payload.ts";
 
 /** A producer: one pool, one notifier, the three ways to enqueue. */
 export interface Producer {

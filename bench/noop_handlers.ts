@@ -14,7 +14,7 @@
  * webhooks), to compare runner shapes on work that waits.
  */
 import type { HandlerMap } from "../worker/types.ts";
-import { payloadIndex } from "./enqueue.ts";
+import { payloadIndex } from "./payload.ts";
 
 const port = Number(Deno.env.get("JOBQ_BENCH_REPORT_PORT") ?? "0");
 const batched = Deno.env.get("JOBQ_BENCH_REPORT") === "batched";

@@ -6,6 +6,7 @@
  *
  *   deno run -A bench/worker_process.ts --concurrency 16 [--claim-batch N]
  *     [--complete-batch N] [--complete-flush-ms N] [--jobs-per-runner N]
+ *     [--handlers noop|crash]
  *
  * Without the tuning flags every knob keeps the product's default. Stops
  * gracefully on SIGTERM/SIGINT and exits 0.
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     "complete-batch": { type: "string" },
     "complete-flush-ms": { type: "string" },
     "jobs-per-runner": { type: "string" },
+    handlers: { type: "string", default: "noop" },
   },
 });
 const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
@@ -34,7 +36,10 @@ try {
     databaseUrl: config.DATABASE_URL,
     config,
     handleSignals: true,
-    handlersModule: new URL("./noop_handlers.ts", import.meta.url),
+    handlersModule: new URL(
+      args.handlers === "crash" ? "./crash_handlers.ts" : "./noop_handlers.ts",
+      import.meta.url,
+    ),
     concurrency: num(args.concurrency),
     claimBatch: num(args["claim-batch"]),
     completeBatch: num(args["complete-batch"]),

@@ -30,6 +30,13 @@ export function outboxDir(dataDir: string): string {
   return join(isAbsolute(dataDir) ? dataDir : join(PROJECT_ROOT, dataDir), "outbox");
 }
 
+/** {@link outboxDir} of the last DATA_DIR asked for (a runner has one: no path work per job). */
+let outboxCache: { dataDir: string; dir: string } | undefined;
+function outboxOf(dataDir: string): string {
+  if (outboxCache?.dataDir !== dataDir) outboxCache = { dataDir, dir: outboxDir(dataDir) };
+  return outboxCache.dir;
+}
+
 /** Folders already created by this thread (skips a mkdir per file). */
 const madeDirs = new Set<string>();
 
@@ -114,8 +121,8 @@ export function createContext(
   progress?: (percent: number, message?: string) => void,
 ): WorkerContext {
   const { sql, config } = deps;
-  const outboxFolder = outboxDir(config.DATA_DIR);
   const range = (q: { from: string; to: string }) => ({ from: q.from, to: q.to });
+  let createdAt: string | undefined;
   return {
     job: {
       id: job.id,
@@ -123,7 +130,10 @@ export function createContext(
       attempt: job.attempts,
       max_attempts: job.max_attempts,
       priority: job.priority,
-      created_at: new Date(job.created_at).toISOString(),
+      // Formatted when a handler reads it (most never do).
+      get created_at() {
+        return createdAt ??= new Date(job.created_at).toISOString();
+      },
     },
     signal,
 
@@ -147,7 +157,7 @@ export function createContext(
         const info = await (await smtp(config.SMTP_URL)).sendMail({ ...mail, signal });
         return { message_id: String(info.messageId), transport: "smtp" };
       }
-      const path = join(outboxFolder, `${job.id}.eml`);
+      const path = join(outboxOf(config.DATA_DIR), `${job.id}.eml`);
       await writeAtomic(path, composeEml(mail));
       return { message_id: mail.messageId, transport: "outbox", path };
     },
@@ -181,7 +191,7 @@ export function createContext(
         }
         return { transport: "webhook", status: res.status };
       }
-      const path = join(outboxFolder, `${job.id}.json`);
+      const path = join(outboxOf(config.DATA_DIR), `${job.id}.json`);
       await writeAtomic(path, new TextEncoder().encode(json + "\n"));
       return { transport: "outbox", path };
     },

@@ -1,5 +1,5 @@
 /** Checking that a handler's result can be stored as JSON, and saying where it cannot. */
-import { hasUnstorableChars } from "../lib/jobs/common.ts";
+import { hasUnstorableChars } from "../lib/jobs/storable.ts";
 
 /** A result that cannot be stored; the message names the offending path. */
 export class NotSerialisableError extends Error {
@@ -14,7 +14,9 @@ export class NotSerialisableError extends Error {
  * reference, class instance (Map, Set, bytes, …) or unstorable string.
  */
 export function toJsonResult(value: unknown): unknown {
-  return walk(value === undefined ? null : value, "result", new Set());
+  // Most handlers return nothing or a small flat value: no walk for those.
+  if (value === undefined || value === null || typeof value === "boolean") return value ?? null;
+  return walk(value, "result", new Set());
 }
 
 function walk(v: unknown, path: string, seen: Set<object>): unknown {

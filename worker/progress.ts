@@ -5,9 +5,9 @@
  * attempt (a write after the job left this runner changes nothing).
  */
 import type { Sql } from "../lib/db.ts";
-import { hasUnstorableChars } from "../lib/jobs/common.ts";
+import { hasUnstorableChars } from "../lib/jobs/storable.ts";
 import { log } from "../lib/log.ts";
-import { jobs } from "../lib/queue/mod.ts";
+import * as jobs from "./queue.ts";
 import type { Fence } from "../lib/queue/complete.ts";
 import { describe } from "./retry.ts";
 

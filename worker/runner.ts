@@ -10,25 +10,25 @@
  * With `jobsPerRunner` above 1 the runner runs that many jobs at once (their
  * handlers interleave on its event loop: mail, webhooks, mostly waiting on
  * I/O) and claims only as many as it has free slots, never ahead: a job is
- * claimed when it can start.
+ * claimed when it can start (so a crash charges only jobs that ran). The
+ * claim goes out with the write of the completions before it.
  *
- * What the runner keeps is one state object (runner_state.ts); how it
- * writes the end of attempts is runner_writes.ts: completions are buffered and
+ * What the runner keeps is one state object (runner_state.ts); how one
+ * attempt runs is runner_run.ts; how it writes the end of attempts is
+ * runner_writes.ts: completions are buffered and
  * written in batches, failures at once, and a write that fails because the
  * database is unreachable is kept in memory and retried until it goes through
  * (the fence — id, attempt, locked_by — makes a late or repeated write safe).
  */
 import { openPool, ping } from "../lib/db.ts";
-import { PermanentError } from "../lib/jobs/errors.ts";
 import { log, setLogLevel } from "../lib/log.ts";
-import { jobs } from "../lib/queue/mod.ts";
-import { closeTransports, createContext } from "./context.ts";
-import { NotSerialisableError, toJsonResult } from "./json.ts";
-import { type JobRef, type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
+import * as jobs from "./queue.ts";
+import { closeTransports } from "./context.ts";
+import { type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
 import { delay, describe, withRetry } from "./retry.ts";
 import { finished, post, refOf, retryHooks, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
-import { ProgressWriter } from "./progress.ts";
+import { runOne } from "./runner_run.ts";
 import type { HandlerMap } from "./types.ts";
 
 type LeanJob = jobs.LeanJob;
@@ -50,28 +50,6 @@ function claimLimit(): number {
     1,
     Math.min(state.settings.claimBatch, Math.floor(BATCH_TARGET_MS / state.avgMs)),
   );
-}
-
-/**
- * One timer watches the running handlers' timeouts, instead of a timer per
- * job: it is armed for the earliest deadline it knows and, when it fires,
- * times out every handler past its deadline and re-arms for the earliest
- * of the others.
- */
-function watch(deadline: number): void {
-  if (state.watchdog && state.watchdog.at <= deadline) return;
-  if (state.watchdog) clearTimeout(state.watchdog.timer);
-  const timer = setTimeout(() => {
-    state.watchdog = null;
-    const now = performance.now();
-    let next = Infinity;
-    for (const cur of state.running.values()) {
-      if (now >= cur.deadline) cur.timedOut();
-      else next = Math.min(next, cur.deadline);
-    }
-    if (next < Infinity) watch(next);
-  }, Math.max(0, deadline - performance.now()));
-  state.watchdog = { at: deadline, timer };
 }
 
 self.onmessage = (e: MessageEvent<ToRunner>) => {
@@ -178,10 +156,14 @@ interface Claimed {
 
 /**
  * Claims the next jobs and tells the supervisor at once (it renews their
- * leases from then on). Resolves `null` when the claim failed for good or
- * the runner is stopping.
+ * leases from then on), or once `after` (the write of completions sent
+ * together with this claim) has ended. Resolves `null` when the claim failed
+ * for good or the runner is stopping.
  */
-async function claimNext(limit = claimLimit()): Promise<Claimed | null> {
+async function claimNext(
+  limit = claimLimit(),
+  after: Promise<void> | null = null,
+): Promise<Claimed | null> {
   let batch: LeanJob[];
   try {
     batch = await withRetry(
@@ -205,6 +187,9 @@ async function claimNext(limit = claimLimit()): Promise<Claimed | null> {
     }
     return null;
   }
+  // Completions sent with this claim are reported first: the supervisor's
+  // count of what this runner holds never exceeds what it may hold.
+  if (after) await after;
   const firstSeq = state.nextSeq;
   state.nextSeq += batch.length;
   if (batch.length) {
@@ -296,19 +281,21 @@ async function admit(job: LeanJob): Promise<boolean> {
 async function loopMany(): Promise<void> {
   const tasks = new Set<Promise<void>>();
   while (!state.stopping && !state.halted) {
-    // Written before the next claim: a finished job whose completion is not
-    // yet written still holds its slot (processing, and of a limited queue),
-    // so this runner never holds more than jobsPerRunner jobs. Jobs ending
-    // close together share this one statement.
-    if (state.completions.length) await flush();
-    if (state.stopping) break;
     const free = state.freeEntries.length;
     if (free === 0) {
       // A handler ending wakes this wait.
       await idle();
       continue;
     }
-    const claimed = await claimNext(free);
+    // The finished jobs' completions and the claim of as many jobs as there
+    // are free slots go out together (one round trip, not two). Jobs ending
+    // close together share the completion statement. A finished job whose
+    // completion is not yet written when the claim runs still counts as
+    // processing (of a limited queue too): the claim may then take fewer
+    // jobs, never more, and an empty claim is retried once the completions
+    // are written.
+    const writing = state.completions.length ? flush() : null;
+    const claimed = await claimNext(free, writing);
     if (!claimed) {
       if (state.stopping) break;
       await delay(1000);
@@ -316,6 +303,7 @@ async function loopMany(): Promise<void> {
     }
     const batch = claimed.jobs;
     if (batch.length === 0) {
+      if (writing) continue; // written now: claim once more before idling
       post({ kind: "idle" });
       await idle();
       continue;
@@ -345,123 +333,4 @@ async function loopMany(): Promise<void> {
   closeTransports();
   await state.sql.end({ timeout: 2 }).catch(() => {});
   post({ kind: "stopped" });
-}
-
-function isPermanent(err: unknown): boolean {
-  return err instanceof PermanentError || (err as Error | null)?.name === "PermanentError";
-}
-
-async function runOne(job: LeanJob, seq: number): Promise<void> {
-  const ref = refOf(job);
-  const handler = state.handlers[job.type];
-  // The job's own bound when it has one, else its type's.
-  const timeoutMs = Math.max(1, Math.round((job.timeout_seconds ?? handler.timeoutSeconds) * 1000));
-  const ac = new AbortController();
-  const t0 = performance.now();
-  const timeout = Promise.withResolvers<"timeout">();
-  const entry = state.freeEntries.pop() ?? 0;
-  const cur = {
-    ref,
-    entry,
-    ac,
-    deadline: t0 + timeoutMs,
-    timedOut: () => timeout.resolve("timeout"),
-  };
-  state.running.set(job.id, cur);
-  state.status.start(seq, performance.timeOrigin + t0, timeoutMs, entry);
-  watch(t0 + timeoutMs);
-  const ms = () => Math.round(performance.now() - t0);
-  try {
-    await runHandler(job, ref, handler, timeoutMs, ac, timeout.promise, ms, entry);
-  } finally {
-    state.avgMs = state.avgMs * 0.7 + (performance.now() - t0) * 0.3;
-    if (!state.halted) {
-      // A halted runner's entries stay as they are: the supervisor reads
-      // them to know which job was stuck.
-      state.status.clear(entry);
-      state.running.delete(job.id);
-      state.freeEntries.push(entry);
-    }
-    state.cancels.delete(job.id);
-  }
-}
-
-async function runHandler(
-  job: LeanJob,
-  ref: JobRef,
-  handler: HandlerMap[string],
-  timeoutMs: number,
-  ac: AbortController,
-  timeout: Promise<"timeout">,
-  ms: () => number,
-  entry: number,
-): Promise<void> {
-  const ran = () => state.status.clear(entry);
-  // `ran()` tells the supervisor the handler is done, before its outcome is
-  // written: from here on the hard timeout no longer applies (a write waiting
-  // out a database outage is not a hung handler).
-  const progress = new ProgressWriter(
-    state.sql,
-    { id: ref.id, attempt: ref.attempt, worker: state.settings.lockedBy },
-    () => post({ kind: "progress" }),
-  );
-  const ctx = createContext(state.deps, job, ac.signal, (p, m) => progress.report(p, m));
-  // The last progress is written before the outcome (after it, the fence refuses it).
-  const settled = (async () => await handler.run(job.payload, ctx))().then(
-    (value) => ({ ok: true as const, value }),
-    (error) => ({ ok: false as const, error }),
-  ).then(async (r) => (await progress.close(), r));
-  const first = await Promise.race([settled, timeout]);
-  if (first !== "timeout") ran();
-  if (first === "timeout") {
-    const msg = `timed out after ${timeoutMs / 1000} s`;
-    ac.abort(new DOMException(msg, "TimeoutError"));
-    let graceTimer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<"stuck">((r) =>
-      graceTimer = setTimeout(() => r("stuck"), state.settings.abortGraceMs)
-    );
-    const after = await Promise.race([settled, grace]);
-    clearTimeout(graceTimer);
-    if (after !== "stuck") ran();
-    if (after === "stuck") {
-      await recordFailure(
-        ref,
-        `${msg}; the handler ignored the abort signal, so its Web Worker was replaced`,
-        false,
-        ms(),
-      );
-      await flush();
-      state.halted = true;
-      post({ kind: "stuck", job: ref, timeoutMs });
-      return;
-    }
-    await recordFailure(ref, msg, false, ms());
-    return;
-  }
-  if (!first.ok) {
-    await recordFailure(ref, first.error, isPermanent(first.error), ms());
-    return;
-  }
-  let result: unknown;
-  try {
-    result = toJsonResult(first.value);
-  } catch (err) {
-    if (!(err instanceof NotSerialisableError)) throw err;
-    await recordFailure(
-      ref,
-      `handler returned a value that is not JSON-serialisable: ${err.message}`,
-      false,
-      ms(),
-    );
-    return;
-  }
-  state.completions.push({ ref, result, ms: ms() });
-  if (state.completions.length >= state.settings.completeBatch) {
-    await flush();
-  } else if (state.flushTimer === undefined) {
-    state.flushTimer = setTimeout(() => {
-      state.flushTimer = undefined;
-      flush();
-    }, state.settings.completeFlushMs);
-  }
 }

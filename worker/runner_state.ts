@@ -6,7 +6,7 @@
  */
 import type { Sql } from "../lib/db.ts";
 import { log } from "../lib/log.ts";
-import type { jobs } from "../lib/queue/mod.ts";
+import type * as jobs from "./queue.ts";
 import type { ContextDeps } from "./context.ts";
 import type { Finished, FromRunner, JobRef, RunnerSettings, RunnerStatus } from "./protocol.ts";
 import { describe, type RetryHooks } from "./retry.ts";

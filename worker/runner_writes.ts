@@ -7,7 +7,7 @@
  * or repeated write safe.
  */
 import { log } from "../lib/log.ts";
-import { jobs } from "../lib/queue/mod.ts";
+import * as jobs from "./queue.ts";
 import type { Finished, JobRef } from "./protocol.ts";
 import { describe, isTransient, withRetry } from "./retry.ts";
 import { type Done, finished, refOf, retryHooks, state } from "./runner_state.ts";
