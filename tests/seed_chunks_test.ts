@@ -77,6 +77,12 @@ Deno.test("seed in chunks (one database, a step per case)", async (t) => {
           WHERE j.id IS NULL OR s.job_id IS NULL OR s.queue IS DISTINCT FROM j.queue
              OR s.body IS DISTINCT FROM jobq_search_text(j.payload)`;
         assertEquals(searchDiff.length, 0, `search rows differ for ${searchDiff.length} jobs`);
+
+        // Both transactions' deltas are folded: readers start with none.
+        const [{ deltas }] = await sql<{ deltas: number }[]>`
+          SELECT (SELECT count(*) FROM job_trend_delta)::int
+            + (SELECT count(*) FROM job_status_delta)::int AS deltas`;
+        assertEquals(deltas, 0);
       },
     );
 

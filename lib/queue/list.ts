@@ -60,8 +60,39 @@ export function idRange(text: string): [string, string] | null {
   return [lo, format(hex.padEnd(32, "f"))];
 }
 
+/**
+ * The search condition on `job_search s` for a trimmed, non-empty `text`:
+ * a substring of a payload value or of the queue name (case-insensitive),
+ * or the id itself or its start.
+ */
+function searchCondition(sql: Sql | TxSql, text: string) {
+  // migrations/0013_search.sql: job_search_idx serves both ILIKEs (a
+  // BitmapOr), the search table's primary key the id.
+  const like = "%" + text.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
+  const range = idRange(text);
+  const id = UUID_RE.test(text)
+    ? sql`OR s.job_id = ${text}::uuid`
+    : range
+    ? sql`OR s.job_id BETWEEN ${range[0]}::uuid AND ${range[1]}::uuid`
+    : sql``;
+  return sql`s.body ILIKE ${like} OR s.queue ILIKE ${like} ${id}`;
+}
+
 /** The WHERE clause of the list's filters (empty when there are none). */
 export function listWhere(sql: Sql | TxSql, q: ListQuery) {
+  return joinWhere(sql, whereParts(sql, q));
+}
+
+/** `WHERE a AND b …`, or nothing for no parts. */
+function joinWhere(sql: Sql | TxSql, parts: ReturnType<typeof whereParts>) {
+  if (parts.length === 0) return sql``;
+  let where = sql`WHERE ${parts[0]}`;
+  for (const p of parts.slice(1)) where = sql`${where} AND ${p}`;
+  return where;
+}
+
+/** The list's filters as separate conditions on `job`. */
+function whereParts(sql: Sql | TxSql, q: ListQuery) {
   const parts = [];
   if (q.status?.length) parts.push(sql`status = ANY(${q.status})`);
   if (q.type?.length) parts.push(sql`type = ANY(${q.type})`);
@@ -69,23 +100,17 @@ export function listWhere(sql: Sql | TxSql, q: ListQuery) {
   if (q.queue?.length) parts.push(sql`queue = ANY(${q.queue}::text[])`);
   const text = q.q?.trim();
   if (text) {
-    // migrations/0013_search.sql: job_search_idx serves both ILIKEs (a
-    // BitmapOr), the search table's primary key the id.
-    const like = "%" + text.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
-    const range = idRange(text);
-    const id = UUID_RE.test(text)
-      ? sql`OR s.job_id = ${text}::uuid`
-      : range
-      ? sql`OR s.job_id BETWEEN ${range[0]}::uuid AND ${range[1]}::uuid`
-      : sql``;
-    parts.push(sql`id IN (
-      SELECT s.job_id FROM job_search s WHERE s.body ILIKE ${like} OR s.queue ILIKE ${like} ${id})`);
+    parts.push(sql`id IN (SELECT s.job_id FROM job_search s WHERE ${searchCondition(sql, text)})`);
   }
-  if (parts.length === 0) return sql``;
-  let where = sql`WHERE ${parts[0]}`;
-  for (const p of parts.slice(1)) where = sql`${where} AND ${p}`;
-  return where;
+  return parts;
 }
+
+/**
+ * A search matching at most this many jobs is listed from its matches
+ * (read, filtered and sorted whole); one matching more walks the list's
+ * sort index and checks each row, which finds a page of them quickly.
+ */
+export const SEARCH_SORT_MAX = 5_000;
 
 /**
  * A filtered, sorted page of jobs with the total count of matches. Sorting
@@ -94,6 +119,31 @@ export function listWhere(sql: Sql | TxSql, q: ListQuery) {
 export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
   const limit = Math.min(100, Math.max(1, q.limit ?? 20));
   const offset = Math.max(0, q.offset ?? 0);
+  const text = q.q?.trim();
+  if (text) {
+    // The planner cannot estimate a search's matches (trigrams, an id
+    // prefix's range of a uuid): it would walk job_created_idx for 20 rows
+    // that are, for a rare term, nowhere near its start. So the matches are
+    // counted first (job_search_idx / job_search_pkey), up to
+    // SEARCH_SORT_MAX + 1; as few as that are read by id (job_pkey) and
+    // sorted, fenced off in a MATERIALIZED CTE so no plan walks the index.
+    const found = await sql<{ job_id: string }[]>`
+      SELECT s.job_id FROM job_search s WHERE ${searchCondition(sql, text)}
+      LIMIT ${SEARCH_SORT_MAX + 1}`;
+    if (found.length <= SEARCH_SORT_MAX) {
+      const ids = found.map((r) => r.job_id);
+      const where = joinWhere(sql, [
+        ...whereParts(sql, { ...q, q: undefined }),
+        sql`id = ANY(${ids}::uuid[])`,
+      ]);
+      const [items, [{ total }]] = await Promise.all([
+        sql<Job[]>`WITH m AS MATERIALIZED (SELECT * FROM job ${where})
+          SELECT * FROM m ${listOrder(sql, q)} LIMIT ${limit} OFFSET ${offset}`,
+        sql<{ total: number }[]>`SELECT count(*)::int AS total FROM job ${where}`,
+      ]);
+      return { items, total, limit, offset };
+    }
+  }
   const where = listWhere(sql, q);
   // Indexes: job_<column>_idx / job_status_created_idx / job_type_created_idx
   // serve the common filter + created_at sort. The total of a status/type
