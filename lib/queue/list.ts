@@ -146,16 +146,17 @@ export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
   }
   const where = listWhere(sql, q);
   // Indexes: job_<column>_idx / job_status_created_idx / job_type_created_idx
-  // serve the common filter + created_at sort. The total of a status/type
-  // and/or queue filter (or none) comes from the maintained counts
-  // (stats.countMatching, migrations 0002 and 0006) instead of counting history; priority and text filters
-  // count the matching rows. Sorting by status or type has no index: it is a
-  // top-N sort of the matching rows.
-  const countable = !q.priority?.length && !q.q?.trim();
+  // serve the common filter + created_at sort. The total of a status, type,
+  // queue and/or priority filter (or none) comes from the maintained counts
+  // (stats.countMatching, migrations 0002, 0006, 0017) instead of counting
+  // history; a text filter with more matches than SEARCH_SORT_MAX counts the
+  // matching rows. Sorting by status or type has no index: it is a top-N
+  // sort of the matching rows.
+  const countable = !text;
   const [items, total] = await Promise.all([
     sql<Job[]>`SELECT * FROM job ${where} ${listOrder(sql, q)} LIMIT ${limit} OFFSET ${offset}`,
     countable
-      ? countMatching(sql, { status: q.status, type: q.type, queue: q.queue })
+      ? countMatching(sql, { status: q.status, type: q.type, queue: q.queue, priority: q.priority })
       : sql<{ total: number }[]>`SELECT count(*)::int AS total FROM job ${where}`.then((r) =>
         r[0].total
       ),
