@@ -7,8 +7,8 @@
  *   deno task bench [--jobs 20000] [--concurrency 16] [--inflight 16] [--batch-size 1000]
  *                   [--phases enqueue-seq,enqueue-inflight,enqueue-batch,drain,latency,scale,http]
  *                   [--database-url postgres://postgres@127.0.0.1:5432/postgres]
- *                   [--rounds 1] [--run LABEL] [--scale-sizes 10000,100000,1000000]
- *                   [--http-client autocannon|wrk] [--memory-handlers noop|real]
+ *                   [--rounds 1] [--run LABEL] [--scale-sizes 10000,1000000,10000000]
+ *                   [--scale-reuse] [--http-client autocannon|wrk] [--memory-handlers noop|real]
  *
  * The server comes from --database-url, else DATABASE_URL, else
  * postgres://postgres@127.0.0.1:5432/postgres; only its loopback address is
@@ -22,7 +22,8 @@ import { openPool } from "../lib/db.ts";
 import { setLogLevel } from "../lib/log.ts";
 import { insertInBatches, openProducer } from "./enqueue.ts";
 import { runScale } from "./scale.ts";
-import { createScratch, type Scratch } from "./scratch.ts";
+import { createScratch, keptDatabase, type Scratch } from "./scratch.ts";
+import { scaleReport } from "./scale_report.ts";
 import {
   assertLoopback,
   backendCpuSeconds,
@@ -71,6 +72,7 @@ const { values: args } = parseArgs({
     "latency-gap-ms": { type: "string", default: "20" },
     "drain-timeout-s": { type: "string", default: "120" },
     "scale-sizes": { type: "string", default: "10000,100000,1000000" },
+    "scale-reuse": { type: "boolean", default: false },
     "scale-iterations": { type: "string", default: "100" },
     "http-seconds": { type: "string", default: "10" },
     "http-connections": { type: "string", default: "32" },
@@ -93,7 +95,7 @@ if (args.help) {
     "usage: deno task bench [--jobs 20000] [--concurrency 16] [--inflight 16] [--batch-size 1000]\n" +
       `  [--phases ${ALL_PHASES.join(",")}] [--database-url URL] [--rounds 1] [--run LABEL]\n` +
       "  [--latency-jobs 200] [--latency-gap-ms 20] [--drain-timeout-s 120]\n" +
-      "  [--scale-sizes 10000,100000,1000000] [--scale-iterations 100]\n" +
+      "  [--scale-sizes 10000,100000,1000000] [--scale-iterations 100] [--scale-reuse]\n" +
       "  [--http-seconds 10] [--http-connections 32] [--http-client autocannon|wrk]\n" +
       "  [--memory-jobs 100000] [--memory-concurrency 4] [--memory-handlers noop|real]\n" +
       "  [--config LABEL] [--worker-args='--claim-batch 50 --complete-batch 50']",
@@ -243,16 +245,32 @@ async function ownWalBytesSince(sql: Scratch["admin"], lsn: string): Promise<num
 // ---------------------------------------------------------------- scale
 
 async function scalePhase(_db: Scratch) {
-  // One scratch database per size (see bench/scale.ts), dropped at the end.
+  // One database per size (see bench/scale.ts): scratch ones dropped at the
+  // end, or with --scale-reuse kept under fixed names for the next run.
   const extra: Scratch[] = [];
   try {
     const results = await runScale({
       sizes: scaleSizes,
       iterations: Number(args["scale-iterations"]),
-      database: async (label) => {
-        const s = await createScratch(serverUrl, label);
+      database: async (size) => {
+        if (args["scale-reuse"]) {
+          const kept = await keptDatabase(serverUrl, `jobq_bench_scale_${size}`);
+          const pool = openPool(kept.url, { max: 1 });
+          try {
+            // The maintained counts: no scan of ten million rows to find out.
+            const [{ n }] = await pool<{ n: number }[]>`
+              SELECT (coalesce((SELECT sum(n) FROM job_status_count), 0)
+                + coalesce((SELECT sum(n) FROM job_status_delta), 0))::float8 AS n`;
+            if (n === size) return { url: kept.url, seeded: true };
+            await pool`TRUNCATE job, job_event, job_search`;
+          } finally {
+            await pool.end();
+          }
+          return { url: kept.url, seeded: false };
+        }
+        const s = await createScratch(serverUrl, `s${size}`);
         extra.push(s);
-        return s;
+        return { url: s.url, seeded: false };
       },
       // As many connections as `/` runs queries at once (the web pool allows 20).
       pool: (url) => openPool(url, { max: 6, name: "jobq-bench-scale" }),
@@ -264,23 +282,14 @@ async function scalePhase(_db: Scratch) {
         iterations: r.iterations,
       });
     }
-    const smallest = Math.min(...scaleSizes), largest = Math.max(...scaleSizes);
-    for (const q of new Set(results.map((r) => r.query))) {
-      const lo = results.find((r) => r.query === q && r.rows === smallest)!;
-      const hi = results.find((r) => r.query === q && r.rows === largest)!;
-      const ratio = hi.p50_ms / lo.p50_ms;
-      emit(`scale_${q}_ratio`, ratio, {
-        rows: largest,
-        base_rows: smallest,
-        p50_ms: hi.p50_ms,
-        base_p50_ms: lo.p50_ms,
-        goal_max: 1.5,
-        met: ratio <= 1.5,
-      });
-      say(
-        `  scale ${q.padEnd(20)} ${largest} vs ${smallest} rows: ${hi.p50_ms} / ${lo.p50_ms} ms` +
-          ` = ${ratio.toFixed(2)}x${ratio <= 1.5 ? "" : "  (goal ≤ 1.5x: not met)"}`,
-      );
+    const report = scaleReport(results, scaleSizes);
+    for (const r of report.ratios) emit(`scale_${r.query}_ratio`, r.ratio, r.extra);
+    say(report.markdown);
+    if (report.over.length) {
+      scaleOver = report.over.length;
+      say(`  scale: OVER 1.5x at ${report.largest} rows: ${report.over.join(", ")}`);
+    } else {
+      say(`  scale: every measurement within 1.5x at ${report.largest} rows`);
     }
   } finally {
     for (const s of extra) await s.drop();
@@ -316,6 +325,8 @@ const PHASE_FNS: Record<Phase, (db: Scratch) => Promise<void>> = {
 };
 
 let failures = 0;
+/** Scale measurements over 1.5x of the smallest size (exit status 3 when any). */
+let scaleOver = 0;
 const db = await createScratch(serverUrl);
 say(`jobq ${commit ?? "?"} on Deno ${Deno.version.deno}; scratch database ${db.name}`);
 try {
@@ -335,4 +346,4 @@ try {
 } finally {
   await db.drop();
 }
-Deno.exit(failures ? 1 : 0);
+Deno.exit(failures ? 1 : scaleOver ? 3 : 0);

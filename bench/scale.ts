@@ -1,19 +1,17 @@
 /**
- * Scale phase: claim latency and the dashboard's queries with 10 thousand,
- * 100 thousand and 1 million jobs in the table, most of them finished.
- * Measured: every query that `/`, `/jobs`, `/workers`, `/metrics` and `/api/stats*` run,
- * one by one, the six queries of `/` together as the route runs them, and
- * the pages `/`, `/jobs` and `/workers` whole (routing, queries and server
- * render) in process.
+ * Scale phase: claim latency, the list, its filters and search, the counts
+ * and trend, and every dashboard page (routing, queries and server render, in
+ * process) with 10 thousand to 10 million jobs in the table.
  *
- * Each size has a scratch database of its own, filled with
- * `INSERT … SELECT generate_series` (100k rows per statement): 96% completed, 2% pending,
- * 1% failed, 1% cancelled, created over the last 30 days, three job types.
- * Events are not seeded (none of the measured queries reads `job_event`
- * except the claim's insert). Each database is `VACUUM ANALYZE`d, as
- * autovacuum would have done by then. Calls alternate between the sizes
- * (10k, 100k, 1M, 10k, …), so that the load of a shared machine weighs on
- * every size alike and the ratios compare like with like.
+ * Each size has a database of its own, filled by the project's seed
+ * (`lib/queue/seed.ts`: jobs of every type, priority and status over the last
+ * 7 days with their timelines, counts, trend and search rows), then
+ * `VACUUM ANALYZE`d, as autovacuum would have done by then. With `reuse`, the
+ * databases keep fixed names (`jobq_bench_scale_<size>`), a database already
+ * holding its size is used as it is, and none is dropped (seeding 10 million
+ * jobs takes minutes). Calls alternate between the sizes (10k, 1M, 10M, 10k,
+ * …), so that the load of a shared machine weighs on every size alike and the
+ * ratios compare like with like.
  */
 import type { Sql } from "../lib/db.ts";
 import { type App, createApp } from "../lib/app.ts";
@@ -21,6 +19,7 @@ import { loadConfig } from "../lib/config.ts";
 import * as jobs from "../lib/queue/jobs.ts";
 import * as stats from "../lib/queue/stats.ts";
 import * as workers from "../lib/queue/workers.ts";
+import { seed } from "../lib/queue/seed.ts";
 import { median, now, percentile, round, say, settle } from "./util.ts";
 
 /** One measured query at one table size. */
@@ -49,76 +48,75 @@ function dashboardQueries(sql: Sql, hours = 24): Promise<unknown> {
   ]);
 }
 
-/** The measured operations; each takes the pool and runs one call. */
-const QUERIES: Record<string, (sql: Sql) => Promise<unknown>> = {
+/** Values each size's queries need: ids that exist there. */
+interface Probe {
+  /** A finished job with a full timeline (for `/jobs/:id`). */
+  jobId: string;
+  /** The first 8 hex digits of another job's id (for an id-prefix search). */
+  idPrefix: string;
+}
+
+/** The measured operations; each takes the pool and the size's probe and runs one call. */
+const QUERIES: Record<string, (sql: Sql, p: Probe) => Promise<unknown>> = {
   // Dashboard status cards and /api/stats.
   stats_counts: (sql) => stats.counts(sql),
   // /jobs first page, newest first, no filter (items + total).
-  list_all: (sql) => jobs.list(sql, { limit: 20 }),
-  // /jobs?status=pending and ?status=failed (the filters people click).
-  list_pending: (sql) => jobs.list(sql, { status: ["pending"], limit: 20 }),
-  list_failed: (sql) => jobs.list(sql, { status: ["failed"], limit: 20 }),
-  // Trend chart, last 24 hours by hour (/api/stats/trend's default, `/`).
+  list_first: (sql) => jobs.list(sql, { limit: 20 }),
+  // /jobs?page=101: 2,000 rows in (OFFSET reads them all at every size).
+  list_deep_offset: (sql) => jobs.list(sql, { limit: 20, offset: 2_000 }),
+  // The filters people click, one at a time.
+  list_status_pending: (sql) => jobs.list(sql, { status: ["pending"], limit: 20 }),
+  list_status_failed: (sql) => jobs.list(sql, { status: ["failed"], limit: 20 }),
+  list_type_report: (sql) => jobs.list(sql, { type: ["report"], limit: 20 }),
+  list_queue_default: (sql) => jobs.list(sql, { queue: ["default"], limit: 20 }),
+  list_priority_5: (sql) => jobs.list(sql, { priority: [5], limit: 20 }),
+  list_failed_email: (sql) => jobs.list(sql, { status: ["failed"], type: ["email"], limit: 20 }),
+  // /jobs?q=…: an address no job has, one recipient's address (held by one
+  // job in 20,000 or so), the start of an id.
+  search_miss: (sql) => jobs.list(sql, { q: "nobody@example.com", limit: 20 }),
+  search_value: (sql) => jobs.list(sql, { q: "user4242@example.com", limit: 20 }),
+  search_id_prefix: (sql, p) => jobs.list(sql, { q: p.idPrefix, limit: 20 }),
+  // Trend chart, last 24 hours and 7 days by hour, last hour by minute.
   trend_24h: (sql) => stats.trend(sql, { hours: 24, bucket: "hour" }),
-  // Trend chart, 7 days by hour (`/?range=7d`, /api/stats/trend?hours=168).
   trend_7d: (sql) => stats.trend(sql, { hours: 168, bucket: "hour" }),
-  // Last hour by minute (`/` cards, `/?range=1h`).
   trend_1h_minute: (sql) => stats.trend(sql, { hours: 1, bucket: "minute" }),
-  // `/` recent jobs.
-  recent_10: (sql) => jobs.list(sql, { limit: 10, sort: "created_at", order: "desc" }),
   // `/` and `/workers`: running jobs.
   processing_100: (sql) => jobs.list(sql, { status: ["processing"], limit: 100 }),
   workers_list: (sql) => workers.list(sql),
-  // `/workers`: running jobs, most recently changed first.
-  workers_running: (sql) =>
-    jobs.list(sql, { status: ["processing"], limit: 100, sort: "updated_at" }),
   // `/metrics`: jobs per status and type.
   metrics_counts: (sql) => stats.countsByStatusAndType(sql),
-  // /jobs?q=…: a payload value held by one job in 10k, by 111 in 1M
-  // (u4242, u42420…u42429, u424200…), and an e-mail address no job has.
-  search_value: (sql) => jobs.list(sql, { q: "u4242", limit: 20 }),
-  search_email_miss: (sql) => jobs.list(sql, { q: "nobody@example.com", limit: 20 }),
   // Everything `/` asks the database, together.
   dashboard_queries: (sql) => dashboardQueries(sql),
   dashboard_7d_queries: (sql) => dashboardQueries(sql, 168),
 };
 
-/** Adds jobs number [from, to) to the table in one statement. */
-async function seed(sql: Sql, from: number, to: number): Promise<void> {
-  // i % 100: 0-1 pending, 2 failed, 3 cancelled, else completed.
-  await sql`
-    WITH s AS (
-      SELECT i, i % 100 AS k, now() - (random() * interval '30 days') AS t
-      FROM generate_series(${from}::int, ${to - 1}::int) AS i
-    )
-    INSERT INTO job (type, status, priority, payload, result, error, attempts, created_at, updated_at,
-                     scheduled_for, started_at, completed_at)
-    SELECT (ARRAY['email', 'report', 'notification'])[1 + i % 3],
-           CASE WHEN k < 2 THEN 'pending' WHEN k = 2 THEN 'failed' WHEN k = 3 THEN 'cancelled'
-                ELSE 'completed' END,
-           1 + i % 5,
-           jsonb_build_object('user_id', 'u' || i, 'channel', 'push', 'message', 'seed ' || i),
-           CASE WHEN k >= 4 THEN '{"ok": true}'::jsonb END,
-           CASE WHEN k = 2 THEN 'Error: seeded failure' END,
-           CASE WHEN k < 2 OR k = 3 THEN 0 WHEN k = 2 THEN 3 ELSE 1 END,
-           t, t + interval '2 seconds', t,
-           CASE WHEN k >= 2 AND k <> 3 THEN t + interval '1 second' END,
-           CASE WHEN k >= 4 THEN t + interval '2 seconds' END
-    FROM s`;
-}
-
 /** A page served in process by the real app (routing, queries, render). */
 async function getPage(app: App, path: string): Promise<void> {
-  const res = await app.fetch(new Request(`http://127.0.0.1${path}`));
+  const res = await app.fetch(
+    new Request(`http://127.0.0.1${path}`, {
+      headers: { accept: "text/html" },
+    }),
+  );
   await res.text();
   if (res.status !== 200) throw new Error(`scale: GET ${path} answered ${res.status}`);
 }
 
-/** The pages measured whole, by result name. */
+/** The pages measured whole, by result name (`:id` is the size's probe job). */
 const PAGES: Record<string, string> = {
-  dashboard_page: "/",
-  jobs_page: "/jobs",
-  workers_page: "/workers",
+  page_dashboard: "/",
+  page_dashboard_7d: "/?range=7d",
+  page_jobs: "/jobs",
+  page_jobs_deep: "/jobs?page=101",
+  page_jobs_filtered: "/jobs?status=failed&type=email",
+  page_jobs_priority: "/jobs?priority=5",
+  page_jobs_search: "/jobs?q=user4242%40example.com",
+  page_job: "/jobs/:id",
+  page_workers: "/workers",
+  page_queues: "/queues",
+  page_schedules: "/schedules",
+  page_health: "/health",
+  page_audit: "/audit",
+  page_alerts: "/alerts",
 };
 
 /** One table size under measurement: its database, pool and in-process app. */
@@ -126,6 +124,7 @@ interface Sized {
   size: number;
   sql: Sql;
   app: App;
+  probe: Probe;
 }
 
 /**
@@ -166,30 +165,58 @@ async function claimOnce(sql: Sql): Promise<number> {
   return ms;
 }
 
+/** A size's database: its URL, and whether it already holds that many seeded jobs. */
+export interface ScaleDatabase {
+  url: string;
+  /** True when the database was kept from an earlier run and need not be seeded. */
+  seeded: boolean;
+}
+
+/** Seeds `size` jobs on two connections, then VACUUM ANALYZE. */
+async function fill(sql: Sql, size: number): Promise<void> {
+  await seed(sql, { count: size, spreadDays: 7, connections: 2 });
+  await sql`VACUUM ANALYZE`;
+}
+
+/** The probe ids of a seeded database. */
+async function probeOf(sql: Sql): Promise<Probe> {
+  const [job] = await sql<{ id: string }[]>`
+    SELECT id FROM job WHERE status = 'failed' ORDER BY created_at DESC LIMIT 1`;
+  const [other] = await sql<{ id: string }[]>`
+    SELECT id FROM job WHERE status = 'completed' ORDER BY created_at LIMIT 1`;
+  return { jobId: job.id, idPrefix: other.id.slice(0, 8) };
+}
+
 /**
- * Runs the scale phase: one scratch database per size (made by `database`,
- * dropped by the caller), seeded, vacuumed and settled; then every query
- * timed on all sizes alternately. Returns one result per query per size.
+ * Runs the scale phase: one database per size (from `database`; the caller
+ * drops it unless it is kept), seeded unless it already is, vacuumed and
+ * settled; then every query timed on all sizes alternately. Returns one
+ * result per query per size.
  */
 export async function runScale(opts: {
   sizes: number[];
   iterations: number;
-  database: (label: string) => Promise<{ url: string }>;
+  database: (size: number) => Promise<ScaleDatabase>;
   pool: (url: string) => Sql;
 }): Promise<ScaleResult[]> {
   const sized: Sized[] = [];
   try {
     for (const size of opts.sizes) {
-      const { url } = await opts.database(`s${size}`);
-      const sql = opts.pool(url);
+      const db = await opts.database(size);
+      const sql = opts.pool(db.url);
       const t0 = now();
-      // Chunks of 100k keep each statement's memory and WAL burst bounded.
-      for (let from = 0; from < size; from += 100_000) {
-        await seed(sql, from, Math.min(size, from + 100_000));
-      }
-      await sql`VACUUM ANALYZE`;
-      sized.push({ size, sql, app: await createApp({ sql, config: loadConfig() }) });
-      say(`  scale: ${size} jobs in the table (seeded in ${Math.round(now() - t0)} ms)`);
+      if (!db.seeded) await fill(sql, size);
+      sized.push({
+        size,
+        sql,
+        app: await createApp({ sql, config: loadConfig() }),
+        probe: await probeOf(sql),
+      });
+      say(
+        `  scale: ${size} jobs in the table (${
+          db.seeded ? "kept from an earlier run" : `seeded in ${Math.round(now() - t0)} ms`
+        })`,
+      );
     }
     // The seeding's dirty pages written out now, not during the measurements.
     await settle(sized[0].sql);
@@ -229,10 +256,11 @@ async function measureAll(sized: Sized[], iterations: number): Promise<ScaleResu
   }
   measure("claim", claims);
   for (const [name, fn] of Object.entries(QUERIES)) {
-    measure(name, await interleaved(sized, (s) => fn(s.sql), iterations));
+    measure(name, await interleaved(sized, (s) => fn(s.sql, s.probe), iterations));
   }
   for (const [name, path] of Object.entries(PAGES)) {
-    measure(name, await interleaved(sized, (s) => getPage(s.app, path), iterations));
+    const at = (s: Sized) => path.replace(":id", s.probe.jobId);
+    measure(name, await interleaved(sized, (s) => getPage(s.app, at(s)), iterations));
   }
   return results;
 }

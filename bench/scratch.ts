@@ -59,3 +59,34 @@ export async function createScratch(serverUrl: string, label?: string): Promise<
     },
   };
 }
+
+/**
+ * A database kept between runs under a fixed `name` (the scale phase's
+ * `--scale-reuse`): created and migrated when missing, migrated when there.
+ * `existed` says whether it was there before; it is never dropped here.
+ */
+export async function keptDatabase(
+  serverUrl: string,
+  name: string,
+): Promise<{ url: string; existed: boolean }> {
+  const maintenance = openPool(withDatabase(serverUrl, "postgres"), {
+    max: 1,
+    name: "jobq-bench-admin",
+  });
+  let existed: boolean;
+  try {
+    [{ existed }] = await maintenance<{ existed: boolean }[]>`
+      SELECT EXISTS (SELECT FROM pg_database WHERE datname = ${name}) AS existed`;
+    if (!existed) await maintenance`CREATE DATABASE ${maintenance(name)}`;
+  } finally {
+    await maintenance.end();
+  }
+  const url = withDatabase(serverUrl, name);
+  const admin = openPool(url, { max: 1, name: "jobq-bench-admin" });
+  try {
+    await migrate(admin, { quiet: true });
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  return { url, existed };
+}

@@ -60,8 +60,59 @@ export function idRange(text: string): [string, string] | null {
   return [lo, format(hex.padEnd(32, "f"))];
 }
 
+/**
+ * The ids of the jobs a trimmed, non-empty search `text` matches, as a
+ * subquery with one column, `job_id`: a substring of a payload value or of
+ * the queue name (case-insensitive), or the id itself or its start.
+ */
+function searchIds(sql: Sql | TxSql, text: string) {
+  // migrations/0013_search.sql: job_search_idx serves both ILIKEs (a
+  // BitmapOr), the search table's primary key the id. Jobs not indexed yet
+  // (migrations/0016_search_tail.sql: a few seconds' worth while a worker
+  // runs its search indexer) are read through the tail's ids (a bitmap
+  // scan of job_pkey) and matched on the same text, so a search is exact
+  // from the enqueue's commit on. A job may come back both ways: readers
+  // use `IN` or de-duplicate.
+  const like = "%" + text.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
+  const range = idRange(text);
+  const idIs = (col: ReturnType<typeof sql>) =>
+    UUID_RE.test(text)
+      ? sql`OR ${col} = ${text}::uuid`
+      : range
+      ? sql`OR ${col} BETWEEN ${range[0]}::uuid AND ${range[1]}::uuid`
+      : sql``;
+  // The tail's text test: the function is exact but costly per row; when
+  // the term holds nothing JSON escapes (`"`, `\`, control characters), a
+  // value containing it shows it verbatim in the payload's JSON text, so
+  // an ILIKE on that text first passes over most rows cheaply.
+  const escaped = [...text].some((c) => c === '"' || c === "\\" || c < " ");
+  const valueMatch = escaped
+    ? sql`jobq_search_text(j.payload) ILIKE ${like}`
+    : sql`(j.payload::text ILIKE ${like} AND jobq_search_text(j.payload) ILIKE ${like})`;
+  return sql`
+    SELECT s.job_id FROM job_search s
+    WHERE s.body ILIKE ${like} OR s.queue ILIKE ${like} ${idIs(sql`s.job_id`)}
+    UNION ALL
+    SELECT j.id FROM job j
+    WHERE j.id = ANY (ARRAY(SELECT unnest(t.job_ids) FROM job_search_tail t))
+      AND (${valueMatch} OR j.queue ILIKE ${like} ${idIs(sql`j.id`)})`;
+}
+
 /** The WHERE clause of the list's filters (empty when there are none). */
 export function listWhere(sql: Sql | TxSql, q: ListQuery) {
+  return joinWhere(sql, whereParts(sql, q));
+}
+
+/** `WHERE a AND b …`, or nothing for no parts. */
+function joinWhere(sql: Sql | TxSql, parts: ReturnType<typeof whereParts>) {
+  if (parts.length === 0) return sql``;
+  let where = sql`WHERE ${parts[0]}`;
+  for (const p of parts.slice(1)) where = sql`${where} AND ${p}`;
+  return where;
+}
+
+/** The list's filters as separate conditions on `job`. */
+function whereParts(sql: Sql | TxSql, q: ListQuery) {
   const parts = [];
   if (q.status?.length) parts.push(sql`status = ANY(${q.status})`);
   if (q.type?.length) parts.push(sql`type = ANY(${q.type})`);
@@ -69,41 +120,17 @@ export function listWhere(sql: Sql | TxSql, q: ListQuery) {
   if (q.queue?.length) parts.push(sql`queue = ANY(${q.queue}::text[])`);
   const text = q.q?.trim();
   if (text) {
-    // migrations/0013_search.sql: job_search_idx serves both ILIKEs (a
-    // BitmapOr), the search table's primary key the id. Jobs not indexed yet
-    // (migrations/0016_search_tail.sql: a few seconds' worth while a worker
-    // runs its search indexer) are read through the tail's ids (a bitmap
-    // scan of job_pkey) and matched on the same text, so a search is exact
-    // from the enqueue's commit on; `IN` answers a job found both ways once.
-    const like = "%" + text.replace(/[\\%_]/g, (c) => "\\" + c) + "%";
-    const range = idRange(text);
-    const idIs = (col: ReturnType<typeof sql>) =>
-      UUID_RE.test(text)
-        ? sql`OR ${col} = ${text}::uuid`
-        : range
-        ? sql`OR ${col} BETWEEN ${range[0]}::uuid AND ${range[1]}::uuid`
-        : sql``;
-    // The tail's text test: the function is exact but costly per row; when
-    // the term holds nothing JSON escapes (`"`, `\`, control characters), a
-    // value containing it shows it verbatim in the payload's JSON text, so
-    // an ILIKE on that text first passes over most rows cheaply.
-    const escaped = [...text].some((c) => c === '"' || c === "\\" || c < " ");
-    const valueMatch = escaped
-      ? sql`jobq_search_text(j.payload) ILIKE ${like}`
-      : sql`(j.payload::text ILIKE ${like} AND jobq_search_text(j.payload) ILIKE ${like})`;
-    parts.push(sql`id IN (
-      SELECT s.job_id FROM job_search s
-      WHERE s.body ILIKE ${like} OR s.queue ILIKE ${like} ${idIs(sql`s.job_id`)}
-      UNION ALL
-      SELECT j.id FROM job j
-      WHERE j.id = ANY (ARRAY(SELECT unnest(t.job_ids) FROM job_search_tail t))
-        AND (${valueMatch} OR j.queue ILIKE ${like} ${idIs(sql`j.id`)}))`);
+    parts.push(sql`id IN (${searchIds(sql, text)})`);
   }
-  if (parts.length === 0) return sql``;
-  let where = sql`WHERE ${parts[0]}`;
-  for (const p of parts.slice(1)) where = sql`${where} AND ${p}`;
-  return where;
+  return parts;
 }
+
+/**
+ * A search matching at most this many jobs is listed from its matches
+ * (read, filtered and sorted whole); one matching more walks the list's
+ * sort index and checks each row, which finds a page of them quickly.
+ */
+export const SEARCH_SORT_MAX = 5_000;
 
 /**
  * A filtered, sorted page of jobs with the total count of matches. Sorting
@@ -112,18 +139,43 @@ export function listWhere(sql: Sql | TxSql, q: ListQuery) {
 export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
   const limit = Math.min(100, Math.max(1, q.limit ?? 20));
   const offset = Math.max(0, q.offset ?? 0);
+  const text = q.q?.trim();
+  if (text) {
+    // The planner cannot estimate a search's matches (trigrams, an id
+    // prefix's range of a uuid): it would walk job_created_idx for 20 rows
+    // that are, for a rare term, nowhere near its start. So the matches are
+    // counted first (job_search_idx / job_search_pkey), up to
+    // SEARCH_SORT_MAX + 1; as few as that are read by id (job_pkey) and
+    // sorted, fenced off in a MATERIALIZED CTE so no plan walks the index.
+    const found = await sql<{ job_id: string }[]>`
+      SELECT DISTINCT m.job_id FROM (${searchIds(sql, text)}) m LIMIT ${SEARCH_SORT_MAX + 1}`;
+    if (found.length <= SEARCH_SORT_MAX) {
+      const ids = found.map((r) => r.job_id);
+      const where = joinWhere(sql, [
+        ...whereParts(sql, { ...q, q: undefined }),
+        sql`id = ANY(${ids}::uuid[])`,
+      ]);
+      const [items, [{ total }]] = await Promise.all([
+        sql<Job[]>`WITH m AS MATERIALIZED (SELECT * FROM job ${where})
+          SELECT * FROM m ${listOrder(sql, q)} LIMIT ${limit} OFFSET ${offset}`,
+        sql<{ total: number }[]>`SELECT count(*)::int AS total FROM job ${where}`,
+      ]);
+      return { items, total, limit, offset };
+    }
+  }
   const where = listWhere(sql, q);
   // Indexes: job_<column>_idx / job_status_created_idx / job_type_created_idx
-  // serve the common filter + created_at sort. The total of a status/type
-  // and/or queue filter (or none) comes from the maintained counts
-  // (stats.countMatching, migrations 0002 and 0006) instead of counting history; priority and text filters
-  // count the matching rows. Sorting by status or type has no index: it is a
-  // top-N sort of the matching rows.
-  const countable = !q.priority?.length && !q.q?.trim();
+  // serve the common filter + created_at sort. The total of a status, type,
+  // queue and/or priority filter (or none) comes from the maintained counts
+  // (stats.countMatching, migrations 0002, 0006, 0017) instead of counting
+  // history; a text filter with more matches than SEARCH_SORT_MAX counts the
+  // matching rows. Sorting by status or type has no index: it is a top-N
+  // sort of the matching rows.
+  const countable = !text;
   const [items, total] = await Promise.all([
     sql<Job[]>`SELECT * FROM job ${where} ${listOrder(sql, q)} LIMIT ${limit} OFFSET ${offset}`,
     countable
-      ? countMatching(sql, { status: q.status, type: q.type, queue: q.queue })
+      ? countMatching(sql, { status: q.status, type: q.type, queue: q.queue, priority: q.priority })
       : sql<{ total: number }[]>`SELECT count(*)::int AS total FROM job ${where}`.then((r) =>
         r[0].total
       ),

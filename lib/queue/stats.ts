@@ -114,25 +114,33 @@ export async function countsByStatusAndType(
 }
 
 /**
- * Exact number of jobs whose status is in `status`, type in `type` and queue
- * in `queue` (an absent or empty list matches all), from the maintained counts: what
+ * Exact number of jobs whose status is in `status`, type in `type`, queue
+ * in `queue` and priority in `priority` (an absent or empty list matches
+ * all), from the maintained counts (migrations 0002, 0006, 0017): what
  * `SELECT count(*) FROM job WHERE …` would say, without reading `job`.
  */
 export async function countMatching(
   sql: Sql,
-  opts: { status?: readonly string[]; type?: readonly string[]; queue?: readonly string[] },
+  opts: {
+    status?: readonly string[];
+    type?: readonly string[];
+    queue?: readonly string[];
+    priority?: readonly number[];
+  },
 ): Promise<number> {
   const status = opts.status?.length ? [...opts.status] : null;
   const type = opts.type?.length ? [...opts.type] : null;
   const queue = opts.queue?.length ? [...opts.queue] : null;
+  const priority = opts.priority?.length ? [...opts.priority] : null;
   const [{ n }] = await sql<{ n: number }[]>`
     SELECT coalesce(sum(n), 0)::int8 AS n FROM (
-      SELECT status, type, queue, n FROM job_status_count
+      SELECT status, type, queue, priority, n FROM job_status_count
       UNION ALL
-      SELECT status, type, queue, n FROM job_status_delta
+      SELECT status, type, queue, priority, n FROM job_status_delta
     ) AS c
     WHERE (${status}::text[] IS NULL OR status = ANY(${status}::text[]))
       AND (${type}::text[] IS NULL OR type = ANY(${type}::text[]))
-      AND (${queue}::text[] IS NULL OR queue = ANY(${queue}::text[]))`;
+      AND (${queue}::text[] IS NULL OR queue = ANY(${queue}::text[]))
+      AND (${priority}::smallint[] IS NULL OR priority = ANY(${priority}::smallint[]))`;
   return n;
 }
