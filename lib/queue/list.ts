@@ -148,9 +148,9 @@ export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
     // SEARCH_SORT_MAX + 1; as few as that are read by id (job_pkey) and
     // sorted, fenced off in a MATERIALIZED CTE so no plan walks the index.
     const found = await sql<{ job_id: string }[]>`
-      SELECT DISTINCT m.job_id FROM (${searchIds(sql, text)}) m LIMIT ${SEARCH_SORT_MAX + 1}`;
+      SELECT m.job_id FROM (${searchIds(sql, text)}) m LIMIT ${SEARCH_SORT_MAX + 1}`;
     if (found.length <= SEARCH_SORT_MAX) {
-      const ids = found.map((r) => r.job_id);
+      const ids = [...new Set(found.map((r) => r.job_id))];
       const where = joinWhere(sql, [
         ...whereParts(sql, { ...q, q: undefined }),
         sql`id = ANY(${ids}::uuid[])`,
