@@ -12,20 +12,30 @@ import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "../lib/queue/notify
 import { seed, SEED_MAX_COUNT } from "../lib/queue/seed.ts";
 import { parseCount, parseDays, parseFlags, UsageError } from "./args.ts";
 
-const USAGE = `usage: deno task seed [--count N] [--spread DAYS]
-  --count N       jobs to insert (default 20, at most ${SEED_MAX_COUNT})
-  --spread DAYS   finished jobs are spread over the last DAYS days (default 7)`;
+const USAGE = `usage: deno task seed [--count N] [--spread DAYS] [--index-search]
+  --count N        jobs to insert (default 20, at most ${SEED_MAX_COUNT})
+  --spread DAYS    finished jobs are spread over the last DAYS days (default 7)
+  --index-search   write the jobs' search rows before returning, instead of
+                   leaving them to the search indexer of a running worker or
+                   web process (searches find the jobs either way)`;
 
 let count: number;
 let spreadDays: number;
+let indexSearch: boolean;
 try {
-  const flags = parseFlags(Deno.args, { count: "value", spread: "value", help: "switch" });
+  const flags = parseFlags(Deno.args, {
+    count: "value",
+    spread: "value",
+    "index-search": "switch",
+    help: "switch",
+  });
   if (flags.help) {
     console.log(USAGE);
     Deno.exit(0);
   }
   count = flags.count === undefined ? 20 : parseCount("count", flags.count, 1, SEED_MAX_COUNT);
   spreadDays = flags.spread === undefined ? 7 : parseDays("spread", flags.spread, 3650);
+  indexSearch = flags["index-search"] === "true";
 } catch (err) {
   if (!(err instanceof UsageError)) throw err;
   console.error(`seed: ${err.message}\n${USAGE}`);
@@ -46,6 +56,7 @@ try {
     spreadDays,
     leaseSeconds: config.JOB_LEASE_SECONDS,
     connections: SEED_CONNECTIONS,
+    indexSearch,
   });
   const secs = (performance.now() - started) / 1000;
   // Wake idle workers and live dashboards.
@@ -62,6 +73,13 @@ try {
   );
   console.log(`  by status: ${list(r.byStatus)}`);
   console.log(`  by type:   ${list(r.byType)}`);
+  if (!indexSearch) {
+    console.log(
+      "  search rows: written by the search indexer of a running worker or web process " +
+        "(deno task start, worker or web); searches find the jobs meanwhile, more slowly " +
+        "(--index-search writes them before returning)",
+    );
+  }
 } finally {
   await sql.end({ timeout: 5 });
 }

@@ -27,6 +27,13 @@ export interface SeedOptions {
   connections?: number;
   /** Jobs per statement (default {@link SEED_CHUNK}). */
   chunk?: number;
+  /**
+   * Write the seeded jobs' search rows before returning (default true).
+   * False leaves them to the search indexer of a running worker or web
+   * process (migration 0016), as for any enqueue: searches find the jobs
+   * either way, through the tail, only more slowly until they are indexed.
+   */
+  indexSearch?: boolean;
 }
 
 /**
@@ -107,9 +114,9 @@ export async function seed(sql: Sql, opts: SeedOptions): Promise<SeedResult> {
   // try-lock (held until its commit), so the deltas of all but one are still
   // unfolded: fold them now, so the counts' readers start with small deltas.
   await sql`SELECT job_status_compact(), job_trend_compact()`;
-  // The seeded jobs' search rows, now rather than by a worker's indexer
-  // later (migration 0016), so a seeded database searches at full speed.
-  await indexSearchTail(sql);
+  // The seeded jobs' search rows now, unless the caller leaves them to the
+  // indexer: one connection, about as long again as the insert itself.
+  if (opts.indexSearch ?? true) await indexSearchTail(sql);
 
   const byStatus = { pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 };
   const byType: Record<string, number> = {};
