@@ -46,7 +46,7 @@ try {
       args: [
         "run",
         "-A",
-        "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256",
+        "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256,--optimize-for-size",
         "bench/worker_process.ts",
         "--handlers",
         "crash",

@@ -67,7 +67,7 @@ export async function runRealMemory(db: Scratch, emit: Emit, o: {
     args: [
       "run",
       "-A",
-      "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256",
+      "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256,--optimize-for-size",
       "worker/main.ts",
     ],
     cwd: ROOT,

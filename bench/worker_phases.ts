@@ -126,7 +126,7 @@ function spawnWorker(opts: {
       "-A",
       // As `deno task worker` runs it (deno.json): young generations of 1 MB and
       // a 256 MB heap cap per isolate keep a pool of Web Workers small.
-      "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256",
+      "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256,--optimize-for-size",
       "bench/worker_process.ts",
       "--concurrency",
       String(opts.concurrency),

@@ -250,7 +250,7 @@ try {
   const queuesOf: [Host, string][] = [[w1, "h1,h2,h3,cut"], [w2, "h2,h3,cut"], [w3, "h3,cut"]];
   const workers = queuesOf.map(([host, queues]) => {
     const p = spawnOnHost(host, [
-      "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256",
+      "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256,--optimize-for-size",
       "worker/main.ts",
       "--handlers=bench/noop_handlers.ts",
     ], {
