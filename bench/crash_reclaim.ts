@@ -17,7 +17,7 @@
 import { parseArgs } from "node:util";
 import { insertInBatches, openProducer } from "./enqueue.ts";
 import { createScratch } from "./scratch.ts";
-import { assertLoopback, resetTables, sleep } from "./util.ts";
+import { assertLoopback, resetTables, sleep, WORKER_V8_FLAGS } from "./util.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -46,7 +46,7 @@ try {
       args: [
         "run",
         "-A",
-        "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256,--optimize-for-size",
+        WORKER_V8_FLAGS,
         "bench/worker_process.ts",
         "--handlers",
         "crash",

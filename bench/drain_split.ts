@@ -27,6 +27,7 @@ import {
   resetTables,
   settle,
   sleep,
+  WORKER_V8_FLAGS,
 } from "./util.ts";
 
 const { values: args, positionals: dirs } = parseArgs({
@@ -79,7 +80,7 @@ try {
         args: [
           "run",
           "-A",
-          "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256,--optimize-for-size",
+          WORKER_V8_FLAGS,
           "bench/worker_process.ts",
           "--concurrency",
           args.concurrency!,

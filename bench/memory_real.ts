@@ -11,7 +11,17 @@ import * as path from "node:path";
 import * as jobs from "../lib/queue/jobs.ts";
 import * as stats from "../lib/queue/stats.ts";
 import type { Scratch } from "./scratch.ts";
-import { type Emit, jobsPerSecond, now, resetTables, round, say, settle, sleep } from "./util.ts";
+import {
+  type Emit,
+  jobsPerSecond,
+  now,
+  resetTables,
+  round,
+  say,
+  settle,
+  sleep,
+  WORKER_V8_FLAGS,
+} from "./util.ts";
 
 const ROOT = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 
@@ -67,7 +77,7 @@ export async function runRealMemory(db: Scratch, emit: Emit, o: {
     args: [
       "run",
       "-A",
-      "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256,--optimize-for-size",
+      WORKER_V8_FLAGS,
       "worker/main.ts",
     ],
     cwd: ROOT,

@@ -5,6 +5,17 @@
  */
 import type { Sql } from "../lib/db.ts";
 
+/**
+ * The `--v8-flags=…` argument of `deno task worker` (deno.json), so every
+ * benchmark and test that starts a worker process runs it as users do.
+ */
+export const WORKER_V8_FLAGS: string = (() => {
+  const tasks = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url))).tasks;
+  const flag = String(tasks.worker).match(/--v8-flags=\S+/);
+  if (!flag) throw new Error("deno.json: the worker task passes no --v8-flags");
+  return flag[0];
+})();
+
 /** Parsed options, shared by every phase module. */
 export interface BenchOptions {
   jobs: number;

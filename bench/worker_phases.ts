@@ -39,6 +39,7 @@ import {
   walBytesSince,
   wallNow,
   walPosition,
+  WORKER_V8_FLAGS,
 } from "./util.ts";
 
 const ROOT = path.dirname(path.dirname(new URL(import.meta.url).pathname));
@@ -126,7 +127,7 @@ function spawnWorker(opts: {
       "-A",
       // As `deno task worker` runs it (deno.json): young generations of 1 MB and
       // a 256 MB heap cap per isolate keep a pool of Web Workers small.
-      "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256,--optimize-for-size",
+      WORKER_V8_FLAGS,
       "bench/worker_process.ts",
       "--concurrency",
       String(opts.concurrency),

@@ -8,6 +8,7 @@
  */
 import { adminUrl, createTestDb, type TestDb } from "./_helpers/db.ts";
 import { insertJob } from "./_helpers/factory.ts";
+import { statusCounts } from "./_helpers/faults.ts";
 import { assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { events, jobs, stats } from "../lib/queue/mod.ts";
 import { migrate, readMigrations } from "../lib/migrate.ts";
@@ -16,22 +17,6 @@ import { openPool, type Sql, withDatabase } from "../lib/db.ts";
 const LEASE = 30;
 const RETRY = { baseMs: 1, maxMs: 1 };
 const NOW = new Date("2026-01-15T12:00:00.000Z");
-
-/** The counts per status as a COUNT over the rows. */
-async function directCounts(sql: Sql): Promise<Record<string, number>> {
-  const rows = await sql<{ status: string; n: number }[]>`
-    SELECT status, count(*)::int AS n FROM job GROUP BY status`;
-  const out: Record<string, number> = {
-    pending: 0,
-    processing: 0,
-    completed: 0,
-    failed: 0,
-    cancelled: 0,
-  };
-  for (const r of rows) out[r.status] = r.n;
-  out.total = rows.reduce((s, r) => s + r.n, 0);
-  return out;
-}
 
 /** The trend's created/completed/failed per minute, from the rows. */
 async function directTrend(sql: Sql): Promise<{ bucket: Date; kind: string; n: number }[]> {
@@ -58,7 +43,11 @@ async function storedTrend(sql: Sql): Promise<{ bucket: Date; kind: string; n: n
 
 async function assertCountsExact(sql: Sql, label: string): Promise<void> {
   const counts = await stats.counts(sql);
-  const direct = await directCounts(sql);
+  const byStatus = await statusCounts(sql);
+  const direct: Record<string, number> = {
+    ...byStatus,
+    total: Object.values(byStatus).reduce((a, n) => a + n, 0),
+  };
   for (const k of Object.keys(direct)) {
     assertEquals((counts as unknown as Record<string, number>)[k], direct[k], `${label}: ${k}`);
   }

@@ -28,6 +28,7 @@
  * the embedded PostgreSQL), `MULTIHOST_JOBS` (20000), `MULTIHOST_SCALE_JOBS`
  * (600).
  */
+import { WORKER_V8_FLAGS } from "../../bench/util.ts";
 import { openPool, withDatabase } from "../../lib/db.ts";
 import { adminUrl } from "../_helpers/db.ts";
 import { migrate } from "../../lib/migrate.ts";
@@ -250,7 +251,7 @@ try {
   const queuesOf: [Host, string][] = [[w1, "h1,h2,h3,cut"], [w2, "h2,h3,cut"], [w3, "h3,cut"]];
   const workers = queuesOf.map(([host, queues]) => {
     const p = spawnOnHost(host, [
-      "--v8-flags=--max-semi-space-size=1,--max-old-space-size=256,--optimize-for-size",
+      WORKER_V8_FLAGS,
       "worker/main.ts",
       "--handlers=bench/noop_handlers.ts",
     ], {

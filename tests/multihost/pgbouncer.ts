@@ -17,6 +17,7 @@
  * `postgres` user when there is one, else `nobody`).
  */
 import { PREFIX } from "./net.ts";
+import { terminate } from "./procs.ts";
 
 /** The transaction-mode database name hosts use for `DATABASE_URL`. */
 export const TX_DB = `${PREFIX}_tx`;
@@ -143,16 +144,7 @@ export async function startPgBouncer(o: PgBouncerOptions): Promise<PgBouncer> {
   let stopped: Promise<void> | null = null;
   const stop = () =>
     stopped ??= (async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* exited */ }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* exited */ }
-      }, 3000);
-      await child.status;
-      clearTimeout(timer);
+      await terminate(child, 3000);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       await Deno.remove(PIDFILE).catch(() => {});
     })();

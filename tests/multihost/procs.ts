@@ -60,22 +60,24 @@ export function spawnOnHost(
     lines,
     exited,
     stop(graceMs = 10_000) {
-      return stopping ??= (async () => {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* exited */ }
-        const timer = setTimeout(() => {
-          try {
-            child.kill("SIGKILL");
-          } catch { /* exited */ }
-        }, graceMs);
-        const code = await exited;
-        clearTimeout(timer);
-        return code;
-      })();
+      return stopping ??= terminate(child, graceMs).then(() => exited);
     },
     cpuMs: () => cpuMsOf(child.pid),
   };
+}
+
+/** SIGTERM, then SIGKILL if `child` has not exited within `graceMs`; resolves once it has. */
+export async function terminate(child: Deno.ChildProcess, graceMs: number): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* exited */ }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+  }, graceMs);
+  await child.status;
+  clearTimeout(timer);
 }
 
 /** CPU time (user + system) process `pid` has used, in ms (from /proc; 0 when it is gone). */
