@@ -66,8 +66,14 @@ const apiHeaders = secureHeaders({
 const timing: MiddlewareHandler<Env> = async (c, next) => {
   const started = performance.now();
   await next();
-  // hono/request-id's header is lost when a route answers with its own Response: set it again.
-  c.header("x-request-id", c.get("state").requestId);
+  // hono/request-id's header is lost when a route answers with its own Response: set it again,
+  // on the answer's own headers (`c.header` would copy the whole Response first).
+  const id = c.get("state").requestId;
+  try {
+    c.res.headers.set("x-request-id", id);
+  } catch {
+    c.header("x-request-id", id); // immutable headers (a proxied answer): a copy then
+  }
   if (c.get("state").unauthenticated) recordUnauthenticated();
   else recordHttp(c.req.method, routeLabel(c), c.res.status, (performance.now() - started) / 1000);
 };

@@ -7,6 +7,9 @@ import { z } from "zod";
 import { hasUnstorableChars } from "../jobs/common.ts";
 import { HttpError } from "./errors.ts";
 
+/** Strict UTF-8 (one decoder for every body: without `stream` it keeps no state between calls). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Deepest nesting of arrays and objects a body may have. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -77,7 +80,7 @@ export async function readJson(req: Request, opts: ReadJsonOptions): Promise<unk
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     throw new HttpError(400, "malformed_json", "the request body is not valid UTF-8");
   }
@@ -120,10 +123,31 @@ export function json(
   data: unknown,
   init: { status?: number; headers?: HeadersInit } = {},
 ): Response {
+  const status = init.status ?? 200;
+  if (isLowerCaseRecord(init.headers)) {
+    // The usual case (no headers, or a few lower-case names such as `location`): one
+    // header record, no Headers object to build and look up.
+    return new Response(JSON.stringify(data), {
+      status,
+      headers: {
+        "cache-control": "no-store",
+        ...init.headers,
+        "content-type": "application/json; charset=utf-8",
+      },
+    });
+  }
   const headers = new Headers(init.headers);
   headers.set("content-type", "application/json; charset=utf-8");
   if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
-  return new Response(JSON.stringify(data), { status: init.status ?? 200, headers });
+  return new Response(JSON.stringify(data), { status, headers });
+}
+
+/** `undefined`, or a plain object whose header names are all lower-case (so spreading it cannot repeat a name). */
+function isLowerCaseRecord(h: HeadersInit | undefined): h is Record<string, string> | undefined {
+  if (h === undefined) return true;
+  if (typeof h !== "object" || Array.isArray(h) || h instanceof Headers) return false;
+  for (const k in h) if (k !== k.toLowerCase()) return false;
+  return true;
 }
 
 function tooLarge(limit: number): HttpError {
