@@ -6,7 +6,7 @@
  * pages only.
  */
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { bodyJson } from "./_helpers/api_server.ts";
+import { bodyJson, startApiServer } from "./_helpers/api_server.ts";
 import { openApp } from "./_helpers/app.ts";
 import { pathOf } from "../lib/http/errors.ts";
 import { json } from "../lib/http/json.ts";
@@ -153,6 +153,100 @@ Deno.test("POST /api/jobs: request id, security and JSON headers on the 201", as
     await bad.body?.cancel();
     assertEquals(bad.status, 422);
     assertEquals(bad.headers.get("x-request-id"), id);
+  } finally {
+    await s.close();
+  }
+});
+
+const NOTE = { type: "notification", payload: { user_id: "u", channel: "push", message: "m" } };
+
+async function jobCount(s: { db: { sql: TestSql } }): Promise<number> {
+  const [{ n }] = await s.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM job`;
+  return n;
+}
+type TestSql = Awaited<ReturnType<typeof openApp>>["db"]["sql"];
+
+Deno.test("a declared Content-Length is held to the body limits without reading the body", async () => {
+  const s = await openApp({ BODY_LIMIT_BYTES: "2048", BATCH_BODY_LIMIT_BYTES: "4096" });
+  try {
+    const post = (path: string, body: string, length: number) =>
+      s.call(path, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": String(length) },
+        body,
+      });
+    const small = JSON.stringify(NOTE);
+    const ok = await post("/api/jobs", small, small.length);
+    assertEquals(ok.status, 201, await ok.clone().text());
+    assertEquals((await bodyJson(ok)).payload, NOTE.payload);
+    const big = JSON.stringify({
+      ...NOTE,
+      payload: { ...NOTE.payload, message: "x".repeat(3000) },
+    });
+    for (
+      const [path, body, length] of [
+        ["/api/jobs", big, big.length],
+        ["/api/jobs", small, 2049], // declared over the limit: refused before the route
+        ["/api/jobs", big, 100], // declared under it, larger in fact (only possible in-process)
+        ["/api/jobs/batch", JSON.stringify({ jobs: [NOTE] }), 4097],
+      ] as const
+    ) {
+      const res = await post(path, body, length);
+      assertEquals(res.status, 413, `${path} ${length}`);
+      assertEquals(
+        (await bodyJson<{ error: { code: string } }>(res)).error.code,
+        "payload_too_large",
+      );
+    }
+    const batch = JSON.stringify({ jobs: [NOTE, NOTE] });
+    const batchOk = await post("/api/jobs/batch", batch, batch.length);
+    assertEquals(batchOk.status, 201);
+    await batchOk.body?.cancel();
+    assertEquals(await jobCount(s), 3);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("over a socket: the 201 and the 413s of POST /api/jobs", async () => {
+  const s = await startApiServer({ BODY_LIMIT_BYTES: "2048" });
+  try {
+    const ok = await s.post("/api/jobs", NOTE, { headers: { "x-request-id": "sock-1" } });
+    const job = await bodyJson(ok);
+    assertEquals(ok.status, 201);
+    assertEquals(ok.headers.get("x-request-id"), "sock-1");
+    assertEquals(ok.headers.get("location"), `/api/jobs/${job.id}`);
+    assertEquals(job.payload, NOTE.payload);
+    const big = { ...NOTE, payload: { ...NOTE.payload, message: "x".repeat(3000) } };
+    const tooBig = await s.post("/api/jobs", big);
+    assertEquals(tooBig.status, 413);
+    await tooBig.body?.cancel();
+    // Chunked (no Content-Length): cut off at the limit while streaming.
+    const bytes = new TextEncoder().encode(JSON.stringify(big));
+    const chunked = await s.call("/api/jobs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(bytes.subarray(0, 1000));
+          c.enqueue(bytes.subarray(1000));
+          c.close();
+        },
+      }),
+    });
+    assertEquals(chunked.status, 413);
+    await chunked.body?.cancel();
+    const malformed = await s.call("/api/jobs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{nope",
+    });
+    assertEquals(malformed.status, 400);
+    assertEquals(
+      (await bodyJson<{ error: { code: string } }>(malformed)).error.code,
+      "malformed_json",
+    );
+    assertEquals(await jobCount(s), 1);
   } finally {
     await s.close();
   }

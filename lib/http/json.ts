@@ -66,7 +66,13 @@ export async function readJson(req: Request, opts: ReadJsonOptions): Promise<unk
   if (declaredLength !== null && Number.isFinite(declaredLength) && declaredLength > opts.limit) {
     throw tooLarge(opts.limit);
   }
-  const bytes = await readCapped(req, opts.limit);
+  // A declared length within the limit is what the connection delivers (HTTP framing checks
+  // it): the body is taken whole, with no stream reader of its own.
+  const bytes = declaredLength !== null && Number.isInteger(declaredLength) &&
+      declaredLength >= 0 && !req.headers.has("transfer-encoding")
+    ? await req.bytes()
+    : await readCapped(req, opts.limit);
+  if (bytes.length > opts.limit) throw tooLarge(opts.limit); // a length declared wrongly in-process
   if (bytes.length === 0) {
     if (opts.optional) return undefined;
     throw new HttpError(400, "malformed_json", "the request body is empty; expected a JSON object");
