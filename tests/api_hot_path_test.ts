@@ -9,7 +9,7 @@ import { assert, assertEquals } from "./_helpers/assert.ts";
 import { bodyJson, startApiServer } from "./_helpers/api_server.ts";
 import { openApp } from "./_helpers/app.ts";
 import { pathOf } from "../lib/http/errors.ts";
-import { json } from "../lib/http/json.ts";
+import { json, withIsoDates } from "../lib/http/json.ts";
 import { guardFormData, refuseWildcardPath } from "../lib/http/guards.ts";
 import { Hono } from "hono";
 
@@ -247,6 +247,48 @@ Deno.test("over a socket: the 201 and the 413s of POST /api/jobs", async () => {
       "malformed_json",
     );
     assertEquals(await jobCount(s), 1);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("withIsoDates: the same JSON text as JSON.stringify, Dates as strings", async () => {
+  const a = new Date("2026-12-01T00:00:00.123Z");
+  const b = new Date("2026-12-01T00:00:01.456Z");
+  const values: unknown[] = [
+    { x: 1, at: a, also: new Date(a.getTime()), then: b, again: a, nested: { at: b }, list: [a] },
+    { bad: new Date(NaN), ok: b },
+    { none: null, n: 1, s: "x" },
+    [a, { at: b }],
+    a,
+    "text",
+    null,
+    Object.assign(Object.create(null), { at: a }),
+  ];
+  for (const v of values) assertEquals(JSON.stringify(withIsoDates(v)), JSON.stringify(v));
+  const row = { at: a, n: 1 };
+  const copy = withIsoDates(row) as Record<string, unknown>;
+  assertEquals(copy, { at: a.toISOString(), n: 1 });
+  assert(row.at instanceof Date, "the row itself is not changed");
+  const plain = { n: 1 };
+  assert(withIsoDates(plain) === plain, "nothing to copy without Dates");
+
+  // A stored job row, as the coalescer returns it.
+  const s = await openApp();
+  try {
+    const [r1, r2] = await Promise.all([
+      s.app.enqueuer.enqueue({ type: "notification", payload: NOTE.payload }),
+      s.app.enqueuer.enqueue({
+        type: "notification",
+        payload: NOTE.payload,
+        scheduled_for: "2030-01-01T00:00:00Z",
+      }),
+    ]);
+    for (const job of [r1, r2, r1]) {
+      const out = withIsoDates(job);
+      assert(out !== job, "a job row is copied");
+      assertEquals(JSON.stringify(out), JSON.stringify(job));
+    }
   } finally {
     await s.close();
   }

