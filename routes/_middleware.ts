@@ -7,7 +7,7 @@
  */
 import { define, type State } from "@/utils.ts";
 import type { Context } from "fresh";
-import { isApi } from "@/lib/http/errors.ts";
+import { isApi, pathOf } from "@/lib/http/errors.ts";
 import { requestSession } from "@/lib/http/session.ts";
 import { prepareIslands } from "@/lib/web/build.ts";
 
@@ -26,7 +26,7 @@ async function gate(ctx: Context<State>): Promise<Response | null> {
 }
 
 export const handler = define.middleware(async (ctx) => {
-  const path = ctx.url.pathname;
+  const path = pathOf(ctx.req.url);
   if (isApi(path)) return await ctx.next();
   const refused = await gate(ctx);
   if (refused) return refused;

@@ -66,8 +66,14 @@ const apiHeaders = secureHeaders({
 const timing: MiddlewareHandler<Env> = async (c, next) => {
   const started = performance.now();
   await next();
-  // hono/request-id's header is lost when a route answers with its own Response: set it again.
-  c.header("x-request-id", c.get("state").requestId);
+  // hono/request-id's header is lost when a route answers with its own Response: set it again,
+  // on the answer's own headers (`c.header` would copy the whole Response first).
+  const id = c.get("state").requestId;
+  try {
+    c.res.headers.set("x-request-id", id);
+  } catch {
+    c.header("x-request-id", id); // immutable headers (a proxied answer): a copy then
+  }
   if (c.get("state").unauthenticated) recordUnauthenticated();
   else recordHttp(c.req.method, routeLabel(c), c.res.status, (performance.now() - started) / 1000);
 };
@@ -116,18 +122,26 @@ function auth(config: Config): MiddlewareHandler<Env> {
   };
 }
 
+const tooLarge = (maxSize: number) =>
+  jsonError(413, "payload_too_large", `the request body is larger than ${maxSize} bytes`);
+
 function bodySize(config: Config): MiddlewareHandler<Env> {
-  const limited = (maxSize: number) =>
-    bodyLimit({
-      maxSize,
-      onError: () =>
-        jsonError(413, "payload_too_large", `the request body is larger than ${maxSize} bytes`),
-    });
+  const limited = (maxSize: number) => bodyLimit({ maxSize, onError: () => tooLarge(maxSize) });
   const batch = limited(config.BATCH_BODY_LIMIT_BYTES);
   const other = limited(config.BODY_LIMIT_BYTES);
   return async (c, next) => {
     if (!UNSAFE.has(c.req.method)) return await next();
-    return await (c.req.path === "/api/jobs/batch" ? batch : other)(c, next);
+    const batchPath = c.req.path === "/api/jobs/batch";
+    // A declared length is checked as hono/body-limit checks it, without touching the body
+    // (its stream is then made only if a route reads it as one).
+    const h = c.req.raw.headers;
+    const declared = h.get("content-length");
+    if (declared !== null && !h.has("transfer-encoding")) {
+      const maxSize = batchPath ? config.BATCH_BODY_LIMIT_BYTES : config.BODY_LIMIT_BYTES;
+      if (parseInt(declared, 10) > maxSize) return tooLarge(maxSize);
+      return await next();
+    }
+    return await (batchPath ? batch : other)(c, next);
   };
 }
 

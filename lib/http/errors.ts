@@ -36,6 +36,19 @@ export function isApi(path: string): boolean {
   return path === "/api" || path.startsWith("/api/");
 }
 
+/**
+ * The path of a request's URL (`Request.url`, already serialised by the URL
+ * parser, so the same as `new URL(url).pathname`) without parsing it.
+ */
+export function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const q = url.indexOf("?", start);
+  const h = url.indexOf("#", start);
+  const end = q === -1 ? (h === -1 ? url.length : h) : h === -1 ? q : Math.min(q, h);
+  return url.slice(start, end);
+}
+
 /** The JSON envelope every `/api` error has. */
 export interface ErrorBody {
   error: { code: string; message: string; issues?: FieldIssue[]; request_id?: string };
