@@ -116,8 +116,9 @@ function searchIds(sql: Sql | TxSql, text: string, words: string | null = null) 
 /**
  * The words a job matching `text` must hold, as the text of a tsquery on
  * `jobq_search_words` (migrations/0018_search_words.sql), or null when the
- * term has none to look up (no separator in it: each of its words may lie
- * inside a longer one), or no letter or digit at all.
+ * term has none to look up (no separator after a word: its one word may lie
+ * inside a longer one; no letter or digit at all). Terms of letters and
+ * digits only skip the round trip.
  */
 export async function searchWords(sql: Sql | TxSql, text: string): Promise<string | null> {
   if (!/[^\p{L}\p{N}]/u.test(text)) return null;
@@ -172,8 +173,8 @@ export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
     // The planner cannot estimate a search's matches (trigrams, an id
     // prefix's range of a uuid): it would walk job_created_idx for 20 rows
     // that are, for a rare term, nowhere near its start. So the matches are
-    // counted first (job_search_idx / job_search_pkey), up to
-    // SEARCH_SORT_MAX + 1; as few as that are read by id (job_pkey) and
+    // counted first (job_search_words_idx when the term has words to look
+    // up, else job_search_idx; job_search_pkey), up to SEARCH_SORT_MAX + 1; as few as that are read by id (job_pkey) and
     // sorted, fenced off in a MATERIALIZED CTE so no plan walks the index.
     const words = await searchWords(sql, text);
     const found = await sql<{ job_id: string }[]>`
