@@ -68,3 +68,24 @@ RETURN (
 );
 
 CREATE INDEX job_search_words_idx ON job_search USING gin (jobq_search_words(body));
+
+-- jobq_search_word_rows(words)  the search rows holding a term's words
+--                           (words: a jobq_search_query), for the list's
+--                           search to test with its ILIKE. A function for
+--                           its settings and its fence: the planner cannot
+--                           estimate a word search's matches (a prefix of a
+--                           rare word, OR '~': 150,000 of 10 million guessed
+--                           for 48, with the statistics), and on that guess
+--                           it compiled the search with JIT (100 ms) or ran
+--                           it on parallel workers (40 ms to start them)
+--                           around a 1 ms index scan; nor may it add the
+--                           trigram index to the scan (a BitmapAnd reading
+--                           the very posting lists the words avoid).
+CREATE FUNCTION jobq_search_word_rows(words tsquery) RETURNS SETOF job_search
+LANGUAGE sql STABLE STRICT PARALLEL SAFE ROWS 100
+SET jit = off SET max_parallel_workers_per_gather = 0
+AS $$ SELECT * FROM job_search WHERE jobq_search_words(body) @@ words $$;
+
+-- The statistics of the new expression now, not at autovacuum's next
+-- analyze of a large table.
+ANALYZE job_search;

@@ -92,17 +92,13 @@ function searchIds(sql: Sql | TxSql, text: string, words: string | null = null) 
   const valueMatch = escaped
     ? sql`jobq_search_text(j.payload) ILIKE ${like}`
     : sql`(j.payload::text ILIKE ${like} AND jobq_search_text(j.payload) ILIKE ${like})`;
-  // migrations/0018_search_words.sql: job_search_words_idx finds the rows
-  // holding the term's words; the OFFSET 0 keeps the planner from adding
-  // the trigram index to that scan (a BitmapAnd reading the very posting
-  // lists the words avoid), the ILIKE then tests the few rows found.
+  // migrations/0018_search_words.sql: jobq_search_word_rows reads the rows
+  // holding the term's words (job_search_words_idx), the ILIKE then tests
+  // the few rows found.
   const indexed = words === null
     ? sql`SELECT s.job_id FROM job_search s
       WHERE s.body ILIKE ${like} OR s.queue ILIKE ${like} ${idIs(sql`s.job_id`)}`
-    : sql`SELECT w.job_id FROM (
-        SELECT s.job_id, s.body FROM job_search s
-        WHERE jobq_search_words(s.body) @@ ${words}::tsquery OFFSET 0) w
-      WHERE w.body ILIKE ${like}
+    : sql`SELECT w.job_id FROM jobq_search_word_rows(${words}::tsquery) w WHERE w.body ILIKE ${like}
       UNION ALL
       SELECT s.job_id FROM job_search s WHERE s.queue ILIKE ${like} ${idIs(sql`s.job_id`)}`;
   return sql`
