@@ -63,9 +63,12 @@ export function idRange(text: string): [string, string] | null {
 /**
  * The ids of the jobs a trimmed, non-empty search `text` matches, as a
  * subquery with one column, `job_id`: a substring of a payload value or of
- * the queue name (case-insensitive), or the id itself or its start.
+ * the queue name (case-insensitive), or the id itself or its start. With
+ * `words` (the term's `jobq_search_query`, see {@link searchWords}) the
+ * search rows are found through their words and then tested with the same
+ * ILIKE: the same matches, without the trigrams' posting lists.
  */
-function searchIds(sql: Sql | TxSql, text: string) {
+function searchIds(sql: Sql | TxSql, text: string, words: string | null = null) {
   // migrations/0013_search.sql: job_search_idx serves both ILIKEs (a
   // BitmapOr), the search table's primary key the id. Jobs not indexed yet
   // (migrations/0016_search_tail.sql: a few seconds' worth while a worker
@@ -89,13 +92,35 @@ function searchIds(sql: Sql | TxSql, text: string) {
   const valueMatch = escaped
     ? sql`jobq_search_text(j.payload) ILIKE ${like}`
     : sql`(j.payload::text ILIKE ${like} AND jobq_search_text(j.payload) ILIKE ${like})`;
+  // migrations/0018_search_words.sql: jobq_search_word_rows reads the rows
+  // holding the term's words (job_search_words_idx), the ILIKE then tests
+  // the few rows found.
+  const indexed = words === null
+    ? sql`SELECT s.job_id FROM job_search s
+      WHERE s.body ILIKE ${like} OR s.queue ILIKE ${like} ${idIs(sql`s.job_id`)}`
+    : sql`SELECT w.job_id FROM jobq_search_word_rows(${words}::tsquery) w WHERE w.body ILIKE ${like}
+      UNION ALL
+      SELECT s.job_id FROM job_search s WHERE s.queue ILIKE ${like} ${idIs(sql`s.job_id`)}`;
   return sql`
-    SELECT s.job_id FROM job_search s
-    WHERE s.body ILIKE ${like} OR s.queue ILIKE ${like} ${idIs(sql`s.job_id`)}
+    ${indexed}
     UNION ALL
     SELECT j.id FROM job j
     WHERE j.id = ANY (ARRAY(SELECT unnest(t.job_ids) FROM job_search_tail t))
       AND (${valueMatch} OR j.queue ILIKE ${like} ${idIs(sql`j.id`)})`;
+}
+
+/**
+ * The words a job matching `text` must hold, as the text of a tsquery on
+ * `jobq_search_words` (migrations/0018_search_words.sql), or null when the
+ * term has none to look up (no separator after a word: its one word may lie
+ * inside a longer one; no letter or digit at all). Terms of letters and
+ * digits only skip the round trip.
+ */
+export async function searchWords(sql: Sql | TxSql, text: string): Promise<string | null> {
+  if (!/[^\p{L}\p{N}]/u.test(text)) return null;
+  const [{ words }] = await sql<{ words: string | null }[]>`
+    SELECT jobq_search_query(${text})::text AS words`;
+  return words;
 }
 
 /** The WHERE clause of the list's filters (empty when there are none). */
@@ -144,11 +169,12 @@ export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
     // The planner cannot estimate a search's matches (trigrams, an id
     // prefix's range of a uuid): it would walk job_created_idx for 20 rows
     // that are, for a rare term, nowhere near its start. So the matches are
-    // counted first (job_search_idx / job_search_pkey), up to
-    // SEARCH_SORT_MAX + 1; as few as that are read by id (job_pkey) and
+    // counted first (job_search_words_idx when the term has words to look
+    // up, else job_search_idx; job_search_pkey), up to SEARCH_SORT_MAX + 1; as few as that are read by id (job_pkey) and
     // sorted, fenced off in a MATERIALIZED CTE so no plan walks the index.
+    const words = await searchWords(sql, text);
     const found = await sql<{ job_id: string }[]>`
-      SELECT m.job_id FROM (${searchIds(sql, text)}) m LIMIT ${SEARCH_SORT_MAX + 1}`;
+      SELECT m.job_id FROM (${searchIds(sql, text, words)}) m LIMIT ${SEARCH_SORT_MAX + 1}`;
     if (found.length <= SEARCH_SORT_MAX) {
       const ids = [...new Set(found.map((r) => r.job_id))];
       const where = joinWhere(sql, [
