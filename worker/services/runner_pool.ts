@@ -28,6 +28,11 @@ import type { Settler } from "./settle.ts";
 
 /** How long a crashed runner's last messages get to arrive before its jobs are settled (ms). */
 const CRASH_SETTLE_MS = 100;
+/**
+ * Runners loading at once: one per core. More only share the cores, so the
+ * first runner would claim later, while the last would be ready no sooner.
+ */
+const LOADING_AT_ONCE = Math.max(1, navigator.hardwareConcurrency || 1);
 /** How often the hard timeouts of running handlers are checked (ms). */
 const WATCHDOG_MS = 100;
 
@@ -59,6 +64,12 @@ export class RunnerPool {
   #d: RunnerPoolDeps;
   #slots: Slot[] = [];
   #spawned = 0;
+  /** Runners {@link start} has not spawned yet. */
+  #toSpawn: number[] = [];
+  /** Runners spawned and not ready yet. */
+  #loading = 0;
+  /** Resolves when every runner is spawned; rejects when one could not start. */
+  #launched = Promise.withResolvers<void>();
   #claims = 0;
   #stopping = false;
   #closed = false;
@@ -76,7 +87,8 @@ export class RunnerPool {
   /**
    * Starts the runners and the watchdog; resolves when every runner is ready
    * and rejects when one cannot start (e.g. a bad handlers module: then call
-   * {@link terminate}).
+   * {@link terminate}). Runners are spawned a few at a time (see
+   * {@link #launch}).
    */
   async start(): Promise<void> {
     this.#watchdog = setInterval(() => {
@@ -87,8 +99,34 @@ export class RunnerPool {
       });
       for (const o of overdue) this.#replace(o.slot, o.reason, o.failMessage, o.detail, o.job);
     }, WATCHDOG_MS);
-    for (let i = 0; i < this.#d.concurrency; i++) this.#spawn(i);
+    this.#toSpawn = [...Array(this.#d.concurrency).keys()];
+    this.#launch();
+    await this.#launched.promise;
     await Promise.all(this.#slots.map((s) => s.ready.promise));
+  }
+
+  /**
+   * Spawns the runners {@link start} has not spawned yet while fewer than
+   * {@link LOADING_AT_ONCE} are loading; each one ready lets the next go. All
+   * at once, each Web Worker's start-up shared the cores with all the others
+   * (and with the first runners' jobs): the first claim came only when most
+   * had loaded. A stop or a failed start spawns no more.
+   */
+  #launch(): void {
+    const list = this.#toSpawn;
+    if (this.#stopping || this.#closed) list.length = 0;
+    while (list.length && this.#loading < LOADING_AT_ONCE) {
+      const slot = this.#spawn(list.shift()!);
+      this.#loading++;
+      slot.ready.promise.then(() => {
+        this.#loading--;
+        this.#launch();
+      }, (err) => {
+        list.length = 0;
+        this.#launched.reject(err);
+      });
+    }
+    if (list.length === 0) this.#launched.resolve();
   }
 
   /** The runners' `locked_by`. */

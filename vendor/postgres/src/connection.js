@@ -1,8 +1,8 @@
-import net from 'node:net'
-import tls from 'node:tls'
-import crypto from 'node:crypto'
-import Stream from 'node:stream'
-import { performance } from 'node:perf_hooks'
+// jobq: Node built-ins are loaded when first used, not when the module loads: each one costs
+// every Web Worker that imports postgres.js CPU at start-up, and a connection over jobq's own
+// socket (lib/pg_socket.ts) without TLS, password hashing or COPY streams uses none of them.
+// `performance` is the global one.
+const builtin = (name) => process.getBuiltinModule(name)
 
 import { stringify, handleValue, arrayParser, arraySerializer } from './types.js'
 import { Errors } from './errors.js'
@@ -131,7 +131,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     try {
       x = options.socket
         ? (await Promise.resolve(options.socket(options)))
-        : new net.Socket()
+        : new (builtin('node:net').Socket)()
     } catch (e) {
       error(e)
       return
@@ -283,7 +283,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
 
     const options = {
       socket,
-      servername: net.isIP(socket.host) ? undefined : socket.host
+      servername: builtin('node:net').isIP(socket.host) ? undefined : socket.host
     }
 
     if (sslnegotiation === 'direct')
@@ -295,7 +295,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
       Object.assign(options, ssl)
 
     socket.removeAllListeners()
-    socket = tls.connect(options)
+    socket = builtin('node:tls').connect(options)
     socket.on('secureConnect', connected)
     socket.on('error', error)
     socket.on('close', closed)
@@ -721,7 +721,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   async function SASL() {
-    nonce = (await crypto.randomBytes(18)).toString('base64')
+    nonce = (await builtin('node:crypto').randomBytes(18)).toString('base64')
     b().p().str('SCRAM-SHA-256' + b.N)
     const i = b.i
     write(b.inc(4).str('n,,n=*,r=' + nonce).i32(b.i - i - 4, i).end())
@@ -730,7 +730,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   async function SASLContinue(x) {
     const res = x.toString('utf8', 9).split(',').reduce((acc, x) => (acc[x[0]] = x.slice(2), acc), {})
 
-    const saltedPassword = await crypto.pbkdf2Sync(
+    const saltedPassword = await builtin('node:crypto').pbkdf2Sync(
       await Pass(),
       Buffer.from(res.s, 'base64'),
       parseInt(res.i), 32,
@@ -871,7 +871,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   function CopyInResponse() {
-    stream = new Stream.Writable({
+    stream = new (builtin('node:stream').Writable)({
       autoDestroy: true,
       write(chunk, encoding, callback) {
         socket.write(b().d().raw(chunk).end(), callback)
@@ -891,7 +891,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   function CopyOutResponse() {
-    stream = new Stream.Readable({
+    stream = new (builtin('node:stream').Readable)({
       read() { socket.resume() }
     })
     query.resolve(stream)
@@ -899,7 +899,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
 
   /* c8 ignore next 3 */
   function CopyBothResponse() {
-    stream = new Stream.Duplex({
+    stream = new (builtin('node:stream').Duplex)({
       autoDestroy: true,
       read() { socket.resume() },
       /* c8 ignore next 11 */
@@ -1036,15 +1036,15 @@ function parseError(x) {
 }
 
 function md5(x) {
-  return crypto.createHash('md5').update(x).digest('hex')
+  return builtin('node:crypto').createHash('md5').update(x).digest('hex')
 }
 
 function hmac(key, x) {
-  return crypto.createHmac('sha256', key).update(x).digest()
+  return builtin('node:crypto').createHmac('sha256', key).update(x).digest()
 }
 
 function sha256(x) {
-  return crypto.createHash('sha256').update(x).digest()
+  return builtin('node:crypto').createHash('sha256').update(x).digest()
 }
 
 function xor(a, b) {

@@ -1,6 +1,6 @@
 /* @ts-self-types="../types/index.d.ts" */
-import os from 'node:os'
-import fs from 'node:fs'
+// jobq: node:os and node:fs are loaded when first used (see connection.js).
+const builtin = (name) => process.getBuiltinModule(name)
 
 import {
   mergeUserTypes,
@@ -130,7 +130,7 @@ function Postgres(a, b) {
     function file(path, args = [], options = {}) {
       arguments.length === 2 && !Array.isArray(args) && (options = args, args = [])
       const query = new Query([], args, (query) => {
-        fs.readFile(path, 'utf8', (err, string) => {
+        builtin('node:fs').readFile(path, 'utf8', (err, string) => {
           if (err)
             return query.reject(err)
 
@@ -579,7 +579,7 @@ function parseUrl(url) {
 
 function osUsername() {
   try {
-    return os.userInfo().username // eslint-disable-line
+    return builtin('node:os').userInfo().username // eslint-disable-line
   } catch (_) {
     return process.env.USERNAME || process.env.USER || process.env.LOGNAME  // eslint-disable-line
   }

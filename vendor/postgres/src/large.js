@@ -1,4 +1,5 @@
-import Stream from 'node:stream'
+// jobq: node:stream is loaded when a large object's stream is made (see connection.js).
+const Stream = () => process.getBuiltinModule('node:stream')
 
 export default function largeObject(sql, oid, mode = 0x00020000 | 0x00040000) {
   return new Promise(async(resolve, reject) => {
@@ -40,7 +41,7 @@ export default function largeObject(sql, oid, mode = 0x00020000 | 0x00040000) {
       } = {}) {
         let max = end - start
         start && await lo.seek(start)
-        return new Stream.Readable({
+        return new (Stream().Readable)({
           highWaterMark,
           async read(size) {
             const l = size > max ? size - max : size
@@ -58,7 +59,7 @@ export default function largeObject(sql, oid, mode = 0x00020000 | 0x00040000) {
         start = 0
       } = {}) {
         start && await lo.seek(start)
-        return new Stream.Writable({
+        return new (Stream().Writable)({
           highWaterMark,
           write(chunk, encoding, callback) {
             lo.write(chunk).then(() => callback(), callback)
