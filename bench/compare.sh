@@ -31,7 +31,8 @@
 # enqueue phases; per-call enqueue of the peers runs at ~700 jobs/s, so 20000
 # would take most of the time budget), CONCURRENCY (16), INFLIGHT (16),
 # HTTP_SECONDS (10), HTTP_CONNECTIONS (32), MEMORY_JOBS (100000; 0 skips it),
-# BENCH_SCALE (0), SCALE_SIZES (10000,1000000), PEERS_DIR (/tmp/peers),
+# BENCH_SCALE (0), SCALE_SIZES (10000,1000000), SCALE_REUSE (0; 1 keeps the seeded scale
+# databases and uses those a run kept before: bench/scale.ts --scale-reuse), PEERS_DIR (/tmp/peers),
 # AUTOCANNON_DIR (/tmp/jobq-autocannon), OUT (/tmp/jobq-compare/<UTC stamp>).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,7 @@ HTTP_SECONDS=${HTTP_SECONDS:-10}
 HTTP_CONNECTIONS=${HTTP_CONNECTIONS:-32}
 MEMORY_JOBS=${MEMORY_JOBS:-100000}
 BENCH_SCALE=${BENCH_SCALE:-0}
+SCALE_REUSE=${SCALE_REUSE:-0}
 SCALE_SIZES=${SCALE_SIZES:-10000,1000000}
 AUTOCANNON_VERSION=9.0.0
 AUTOCANNON_DIR=${AUTOCANNON_DIR:-/tmp/jobq-autocannon}
@@ -143,7 +145,9 @@ if [ "$MEMORY_JOBS" -gt 0 ]; then
     --memory-concurrency 4
 fi
 if [ "$BENCH_SCALE" = 1 ]; then
-  OURS_TIMEOUT=7200 ours default "$DRAIN_JOBS" scale --scale-sizes "$SCALE_SIZES"
+  reuse=()
+  [ "$SCALE_REUSE" = 1 ] && reuse=(--scale-reuse)
+  OURS_TIMEOUT=7200 ours default "$DRAIN_JOBS" scale --scale-sizes "$SCALE_SIZES" "${reuse[@]}"
 fi
 took=$(($(date +%s) - started))
 echo "compare: done in $took s" >&2
