@@ -266,17 +266,12 @@ async function admit(job: LeanJob): Promise<boolean> {
 async function loopMany(): Promise<void> {
   const tasks = new Set<Promise<void>>();
   while (!state.stopping && !state.halted) {
-    if (state.freeEntries.length === 0) {
+    const free = state.freeEntries.length;
+    if (free === 0) {
       // A handler ending wakes this wait.
       await idle();
       continue;
     }
-    // Jobs ending in the same turn of the event loop share the next claim:
-    // waiting one turn lets the others ending with the first free their
-    // slots (a claim of one job costs the database about what one of many
-    // does, so claims of what the first free slot alone brings drain slower).
-    if (tasks.size > 0) await delay(0);
-    const free = state.freeEntries.length;
     // The finished jobs' completions and the claim of as many jobs as there
     // are free slots go out in one statement (runner_cycle.ts). Jobs ending
     // close together share it. A finished job whose completion is written
