@@ -5,7 +5,7 @@
  * tens of milliseconds of CPU at start-up. Imported as the `jobs` namespace,
  * as everywhere else.
  */
-export { claim, type LeanJob } from "../lib/queue/claim.ts";
+export { claim, completeAndClaim, type LeanJob } from "../lib/queue/claim.ts";
 export { complete, completeIds } from "../lib/queue/complete.ts";
 export { fail } from "../lib/queue/fail.ts";
 export { release } from "../lib/queue/release.ts";

@@ -29,6 +29,7 @@ import { delay, describe, withRetry } from "./retry.ts";
 import { finished, post, refOf, retryHooks, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
 import { runOne } from "./runner_run.ts";
+import { announce, type Claimed, completeAndClaim } from "./runner_cycle.ts";
 import type { HandlerMap } from "./types.ts";
 
 type LeanJob = jobs.LeanJob;
@@ -148,12 +149,6 @@ async function idle(): Promise<void> {
   state.wakePending = false;
 }
 
-/** A claim's jobs with the sequence number of the first (see the `claimed` message). */
-interface Claimed {
-  jobs: LeanJob[];
-  firstSeq: number;
-}
-
 /**
  * Claims the next jobs and tells the supervisor at once (it renews their
  * leases from then on), or once `after` (the write of completions sent
@@ -190,17 +185,7 @@ async function claimNext(
   // Completions sent with this claim are reported first: the supervisor's
   // count of what this runner holds never exceeds what it may hold.
   if (after) await after;
-  const firstSeq = state.nextSeq;
-  state.nextSeq += batch.length;
-  if (batch.length) {
-    post({ kind: "claimed", firstSeq, jobs: batch.map(refOf) });
-    log("info", "jobs.claimed", {
-      worker: state.settings.lockedBy,
-      count: batch.length,
-      job_ids: batch.map((j) => j.id),
-    });
-  }
-  return { jobs: batch, firstSeq };
+  return announce(batch);
 }
 
 /**
@@ -288,14 +273,16 @@ async function loopMany(): Promise<void> {
       continue;
     }
     // The finished jobs' completions and the claim of as many jobs as there
-    // are free slots go out together (one round trip, not two). Jobs ending
-    // close together share the completion statement. A finished job whose
-    // completion is not yet written when the claim runs still counts as
-    // processing (of a limited queue too): the claim may then take fewer
-    // jobs, never more, and an empty claim is retried once the completions
-    // are written.
-    const writing = state.completions.length ? flush() : null;
-    const claimed = await claimNext(free, writing);
+    // are free slots go out in one statement (runner_cycle.ts). Jobs ending
+    // close together share it. A finished job whose completion is written
+    // by the claim's statement still counts as processing to the claim (of
+    // a limited queue too): the claim may then take fewer jobs, never more,
+    // and an empty claim is retried once the completions are written. When
+    // that statement fails, the completions are written apart (one by one
+    // if one of them poisons the batch) and the claim sent after them.
+    const writing = state.completions.length > 0;
+    const claimed = await completeAndClaim(free) ??
+      (state.stopping ? null : await claimNext(free, flush()));
     if (!claimed) {
       if (state.stopping) break;
       await delay(1000);

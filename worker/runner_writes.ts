@@ -143,31 +143,40 @@ async function flushNow(): Promise<void> {
       done = await completeOneByOne(batch, cancelled);
     }
     state.completions.splice(0, batch.length);
-    const items: Finished[] = [];
-    for (const d of batch) {
-      const fields = {
-        job_id: d.ref.id,
-        type: d.ref.type,
-        attempt: d.ref.attempt,
-        worker: state.settings.lockedBy,
-        ms: d.ms,
-      };
-      if (done.has(d.ref.id)) {
-        log("info", "job.completed", fields);
-        items.push({ job: d.ref, outcome: "completed", ms: d.ms });
-      } else if (cancelled.has(d.ref.id)) {
-        log("info", "job.cancelled", {
-          ...fields,
-          reason: "cancelled before its result was stored",
-        });
-        items.push({ job: d.ref, outcome: "cancelled", ms: d.ms });
-      } else if (d.result !== undefined) {
-        log("warn", "job.lost", { ...fields, reason: "lease no longer held; result discarded" });
-        items.push({ job: d.ref, outcome: "lost", ms: d.ms });
-      }
-    }
-    finished(items);
+    reportWritten(batch, done, cancelled);
   }
+}
+
+/**
+ * Logs and reports to the supervisor how a batch of completions was written:
+ * `done` completed, `cancelled` recorded cancelled, any other lost (a
+ * completion whose `result` was cleared was reported by recordFailure).
+ */
+export function reportWritten(batch: Done[], done: Set<string>, cancelled: Set<string>): void {
+  const items: Finished[] = [];
+  for (const d of batch) {
+    const fields = {
+      job_id: d.ref.id,
+      type: d.ref.type,
+      attempt: d.ref.attempt,
+      worker: state.settings.lockedBy,
+      ms: d.ms,
+    };
+    if (done.has(d.ref.id)) {
+      log("info", "job.completed", fields);
+      items.push({ job: d.ref, outcome: "completed", ms: d.ms });
+    } else if (cancelled.has(d.ref.id)) {
+      log("info", "job.cancelled", {
+        ...fields,
+        reason: "cancelled before its result was stored",
+      });
+      items.push({ job: d.ref, outcome: "cancelled", ms: d.ms });
+    } else if (d.result !== undefined) {
+      log("warn", "job.lost", { ...fields, reason: "lease no longer held; result discarded" });
+      items.push({ job: d.ref, outcome: "lost", ms: d.ms });
+    }
+  }
+  finished(items);
 }
 
 /** Completes `batch` one by one; the ids recorded cancelled instead go into `cancelled`. */

@@ -1,6 +1,7 @@
 /** Hot path: claiming due jobs for a worker. */
 import type { Sql } from "../db.ts";
 import { at } from "./clock.ts";
+import { completeCtes, type CompleteManyOptions } from "./complete.ts";
 import type { Job } from "./types.ts";
 
 /**
@@ -23,6 +24,56 @@ import type { Job } from "./types.ts";
 export async function claim(sql: Sql, opts: ClaimOptions & { lean: true }): Promise<LeanJob[]>;
 export async function claim(sql: Sql, opts: ClaimOptions & { lean?: false }): Promise<Job[]>;
 export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJob[]> {
+  const columns = opts.lean
+    ? sql`id, type, payload, priority, attempts, max_attempts, created_at, timeout_seconds`
+    : sql`*`;
+  return await sql<Job[]>`
+    WITH ${claimCtes(sql, opts)}
+    SELECT ${columns} FROM claimed ORDER BY priority DESC, created_at, id`;
+}
+
+/**
+ * Writes a runner's finished jobs (`complete`, as `completeIds` does) and
+ * claims its next jobs (as a `lean` {@link claim}) in one statement: one
+ * round trip and one commit per cycle of a runner of several slots, where
+ * two statements of a few rows each cost the database most of their time in
+ * what every statement costs (executor start, commit). The claim's snapshot
+ * still sees the finished jobs processing: of a limited queue it may then
+ * take fewer jobs, never more. Returns the claimed jobs in claim order and
+ * which completions were written (`cancelled`: recorded cancelled instead).
+ */
+export async function completeAndClaim(
+  sql: Sql,
+  opts: ClaimOptions & { complete: CompleteManyOptions["items"] },
+): Promise<{ jobs: LeanJob[]; completed: string[]; cancelled: string[] }> {
+  const done = opts.complete.length
+    ? sql`${completeCtes(sql, { worker: opts.worker, items: opts.complete, now: opts.now })},`
+    : sql``;
+  const doneRows = opts.complete.length
+    ? sql`UNION ALL SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, status FROM done`
+    : sql``;
+  // One result: the claimed rows (outcome NULL) in claim order, then the
+  // completions written (their status as the outcome).
+  const rows = await sql<(LeanJob & { outcome: string | null })[]>`
+    WITH ${done} ${claimCtes(sql, opts)}
+    SELECT * FROM (
+      SELECT id, type, payload, priority, attempts, max_attempts, created_at, timeout_seconds,
+        NULL::text AS outcome
+      FROM claimed
+      ${doneRows}
+    ) AS r ORDER BY outcome NULLS FIRST, priority DESC, created_at, id`;
+  const jobs: LeanJob[] = [];
+  const completed: string[] = [];
+  const cancelled: string[] = [];
+  for (const { outcome, ...row } of rows) {
+    if (outcome === null) jobs.push(row);
+    else (outcome === "cancelled" ? cancelled : completed).push(row.id);
+  }
+  return { jobs, completed, cancelled };
+}
+
+/** The CTEs of a claim (without the leading WITH); the caller selects from `claimed`. */
+function claimCtes(sql: Sql, opts: ClaimOptions) {
   const t = at(sql, opts.now);
   const typeFilter = opts.types && opts.types.length
     ? sql`AND type = ANY(${opts.types}::text[])`
@@ -34,9 +85,6 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
   // through `id = ANY(ARRAY(…))`: statements are prepared, and a generic plan
   // guesses a parameter LIMIT at hundreds of rows and, with a join to `next`,
   // hashes the whole table — a sequential scan of `job` per claim.
-  const columns = opts.lean
-    ? sql`id, type, payload, priority, attempts, max_attempts, created_at, timeout_seconds`
-    : sql`*`;
   const limit = opts.limit ?? 1;
   const queues = opts.queues && opts.queues.length ? opts.queues : null;
   const due = sql`status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts
@@ -82,8 +130,8 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
   // unlocked at commit). Rows this statement's snapshot saw as pending but
   // another claimer took since are re-checked under the row lock and passed
   // over, so the count taken under the queue lock bounds what is claimed.
-  return await sql<Job[]>`
-    WITH special AS MATERIALIZED (
+  return sql`
+    special AS MATERIALIZED (
       SELECT name, paused FROM queue WHERE paused OR concurrency IS NOT NULL
     ), plain AS (
       ${plain}
@@ -111,8 +159,7 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker)
       SELECT id, updated_at, 'claimed', attempts, locked_by FROM claimed
-    )
-    SELECT ${columns} FROM claimed ORDER BY priority DESC, created_at, id`;
+    )`;
 }
 
 /** What {@link claim} takes. */

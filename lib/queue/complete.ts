@@ -120,6 +120,15 @@ export interface CompleteManyOptions {
 
 /** The CTEs that complete `opts.items`; the caller selects from `done`. */
 function completeStatement(sql: Sql, opts: CompleteManyOptions) {
+  return sql`WITH ${completeCtes(sql, opts)}`;
+}
+
+/**
+ * The CTEs `input`, `done` and `done_ev` that complete `opts.items`, without
+ * the leading WITH: for a statement that writes completions together with
+ * other work (a runner's completions and its next claim, see claim.ts).
+ */
+export function completeCtes(sql: Sql, opts: CompleteManyOptions) {
   const t = at(sql, opts.now);
   // Locks: each matched row (primary key lookups: `id = ANY(ids)` keeps them
   // index scans whatever the row estimate of the JSON input, which would
@@ -130,7 +139,7 @@ function completeStatement(sql: Sql, opts: CompleteManyOptions) {
   const items = [...opts.items].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   const ids = items.map((i) => i.id);
   return sql`
-    WITH input AS (
+    input AS (
       SELECT (e->>'id')::uuid AS id, (e->>'attempt')::int AS attempt, e->'result' AS result
       FROM jsonb_array_elements(${
     sql.json(items.map((i) => ({ ...i, result: i.result ?? null })) as never)
@@ -146,7 +155,7 @@ function completeStatement(sql: Sql, opts: CompleteManyOptions) {
       WHERE j.id = ANY(${ids}::uuid[]) AND j.id = input.id AND j.status = 'processing'
         AND j.attempts = input.attempt AND j.locked_by = ${opts.worker}
       RETURNING j.*
-    ), ev AS (
+    ), done_ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker, message)
       SELECT id, ${t}, status, attempts, ${opts.worker},
         CASE WHEN status = 'cancelled'
