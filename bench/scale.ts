@@ -21,6 +21,7 @@ import * as stats from "../lib/queue/stats.ts";
 import * as workers from "../lib/queue/workers.ts";
 import { seed } from "../lib/queue/seed.ts";
 import { median, now, percentile, round, say, settle } from "./util.ts";
+import { BENCH_TYPE, benchPayload } from "./payload.ts";
 
 /** One measured query at one table size. */
 export interface ScaleResult {
@@ -165,6 +166,24 @@ async function claimOnce(sql: Sql): Promise<number> {
   return ms;
 }
 
+/**
+ * A kept database gives every run's claims ({@link claimOnce}, completed
+ * afterwards) from its pending jobs: once fewer than `need` are left, new
+ * pending jobs (as a producer enqueues them) make up the difference, so a
+ * database kept over many runs does not run dry.
+ */
+async function topUpPending(sql: Sql, need: number): Promise<void> {
+  const [{ n }] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM job WHERE status = 'pending'`;
+  if (n >= need) return;
+  await jobs.enqueueMany(sql, {
+    jobs: Array.from(
+      { length: need - n },
+      (_, i) => ({ type: BENCH_TYPE, payload: benchPayload(i) }),
+    ),
+  });
+}
+
 /** A size's database: its URL, and whether it already holds that many seeded jobs. */
 export interface ScaleDatabase {
   url: string;
@@ -206,6 +225,7 @@ export async function runScale(opts: {
       const sql = opts.pool(db.url);
       const t0 = now();
       if (!db.seeded) await fill(sql, size);
+      else await topUpPending(sql, opts.iterations + 1);
       sized.push({
         size,
         sql,
