@@ -9,20 +9,24 @@
 import { log } from "../../lib/log.ts";
 import type { Notifier } from "../../lib/queue/mod.ts";
 import type { RunnerInfo } from "../../lib/queue/types.ts";
-import type {
-  Finished,
-  FromRunner,
-  JobRef,
-  RunnerSettings,
-  RunnerStatus,
-  ToRunner,
-} from "../protocol.ts";
+import type { FromRunner, JobRef, RunnerSettings, RunnerStatus, ToRunner } from "../protocol.ts";
 import { delay, describe } from "../retry.ts";
 import type { EventBus } from "./events.ts";
 import type { DbHealth } from "./health.ts";
 import type { WorkerMetrics } from "./metrics.ts";
-import { alive, drop, hold, kill, newSlot, runningAll, type Slot } from "./runner_slot.ts";
-import { requestCancel } from "./runner_slot.ts";
+import {
+  alive,
+  hold,
+  kill,
+  listing,
+  newSlot,
+  requestCancel,
+  type RunnerListing,
+  runnersInfo,
+  runningAll,
+  type Slot,
+} from "./runner_slot.ts";
+import { reportFinished, settleReplaced } from "./runner_settle.ts";
 import { overdueRunners } from "./runner_watchdog.ts";
 import type { Settler } from "./settle.ts";
 
@@ -204,38 +208,12 @@ export class RunnerPool {
    * appears once per job), one without a job for a runner running none.
    */
   info(): RunnerInfo[] {
-    const at = Date.now();
-    return this.#slots.flatMap((s) => {
-      const runs = runningAll(s);
-      if (runs.length === 0) return [{ worker: s.lockedBy, state: s.state }];
-      return runs.map((run) => ({
-        worker: s.lockedBy,
-        state: s.state,
-        job: run.job.id,
-        running_ms: Math.max(0, Math.round(at - run.startedAt)),
-      }));
-    });
+    return runnersInfo(this.#slots);
   }
 
   /** The runners for `/healthz` and `Supervisor.runners()`. */
-  list(): {
-    worker: string;
-    state: Slot["state"];
-    running: JobRef | null;
-    /** Every job its handlers run now (`running` is the first). */
-    jobs: JobRef[];
-    held: number;
-  }[] {
-    return this.#slots.map((s) => {
-      const jobs = runningAll(s).map((r) => r.job);
-      return {
-        worker: s.lockedBy,
-        state: s.state,
-        running: jobs[0] ?? null,
-        jobs,
-        held: s.held.size,
-      };
-    });
+  list(): RunnerListing[] {
+    return this.#slots.map(listing);
   }
 
   /** Jobs running now (a runner running several at once counts each). */
@@ -360,7 +338,7 @@ export class RunnerPool {
         this.wakeOne();
         break;
       case "finished":
-        this.#onFinished(slot, m.items);
+        reportFinished(slot, m.items, this.#d);
         break;
       case "idle":
         slot.awake = false;
@@ -391,40 +369,9 @@ export class RunnerPool {
     }
   }
 
-  #onFinished(slot: Slot, items: Finished[]): void {
-    let recorded = false;
-    const { events, metrics } = this.#d;
-    const worker = slot.lockedBy;
-    for (const { job, outcome, ms, error, final } of items) {
-      drop(slot, job.id);
-      metrics.finished({ job, outcome, ms });
-      if (outcome === "completed" || outcome === "cancelled") {
-        recorded = true;
-        if (outcome === "completed") events.emit({ kind: "completed", worker, job, ms });
-        else events.emit({ kind: "cancelled", worker, job });
-      } else if (outcome === "failed") {
-        recorded = true;
-        events.emit({ kind: "failed", worker, job, ms, error: error ?? "", final: !!final });
-      } else {
-        events.emit({ kind: outcome, worker, job });
-      }
-    }
-    if (recorded) this.#d.changed.poke();
-  }
-
   /**
-   * Terminates a runner and settles what it held. The job at fault (`culprit`:
-   * the one past its timeout, ignoring its cancel, or stuck) fails with
-   * `failMessage` (counted: a job that kills its runner cannot loop forever);
-   * the runner's other jobs — running or not yet started — did nothing wrong
-   * and go back to pending without losing an attempt (the `released` path of
-   * a graceful stop), at once rather than when their lease runs out. A crash
-   * names no culprit: a runner running one job charges it (as before); one
-   * running several cannot tell whose handler crashed it, so each running
-   * job's attempt is counted as a retryable failure (a poison job still ends
-   * after max_attempts; the others retry), the same charge a process crash
-   * makes through the rescuer. Then a fresh runner takes its place unless the
-   * pool is stopping.
+   * Terminates a runner and settles what it held ({@link settleReplaced}),
+   * then a fresh runner takes its place unless the pool is stopping.
    */
   #replace(
     slot: Slot,
@@ -435,33 +382,7 @@ export class RunnerPool {
   ): void {
     if (!alive(slot)) return;
     const wasStarting = slot.state === "starting";
-    const runs = runningAll(slot).map((r) => r.job);
-    const charged = culprit ? [culprit] : runs;
-    const chargedIds = new Set(charged.map((j) => j.id));
-    const rest = kill(slot).filter((j) => !chargedIds.has(j.id));
-    const run = charged[0] ?? null;
-    this.#d.metrics.replaced(reason);
-    log("error", "runner.replaced", {
-      worker: slot.lockedBy,
-      reason,
-      error: detail,
-      job_id: run?.id,
-      type: run?.type,
-      attempt: run?.attempt,
-      charged: charged.length,
-      released: rest.length,
-    });
-    if (failMessage) {
-      for (const job of charged) {
-        const msg = charged.length > 1
-          ? `${failMessage} (it was running ${charged.length} jobs; which one crashed it is unknown)`
-          : failMessage;
-        this.#d.settler.fail(slot.lockedBy, job, msg);
-      }
-    }
-    if (rest.length) {
-      this.#d.settler.release(slot.lockedBy, rest, `given back: Web Worker ${reason}`);
-    }
+    settleReplaced(slot, reason, failMessage, detail, culprit, this.#d);
     slot.stopped.resolve();
     if (this.#stopping || this.#closed || wasStarting) return;
     const next = this.#spawn(slot.index);

@@ -3,6 +3,7 @@
  * knows of it (the jobs it holds, what its handler runs now).
  */
 import { type JobRef, RunnerStatus } from "../protocol.ts";
+import type { RunnerInfo } from "../../lib/queue/types.ts";
 
 /** A runner and the jobs it holds. */
 export interface Slot {
@@ -130,4 +131,39 @@ export function cancelOverdue(slot: Slot, graceMs: number): JobRef | null {
     if (at !== undefined && now - at >= graceMs) return run.job;
   }
   return null;
+}
+
+/** A runner as `/healthz` and `Supervisor.runners()` show it. */
+export interface RunnerListing {
+  worker: string;
+  state: Slot["state"];
+  running: JobRef | null;
+  /** Every job its handlers run now (`running` is the first). */
+  jobs: JobRef[];
+  held: number;
+}
+
+/** {@link RunnerListing} of one runner. */
+export function listing(s: Slot): RunnerListing {
+  const jobs = runningAll(s).map((r) => r.job);
+  return { worker: s.lockedBy, state: s.state, running: jobs[0] ?? null, jobs, held: s.held.size };
+}
+
+/**
+ * What each runner does now, for the worker row: one entry per job running
+ * (a runner running several jobs at once appears once per job), one without
+ * a job for a runner running none.
+ */
+export function runnersInfo(slots: Slot[]): RunnerInfo[] {
+  const at = Date.now();
+  return slots.flatMap((s) => {
+    const runs = runningAll(s);
+    if (runs.length === 0) return [{ worker: s.lockedBy, state: s.state }];
+    return runs.map((run) => ({
+      worker: s.lockedBy,
+      state: s.state,
+      job: run.job.id,
+      running_ms: Math.max(0, Math.round(at - run.startedAt)),
+    }));
+  });
 }

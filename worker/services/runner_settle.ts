@@ -1,0 +1,87 @@
+/**
+ * What the runner pool does with a runner's reports of ended attempts and,
+ * when it terminates a runner, with the jobs that runner held.
+ */
+import { log } from "../../lib/log.ts";
+import type { Finished, JobRef } from "../protocol.ts";
+import type { RunnerPoolDeps } from "./runner_pool.ts";
+import { drop, kill, runningAll, type Slot } from "./runner_slot.ts";
+
+/**
+ * Takes a runner's ended attempts off what it holds, counts them, emits
+ * their events, and pokes the live dashboards when an outcome was recorded.
+ */
+export function reportFinished(
+  slot: Slot,
+  items: Finished[],
+  deps: Pick<RunnerPoolDeps, "events" | "metrics" | "changed">,
+): void {
+  let recorded = false;
+  const { events, metrics } = deps;
+  const worker = slot.lockedBy;
+  for (const { job, outcome, ms, error, final } of items) {
+    drop(slot, job.id);
+    metrics.finished({ job, outcome, ms });
+    if (outcome === "completed" || outcome === "cancelled") {
+      recorded = true;
+      if (outcome === "completed") events.emit({ kind: "completed", worker, job, ms });
+      else events.emit({ kind: "cancelled", worker, job });
+    } else if (outcome === "failed") {
+      recorded = true;
+      events.emit({ kind: "failed", worker, job, ms, error: error ?? "", final: !!final });
+    } else {
+      events.emit({ kind: outcome, worker, job });
+    }
+  }
+  if (recorded) deps.changed.poke();
+}
+
+/**
+ * Marks a runner dead and settles what it held. The job at fault (`culprit`:
+ * the one past its timeout, ignoring its cancel, or stuck) fails with
+ * `failMessage` (counted: a job that kills its runner cannot loop forever);
+ * the runner's other jobs — running or not yet started — did nothing wrong
+ * and go back to pending without losing an attempt (the `released` path of
+ * a graceful stop), at once rather than when their lease runs out. A crash
+ * names no culprit: a runner running one job charges it (as before); one
+ * running several cannot tell whose handler crashed it, so each running
+ * job's attempt is counted as a retryable failure (a poison job still ends
+ * after max_attempts; the others retry), the same charge a process crash
+ * makes through the rescuer.
+ */
+export function settleReplaced(
+  slot: Slot,
+  reason: "crashed" | "timeout" | "cancel",
+  failMessage: string | null,
+  detail: string,
+  culprit: JobRef | undefined,
+  deps: Pick<RunnerPoolDeps, "metrics" | "settler">,
+): void {
+  const runs = runningAll(slot).map((r) => r.job);
+  const charged = culprit ? [culprit] : runs;
+  const chargedIds = new Set(charged.map((j) => j.id));
+  const rest = kill(slot).filter((j) => !chargedIds.has(j.id));
+  const run = charged[0] ?? null;
+  deps.metrics.replaced(reason);
+  log("error", "runner.replaced", {
+    worker: slot.lockedBy,
+    reason,
+    error: detail,
+    job_id: run?.id,
+    type: run?.type,
+    attempt: run?.attempt,
+    charged: charged.length,
+    released: rest.length,
+  });
+  if (failMessage) {
+    for (const job of charged) {
+      const msg = charged.length > 1
+        ? `${failMessage} (it was running ${charged.length} jobs; which one crashed it is unknown)`
+        : failMessage;
+      deps.settler.fail(slot.lockedBy, job, msg);
+    }
+  }
+  if (rest.length) {
+    deps.settler.release(slot.lockedBy, rest, `given back: Web Worker ${reason}`);
+  }
+}
