@@ -25,6 +25,7 @@ import {
   sleep,
   WORKER_V8_FLAGS,
 } from "./util.ts";
+import { group, threadCpu } from "./thread_cpu.ts";
 
 const { values: args, positionals: dirs } = parseArgs({
   args: Deno.args,
@@ -40,36 +41,12 @@ const { values: args, positionals: dirs } = parseArgs({
 });
 const jobs = Number(args.jobs);
 const serverUrl = Deno.env.get("DATABASE_URL");
-if (!serverUrl) throw new Error("drain_split: set DATABASE_URL to a local PostgreSQL server");
+if (!serverUrl) throw new Error("drain_shapes: set DATABASE_URL to a local PostgreSQL server");
 assertLoopback(serverUrl);
 if (dirs.length === 0) dirs.push(new URL("..", import.meta.url).pathname);
 
-/** CPU seconds of each thread group of process `pid` (thread names, numbers dropped). */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const e of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const st = Deno.readTextFileSync(`/proc/${pid}/task/${e.name}/stat`);
-      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-      out.set(
-        `${e.name} ${st.slice(st.indexOf("(") + 1, st.lastIndexOf(")"))}`,
-        (Number(f[11]) + Number(f[12])) / 100,
-      );
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
-
-function group(name: string): string {
-  if (name.startsWith("worker-")) return "runners";
-  if (name.startsWith("V8 ")) return "v8";
-  return name === "deno" ? "main" : "other";
-}
-
 const shapes = args.shapes!.split(",").map((s) => s.split("x").map(Number) as [number, number]);
-const db = await createScratch(serverUrl, "h_slots");
+const db = await createScratch(serverUrl, "shapes");
 if (args.explain) {
   await db.admin.unsafe(`ALTER DATABASE ${db.name} SET session_preload_libraries = 'auto_explain'`);
   await db.admin.unsafe(`ALTER DATABASE ${db.name} SET auto_explain.log_min_duration = 0`);

@@ -29,6 +29,7 @@ import {
   sleep,
   WORKER_V8_FLAGS,
 } from "./util.ts";
+import { group, threadCpu } from "./thread_cpu.ts";
 
 const { values: args, positionals: dirs } = parseArgs({
   args: Deno.args,
@@ -45,30 +46,6 @@ const serverUrl = Deno.env.get("DATABASE_URL");
 if (!serverUrl) throw new Error("drain_split: set DATABASE_URL to a local PostgreSQL server");
 assertLoopback(serverUrl);
 if (dirs.length === 0) dirs.push(new URL("..", import.meta.url).pathname);
-
-/** CPU seconds of each thread group of process `pid` (thread names, numbers dropped). */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const e of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const st = Deno.readTextFileSync(`/proc/${pid}/task/${e.name}/stat`);
-      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-      out.set(
-        `${e.name} ${st.slice(st.indexOf("(") + 1, st.lastIndexOf(")"))}`,
-        (Number(f[11]) + Number(f[12])) / 100,
-      );
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
-
-function group(name: string): string {
-  if (name.startsWith("worker-")) return "runners";
-  if (name.startsWith("V8 ")) return "v8";
-  return name === "deno" ? "main" : "other";
-}
 
 const db = await createScratch(serverUrl, "split");
 try {
