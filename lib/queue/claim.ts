@@ -90,7 +90,9 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
   const due = sql`status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts
         AND (expires_at IS NULL OR expires_at > ${t})`;
   // The plain part. Every queue: job_claim_idx in claim order, skipping the
-  // special queues. Some queues (WORKER_QUEUES): each of them that is not
+  // special queues, through jobq_claim_plain (migrations/0019_claim_plan.sql:
+  // the same read, fenced from stale statistics, which made it sort every
+  // pending job). Some queues (WORKER_QUEUES): each of them that is not
   // special read apart from job_queue_claim_idx, as limited queues are, so a
   // worker of a few queues never walks the pending jobs of all the others.
   const plain = queues
@@ -104,13 +106,9 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED
       ) AS c`
-    : sql`SELECT id, priority, created_at FROM job
-      WHERE ${due}
-        AND (NOT EXISTS (SELECT FROM special) OR queue <> ALL(ARRAY(SELECT name FROM special)))
-        ${typeFilter}
-      ORDER BY priority DESC, created_at, id
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED`;
+    : sql`SELECT id, priority, created_at FROM jobq_claim_plain(${limit}, ${
+      opts.types && opts.types.length ? opts.types : null
+    }::text[], ARRAY(SELECT name FROM special)::text[], ${t})`;
   const scope = queues ? sql`AND name = ANY(${queues}::text[])` : sql``;
   // Queues (migration 0006). `special`: the paused or limited queues, a seq
   // scan of the small `queue` table; the plain path skips them with one
