@@ -12,12 +12,16 @@ import { DEFAULT_QUEUE, QUEUE_NAME_RE } from "../job_constants.ts";
 export * from "./common.ts";
 export { email, notification, report };
 
-/** Every job type by name. */
-export const JOB_TYPES: Record<string, JobType<unknown>> = {
+/**
+ * Every job type by name, in an object without a prototype: a name taken
+ * from a request (`?type=constructor`) finds no type, not one of Object's
+ * own properties.
+ */
+export const JOB_TYPES: Record<string, JobType<unknown>> = Object.assign(Object.create(null), {
   email: email as JobType<unknown>,
   report: report as JobType<unknown>,
   notification: notification as JobType<unknown>,
-};
+});
 export const JOB_TYPE_NAMES = ["email", "report", "notification"] as const;
 export type JobTypeName = typeof JOB_TYPE_NAMES[number];
 
