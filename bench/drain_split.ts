@@ -29,7 +29,7 @@ import {
   sleep,
   WORKER_V8_FLAGS,
 } from "./util.ts";
-import { group, threadCpu } from "./thread_cpu.ts";
+import { cpuByGroupSince, threadCpu } from "./thread_cpu.ts";
 
 const { values: args, positionals: dirs } = parseArgs({
   args: Deno.args,
@@ -98,12 +98,7 @@ try {
         const ms = performance.now() - t0;
         const cpu1 = (await cpuSeconds(child.pid))!;
         const pg1 = await backendCpuSeconds(db);
-        const parts: Record<string, number> = {};
-        for (const [name, s] of threadCpu(child.pid)) {
-          const d = s - (threads0.get(name) ?? 0);
-          const g = group(name.slice(name.indexOf(" ") + 1));
-          if (d > 0) parts[g] = Math.round(((parts[g] ?? 0) + d) * 100) / 100;
-        }
+        const parts = cpuByGroupSince(child.pid, threads0);
         console.log(JSON.stringify({
           dir,
           round,

@@ -22,8 +22,23 @@ export function threadCpu(pid: number): Map<string, number> {
 }
 
 /** The group of a thread name: the runners (Web Workers), V8's own threads, the main thread, other. */
-export function group(name: string): string {
+function group(name: string): string {
   if (name.startsWith("worker-")) return "runners";
   if (name.startsWith("V8 ")) return "v8";
   return name === "deno" ? "main" : "other";
+}
+
+/**
+ * CPU seconds each thread group of process `pid` spent since `before` (a
+ * {@link threadCpu} reading), rounded to hundredths; groups that spent none
+ * are left out.
+ */
+export function cpuByGroupSince(pid: number, before: Map<string, number>): Record<string, number> {
+  const parts: Record<string, number> = {};
+  for (const [name, s] of threadCpu(pid)) {
+    const d = s - (before.get(name) ?? 0);
+    const g = group(name.slice(name.indexOf(" ") + 1));
+    if (d > 0) parts[g] = Math.round(((parts[g] ?? 0) + d) * 100) / 100;
+  }
+  return parts;
 }
