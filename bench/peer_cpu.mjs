@@ -16,20 +16,13 @@ import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { createRequire } from "node:module";
+import { processCpuSeconds } from "./proc_cpu.mjs";
 
 const require = createRequire(path.join(process.cwd(), "run.mjs"));
 const pg = require("pg");
 
-/** utime + stime of a process in seconds, or null when it is gone. */
-function cpuSeconds(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return null;
-  }
-}
+/** CPU seconds of a process (live threads in nanoseconds), or null when it is gone. */
+const cpuSeconds = processCpuSeconds;
 
 function parentOf(pid) {
   try {

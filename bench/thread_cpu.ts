@@ -3,17 +3,16 @@
  * bench/drain_split.ts and bench/drain_shapes.ts split a drain's worker CPU by.
  */
 
+import { threadCpuSeconds } from "./proc_cpu.mjs";
+
 /** CPU seconds of each thread of process `pid`, keyed by `<tid> <thread name>`. */
 export function threadCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const e of Deno.readDirSync(`/proc/${pid}/task`)) {
     try {
       const st = Deno.readTextFileSync(`/proc/${pid}/task/${e.name}/stat`);
-      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-      out.set(
-        `${e.name} ${st.slice(st.indexOf("(") + 1, st.lastIndexOf(")"))}`,
-        (Number(f[11]) + Number(f[12])) / 100,
-      );
+      const s = threadCpuSeconds(pid, e.name);
+      if (s !== null) out.set(`${e.name} ${st.slice(st.indexOf("(") + 1, st.lastIndexOf(")"))}`, s);
     } catch {
       // the thread ended
     }

@@ -4,6 +4,7 @@
  * harness (shared/peers/run.mjs), so the numbers are comparable.
  */
 import type { Sql } from "../lib/db.ts";
+import { processCpuSeconds } from "./proc_cpu.mjs";
 
 /**
  * The `--v8-flags=…` argument of `deno task worker` (deno.json), so every
@@ -128,15 +129,12 @@ export async function resetTables(sql: Sql): Promise<void> {
   await sql`TRUNCATE ${sql(tables.map((t) => t.name))} RESTART IDENTITY`;
 }
 
-/** CPU seconds (user + system) of one process, from /proc; null when unreadable. */
-export async function cpuSeconds(pid: number): Promise<number | null> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return null;
-  }
+/**
+ * CPU seconds (user + system) of one process, from /proc; null when
+ * unreadable. Live threads are read in nanoseconds (bench/proc_cpu.mjs).
+ */
+export function cpuSeconds(pid: number): Promise<number | null> {
+  return Promise.resolve(processCpuSeconds(pid));
 }
 
 /**
