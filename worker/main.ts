@@ -16,6 +16,8 @@ import { loadConfig } from "../lib/config.ts";
 import { configuredDatabase, openPool } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import { migrate } from "../lib/migrate.ts";
+import { startSupervisor } from "./supervisor.ts";
+import { SchedulesFileError } from "../lib/schedules/file.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -49,10 +51,6 @@ const tuning = {
 };
 const config = loadConfig();
 setLogLevel(config.LOG_LEVEL);
-// The supervisor's modules load while the database is found and migrated
-// (mostly waiting on the server).
-const supervisorModule = import("./supervisor.ts");
-supervisorModule.catch(() => {}); // awaited below
 const db = await configuredDatabase(config);
 const sql = openPool(db.url, { max: 1, name: "jobq-worker-migrate" });
 try {
@@ -61,7 +59,6 @@ try {
   await sql.end({ timeout: 5 });
 }
 try {
-  const { startSupervisor } = await supervisorModule;
   const sup = await startSupervisor({
     databaseUrl: db.url,
     config,
@@ -72,8 +69,6 @@ try {
   await sup.done;
   Deno.exit(0);
 } catch (err) {
-  // Loaded with the supervisor by now.
-  const { SchedulesFileError } = await import("../lib/schedules/file.ts");
   if (err instanceof SchedulesFileError) console.error(`worker: ${err.message}`);
   log("error", "worker.failed", { error: err });
   Deno.exit(1);
