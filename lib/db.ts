@@ -3,8 +3,6 @@
  * `DATABASE_URL` wins; without it the embedded PostgreSQL is started (or found).
  */
 import postgres from "postgres";
-import { isAbsolute, join } from "node:path";
-import { EmbeddedPgError, ensureEmbedded, PROJECT_ROOT } from "./embedded_pg.ts";
 import { log } from "./log.ts";
 import { pgSocketFactory } from "./pg_socket.ts";
 
@@ -177,6 +175,12 @@ export async function resolveDatabase(opts: {
     if (!opts.quiet) log("info", "database", { kind: "url", url: redactUrl(opts.databaseUrl) });
     return { url: opts.databaseUrl, kind: "url" };
   }
+  // Loaded here only: every runner (a Web Worker) imports this module and
+  // has no use for the embedded server's code.
+  const [{ ensureEmbedded, PROJECT_ROOT }, { isAbsolute, join }] = await Promise.all([
+    import("./embedded_pg.ts"),
+    import("node:path"),
+  ]);
   const dataRoot = opts.dataDir && isAbsolute(opts.dataDir)
     ? opts.dataDir
     : join(PROJECT_ROOT, opts.dataDir ?? ".data");
@@ -210,6 +214,7 @@ export async function configuredDatabase(
       quiet: opts.quiet,
     });
   } catch (err) {
+    const { EmbeddedPgError } = await import("./embedded_pg.ts");
     if (!(err instanceof EmbeddedPgError)) throw err;
     console.error(`embedded PostgreSQL: ${err.message}`);
     Deno.exit(1);

@@ -6,8 +6,8 @@
 import { isAbsolute, join } from "node:path";
 import type { Config } from "../lib/config.ts";
 import type { Sql } from "../lib/db.ts";
-import { PROJECT_ROOT } from "../lib/embedded_pg.ts";
 import { log } from "../lib/log.ts";
+import { ROOT } from "../lib/web/paths.ts";
 import * as artifacts from "../lib/queue/artifacts.ts";
 import * as reports from "../lib/queue/reports.ts";
 import type { LeanJob } from "../lib/queue/jobs.ts";
@@ -27,7 +27,7 @@ export interface ContextDeps {
 
 /** The outbox folder: `<DATA_DIR>/outbox` (a relative DATA_DIR is under the project root). */
 export function outboxDir(dataDir: string): string {
-  return join(isAbsolute(dataDir) ? dataDir : join(PROJECT_ROOT, dataDir), "outbox");
+  return join(isAbsolute(dataDir) ? dataDir : join(ROOT, dataDir), "outbox");
 }
 
 /** {@link outboxDir} of the last DATA_DIR asked for (a runner has one: no path work per job). */

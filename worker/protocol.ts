@@ -31,6 +31,13 @@ export interface RunnerSettings {
   config: Config;
   /** The runner's {@link RunnerStatus} memory, shared with the supervisor. */
   status: SharedArrayBuffer;
+  /**
+   * Load, connect and report `ready`, then claim nothing until a `go` (or
+   * `stop`) message: the supervisor starts its runners loading while it
+   * applies the schedules file, registers and LISTENs, and lets them claim
+   * once it listens.
+   */
+  hold?: boolean;
 }
 
 /** A job as the supervisor tracks it. */
@@ -44,6 +51,8 @@ export interface JobRef {
 export type ToRunner =
   | { kind: "init"; settings: RunnerSettings }
   | { kind: "wake" }
+  /** A runner that was told to `hold`: claim from now on (see {@link RunnerSettings.hold}). */
+  | { kind: "go" }
   | { kind: "stop" }
   | { kind: "lost"; ids: string[] }
   /** A cancel of these jobs was requested: abort the running one, skip the others. */

@@ -53,6 +53,9 @@ function claimLimit(): number {
   );
 }
 
+/** Resolved by `go` or `stop`: a runner told to hold claims nothing before. */
+const released = Promise.withResolvers<void>();
+
 self.onmessage = (e: MessageEvent<ToRunner>) => {
   const m = e.data;
   switch (m.kind) {
@@ -65,8 +68,12 @@ self.onmessage = (e: MessageEvent<ToRunner>) => {
     case "wake":
       wake();
       break;
+    case "go":
+      released.resolve();
+      break;
     case "stop":
       state.stopping = true;
+      released.resolve();
       wake();
       break;
     case "lost":
@@ -127,6 +134,7 @@ async function init(settings: RunnerSettings): Promise<void> {
     kind: "ready",
     types: Object.fromEntries(state.types.map((t) => [t, state.handlers[t].timeoutSeconds])),
   });
+  if (state.settings.hold) await released.promise;
   await (perRunner > 1 ? loopMany() : loop());
 }
 

@@ -13,9 +13,10 @@
  *   alert evaluator — those five cluster-wide, one process at a time —, the
  *   pruner (retention) and the metrics server (`/healthz`, `/metrics`).
  *
- * At start, before any service, the schedules file (`SCHEDULES_FILE`) is
- * applied; a bad file rejects the start with a message naming the schedule
- * and the field.
+ * At start, the schedules file (`SCHEDULES_FILE`) is applied while the
+ * process registers and LISTENs and the first runners load, and before any
+ * runner claims or any other service starts; a bad file rejects the start
+ * with a message naming the schedule and the field.
  *
  * Connections: a small pool (heartbeat, leases, rescuer, fail/release on a
  * runner's behalf), one LISTEN connection, and each runner's own pool of 2.
@@ -41,7 +42,8 @@ import { DbHealth } from "./services/health.ts";
 import { Heartbeat } from "./services/heartbeat.ts";
 import { LeaseRenewer } from "./services/lease_renewer.ts";
 import { NewJobsListener } from "./services/listener.ts";
-import { WorkerMetrics } from "./services/metrics.ts";
+import { WorkerCounts } from "./services/counts.ts";
+import type { WorkerMetrics } from "./services/metrics.ts";
 import { MetricsServer } from "./services/metrics_server.ts";
 import { PrunerService } from "./services/pruner.ts";
 import { Rescuer } from "./services/rescuer.ts";
@@ -83,6 +85,7 @@ function wireCore(
   opts: SupervisorOptions,
   o: Resolved,
   state: { closed: boolean },
+  Prometheus: typeof WorkerMetrics | null,
 ) {
   const id = o.id;
   const sql: Sql = openPool(opts.databaseUrl, {
@@ -103,11 +106,14 @@ function wireCore(
       pool.wakeAll();
     },
   });
-  const metrics: WorkerMetrics = new WorkerMetrics({
+  // Prometheus figures only for a process that serves /metrics: prom-client
+  // is a third of the main thread's module load.
+  const prom: WorkerMetrics | null = Prometheus && new Prometheus({
     busy: () => pool.busy(),
     runners: () => pool.up(),
     databaseUp: () => health.up,
   });
+  const metrics: WorkerCounts = prom ?? new WorkerCounts();
   const settler = new Settler({
     sql,
     health,
@@ -131,14 +137,19 @@ function wireCore(
     settler,
     changed,
   });
-  return { sql, changed, newJobs, events, health, metrics, pool };
+  return { sql, changed, newJobs, events, health, metrics, prom, pool };
 }
 
 /** Every service of one worker process, wired together (nothing started yet). */
-function wire(opts: SupervisorOptions, o: Resolved, state: { closed: boolean }) {
-  const core = wireCore(opts, o, state);
+function wire(
+  opts: SupervisorOptions,
+  o: Resolved,
+  state: { closed: boolean },
+  Prometheus: typeof WorkerMetrics | null,
+) {
+  const core = wireCore(opts, o, state, Prometheus);
   const { id } = o;
-  const { sql, changed, newJobs, events, health, metrics, pool } = core;
+  const { sql, changed, newJobs, events, health, metrics, prom, pool } = core;
   const listenUrl = opts.listenUrl ?? opts.config.DATABASE_LISTEN_URL;
   const listener = new NewJobsListener({
     sql,
@@ -206,11 +217,11 @@ function wire(opts: SupervisorOptions, o: Resolved, state: { closed: boolean }) 
     publicUrl: publicOrigin(opts.config),
     intervalMs: (opts.alertEvalSeconds ?? opts.config.ALERT_EVAL_SECONDS) * 1000,
   });
-  const server = o.metricsPort === undefined ? null : new MetricsServer({
+  const server = o.metricsPort === undefined || !prom ? null : new MetricsServer({
     worker: id,
     hostname: opts.config.HOST,
     port: o.metricsPort,
-    registry: metrics.registry,
+    registry: prom.registry,
     health: () => ({
       status: pool.stopping ? "stopping" : "ok",
       stopping: pool.stopping,
@@ -313,6 +324,12 @@ function handleSignals(id: string, stop: () => Promise<void>): () => void {
   });
 }
 
+/** Waits for every promise to settle, then rejects with the first error (in list order), if any. */
+async function allOrFirstError(list: (Promise<unknown> | null | undefined)[]): Promise<void> {
+  const results = await Promise.allSettled(list);
+  for (const r of results) if (r.status === "rejected") throw r.reason;
+}
+
 /**
  * Starts a supervisor: registers the process, starts the runners and waits
  * until every runner is ready (a runner that cannot start — e.g. a bad
@@ -324,7 +341,10 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   const id = o.id;
   const startedAt = Date.now();
   const state = { closed: false };
-  const s = wire(opts, o, state);
+  const Prometheus = o.metricsPort === undefined
+    ? null
+    : (await import("./services/metrics.ts")).WorkerMetrics;
+  const s = wire(opts, o, state, Prometheus);
   const finished = Promise.withResolvers<void>();
 
   let stopPromise: Promise<void> | null = null;
@@ -342,17 +362,26 @@ export async function startSupervisor(opts: SupervisorOptions): Promise<Supervis
   };
   if (opts.handleSignals ?? true) unhandle = handleSignals(id, stop);
 
+  // The runners load (a Web Worker each: its modules, its handlers, a
+  // connection) while the schedules file is applied, the process registers
+  // and LISTENs; they claim nothing before it listens (`hold`), so jobs
+  // enqueued meanwhile still wake them. Those four steps touch nothing in
+  // common and go out together; a failure of any of them (a bad schedules
+  // file) rejects the start once all have ended, and abandon() undoes them.
+  const loading = s.pool.start({ hold: true });
+  loading.catch(() => {}); // awaited below
   try {
     const file = opts.schedulesFile === undefined
       ? schedulesPath(opts.config.SCHEDULES_FILE)
       : opts.schedulesFile;
-    if (file) await applySchedulesFile(s.sql, { path: file });
-    await s.server?.start();
-    await s.heartbeat.register();
-    // Listen before the runners load (a second or more for many Web Workers):
-    // jobs enqueued meanwhile wake the first runners that are up.
-    await s.listener.start();
-    await s.pool.start();
+    await allOrFirstError([
+      file ? applySchedulesFile(s.sql, { path: file }) : null,
+      s.server?.start(),
+      s.heartbeat.register(),
+      s.listener.start(),
+    ]);
+    s.pool.release();
+    await loading;
   } catch (err) {
     state.closed = true;
     unhandle?.();

@@ -10,7 +10,7 @@ import { workers } from "../../lib/queue/mod.ts";
 import type { RunnerInfo } from "../../lib/queue/types.ts";
 import { delay, describe, withRetry } from "../retry.ts";
 import type { DbHealth } from "./health.ts";
-import type { Counts } from "./metrics.ts";
+import type { Counts } from "./counts.ts";
 import { Periodic } from "./periodic.ts";
 
 /** Options of {@link Heartbeat}. */

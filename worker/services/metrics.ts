@@ -1,9 +1,13 @@
 /**
- * The worker process's figures: the Prometheus registry behind `/metrics`
- * and the running totals of the heartbeat, `/healthz` and the stop log line.
+ * The worker process's figures: the Prometheus registry behind `/metrics`,
+ * on top of the running totals of the heartbeat, `/healthz` and the stop log
+ * line (counts.ts). Only a process that serves `/metrics` loads this module.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Finished } from "../protocol.ts";
+import { WorkerCounts } from "./counts.ts";
+
+export type { Counts } from "./counts.ts";
 
 /** What the gauges read when scraped. */
 export interface GaugeSources {
@@ -15,26 +19,16 @@ export interface GaugeSources {
   databaseUp(): boolean;
 }
 
-/** Attempts finished by this process, by outcome. */
-export interface Counts {
-  completed: number;
-  failed: number;
-  /** Attempts that ended cancelled (their cancel was requested while they ran). */
-  cancelled?: number;
-  lost: number;
-  released: number;
-}
-
 /** Counters, histogram and gauges of one worker process (a registry of its own). */
-export class WorkerMetrics {
+export class WorkerMetrics extends WorkerCounts {
   readonly registry = new Registry();
-  readonly counts: Counts = { completed: 0, failed: 0, cancelled: 0, lost: 0, released: 0 };
   #jobs: Counter<"type" | "outcome">;
   #duration: Histogram<"type">;
   #rescued: Counter;
   #replaced: Counter<"reason">;
 
   constructor(sources: GaugeSources) {
+    super();
     const registers = [this.registry];
     this.#jobs = new Counter({
       name: "jobq_worker_jobs_total",
@@ -91,26 +85,21 @@ export class WorkerMetrics {
    * runner ran (its run time goes into the histogram); a failure written on a
    * dead runner's behalf is counted but not timed.
    */
-  finished(f: Pick<Finished, "job" | "outcome" | "ms">, timed = true): void {
+  override finished(f: Pick<Finished, "job" | "outcome" | "ms">, timed = true): void {
     this.#jobs.inc({ type: f.job.type, outcome: f.outcome });
     if (timed && (f.outcome === "completed" || f.outcome === "failed")) {
       this.#duration.observe({ type: f.job.type }, f.ms / 1000);
     }
-    this.counts[f.outcome] = (this.counts[f.outcome] ?? 0) + 1;
-  }
-
-  /** Counts jobs given back without an attempt by the supervisor (runner gone). */
-  released(n: number): void {
-    this.counts.released += n;
+    super.finished(f, timed);
   }
 
   /** Counts jobs the rescuer returned. */
-  rescued(n: number): void {
+  override rescued(n: number): void {
     this.#rescued.inc(n);
   }
 
   /** Counts a runner terminated and replaced. */
-  replaced(reason: string): void {
+  override replaced(reason: string): void {
     this.#replaced.inc({ reason });
   }
 }

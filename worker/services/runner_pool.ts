@@ -13,7 +13,7 @@ import type { FromRunner, JobRef, RunnerSettings, RunnerStatus, ToRunner } from 
 import { delay, describe } from "../retry.ts";
 import type { EventBus } from "./events.ts";
 import type { DbHealth } from "./health.ts";
-import type { WorkerMetrics } from "./metrics.ts";
+import type { WorkerCounts } from "./counts.ts";
 import {
   alive,
   hold,
@@ -37,6 +37,12 @@ const CRASH_SETTLE_MS = 100;
  * first runner would claim later, while the last would be ready no sooner.
  */
 const LOADING_AT_ONCE = Math.max(1, navigator.hardwareConcurrency || 1);
+/**
+ * Runners spawned while the pool holds (see {@link RunnerPool.start}): one
+ * core fewer than {@link LOADING_AT_ONCE}, so the main thread, which the
+ * first claim waits for then, keeps one to itself; the rest load on release.
+ */
+const HELD_AT_MOST = Math.max(1, LOADING_AT_ONCE - 1);
 /** How often the hard timeouts of running handlers are checked (ms). */
 const WATCHDOG_MS = 100;
 
@@ -54,7 +60,7 @@ export interface RunnerPoolDeps {
   /** After a cancel aborts the signal, how long the handler may take to stop (ms). Default 5000. */
   cancelGraceMs?: number;
   events: EventBus;
-  metrics: WorkerMetrics;
+  metrics: WorkerCounts;
   health: DbHealth;
   settler: Settler;
   /** Poked after attempts were recorded (live dashboards). */
@@ -75,6 +81,8 @@ export class RunnerPool {
   /** Resolves when every runner is spawned; rejects when one could not start. */
   #launched = Promise.withResolvers<void>();
   #claims = 0;
+  /** Runners spawned now hold until {@link release} (see {@link start}). */
+  #held = false;
   #stopping = false;
   #closed = false;
   #watchdog: ReturnType<typeof setInterval> | undefined;
@@ -92,9 +100,12 @@ export class RunnerPool {
    * Starts the runners and the watchdog; resolves when every runner is ready
    * and rejects when one cannot start (e.g. a bad handlers module: then call
    * {@link terminate}). Runners are spawned a few at a time (see
-   * {@link #launch}).
+   * {@link #launch}). With `hold`, the runners load, connect and report
+   * ready but claim nothing until {@link release}: the supervisor starts
+   * them before it LISTENs and lets them claim once it does.
    */
-  async start(): Promise<void> {
+  async start(opts: { hold?: boolean } = {}): Promise<void> {
+    this.#held = opts.hold ?? false;
     this.#watchdog = setInterval(() => {
       if (this.#closed) return;
       const overdue = overdueRunners(this.#slots, {
@@ -119,7 +130,10 @@ export class RunnerPool {
   #launch(): void {
     const list = this.#toSpawn;
     if (this.#stopping || this.#closed) list.length = 0;
-    while (list.length && this.#loading < LOADING_AT_ONCE) {
+    while (
+      list.length && this.#loading < LOADING_AT_ONCE &&
+      !(this.#held && this.#spawned >= HELD_AT_MOST)
+    ) {
       const slot = this.#spawn(list.shift()!);
       this.#loading++;
       slot.ready.promise.then(() => {
@@ -131,6 +145,14 @@ export class RunnerPool {
       });
     }
     if (list.length === 0) this.#launched.resolve();
+  }
+
+  /** Lets the runners started with `hold` (and every later one) claim. */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    for (const slot of this.#slots) if (slot) this.#send(slot, { kind: "go" });
+    this.#launch();
   }
 
   /** The runners' `locked_by`. */
@@ -313,6 +335,7 @@ export class RunnerPool {
       this.#replace(slot, "crashed", "Web Worker sent an unreadable message", "messageerror");
     };
     const settings = this.#d.settings(lockedBy, slot.status);
+    if (this.#held) settings.hold = true;
     worker.postMessage({ kind: "init", settings } satisfies ToRunner);
     return slot;
   }

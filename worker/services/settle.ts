@@ -11,13 +11,13 @@ import type { JobRef } from "../protocol.ts";
 import { describe, withRetry } from "../retry.ts";
 import type { EventBus } from "./events.ts";
 import type { DbHealth } from "./health.ts";
-import type { WorkerMetrics } from "./metrics.ts";
+import type { WorkerCounts } from "./counts.ts";
 
 /** What {@link Settler} writes with and reports to. */
 export interface SettlerDeps {
   sql: Sql;
   health: DbHealth;
-  metrics: WorkerMetrics;
+  metrics: WorkerCounts;
   events: EventBus;
   /** Poked after a job changed state (live dashboards). */
   changed: Notifier;
