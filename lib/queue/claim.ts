@@ -95,9 +95,10 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
   // The plain part. Every queue: job_claim_idx in claim order, skipping the
   // special queues, through jobq_claim_plain (migrations/0019_claim_plan.sql:
   // the same read, fenced from stale statistics, which made it sort every
-  // pending job). Some queues (WORKER_QUEUES): each of them that is not
-  // special read apart from job_queue_claim_idx, as limited queues are, so a
-  // worker of a few queues never walks the pending jobs of all the others.
+  // pending job; 0020 keeps its plan for the session). Some queues
+  // (WORKER_QUEUES): each of them that is not special read apart from
+  // job_queue_claim_idx, as limited queues are, so a worker of a few queues
+  // never walks the pending jobs of all the others.
   const plain = queues
     ? sql`SELECT c.id, c.priority, c.created_at
       FROM (SELECT w.name FROM unnest(${queues}::text[]) AS w(name)
