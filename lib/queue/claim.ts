@@ -41,13 +41,16 @@ export async function claim(sql: Sql, opts: ClaimOptions): Promise<Job[] | LeanJ
  * still sees the finished jobs processing: of a limited queue it may then
  * take fewer jobs, never more. Returns the claimed jobs in claim order and
  * which completions were written (`cancelled`: recorded cancelled instead).
+ * Its claimed and completed rows carry only the columns it reads.
  */
 export async function completeAndClaim(
   sql: Sql,
   opts: ClaimOptions & { complete: CompleteManyOptions["items"] },
 ): Promise<{ jobs: LeanJob[]; completed: string[]; cancelled: string[] }> {
   const done = opts.complete.length
-    ? sql`${completeCtes(sql, { worker: opts.worker, items: opts.complete, now: opts.now })},`
+    ? sql`${
+      completeCtes(sql, { worker: opts.worker, items: opts.complete, now: opts.now, idsOnly: true })
+    },`
     : sql``;
   const doneRows = opts.complete.length
     ? sql`UNION ALL SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, status FROM done`
@@ -55,7 +58,7 @@ export async function completeAndClaim(
   // One result: the claimed rows (outcome NULL) in claim order, then the
   // completions written (their status as the outcome).
   const rows = await sql<(LeanJob & { outcome: string | null })[]>`
-    WITH ${done} ${claimCtes(sql, opts)}
+    WITH ${done} ${claimCtes(sql, { ...opts, lean: true })}
     SELECT * FROM (
       SELECT id, type, payload, priority, attempts, max_attempts, created_at, timeout_seconds,
         NULL::text AS outcome
@@ -92,9 +95,10 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
   // The plain part. Every queue: job_claim_idx in claim order, skipping the
   // special queues, through jobq_claim_plain (migrations/0019_claim_plan.sql:
   // the same read, fenced from stale statistics, which made it sort every
-  // pending job). Some queues (WORKER_QUEUES): each of them that is not
-  // special read apart from job_queue_claim_idx, as limited queues are, so a
-  // worker of a few queues never walks the pending jobs of all the others.
+  // pending job; 0020 keeps its plan for the session). Some queues
+  // (WORKER_QUEUES): each of them that is not special read apart from
+  // job_queue_claim_idx, as limited queues are, so a worker of a few queues
+  // never walks the pending jobs of all the others.
   const plain = queues
     ? sql`SELECT c.id, c.priority, c.created_at
       FROM (SELECT w.name FROM unnest(${queues}::text[]) AS w(name)
@@ -153,7 +157,12 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
       UPDATE job j SET status = 'processing', attempts = j.attempts + 1, locked_by = ${opts.worker},
         locked_until = ${t} + make_interval(secs => ${opts.leaseSeconds}), started_at = ${t}, updated_at = ${t}
       WHERE j.id = ANY(ARRAY(SELECT id FROM next))
-      RETURNING j.*
+      RETURNING ${
+    opts.lean
+      ? sql`j.id, j.type, j.payload, j.priority, j.attempts, j.max_attempts, j.created_at,
+        j.timeout_seconds, j.updated_at, j.locked_by`
+      : sql`j.*`
+  }
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker)
       SELECT id, updated_at, 'claimed', attempts, locked_by FROM claimed
