@@ -87,12 +87,17 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
   // hashes the whole table — a sequential scan of `job` per claim.
   const limit = opts.limit ?? 1;
   const queues = opts.queues && opts.queues.length ? opts.queues : null;
+  const types = opts.types && opts.types.length ? opts.types : null;
   const due = sql`status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts
         AND (expires_at IS NULL OR expires_at > ${t})`;
-  // The plain part. Every queue: job_claim_idx in claim order, skipping the
-  // special queues, through jobq_claim_plain (migrations/0019_claim_plan.sql:
-  // the same read, fenced from stale statistics, which made it sort every
-  // pending job). Some queues (WORKER_QUEUES): each of them that is not
+  // The plain part. Every queue, none special: job_claim_idx in claim order
+  // through jobq_claim_plain (migrations/0019_claim_plan.sql: the read fenced
+  // from stale statistics, which made it sort every pending job). Every
+  // queue, some paused or limited: jobq_claim_open (migrations/0021), which
+  // reads the open queues apart from job_queue_claim_idx when the special
+  // queues' backlog would cost the walk more than a probe per open queue, so
+  // a paused queue's backlog ahead in claim order is not walked per claim.
+  // The two are gated by one-time filters: only one runs. Some queues (WORKER_QUEUES): each of them that is not
   // special read apart from job_queue_claim_idx, as limited queues are, so a
   // worker of a few queues never walks the pending jobs of all the others.
   const plain = queues
@@ -106,9 +111,11 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED
       ) AS c`
-    : sql`SELECT id, priority, created_at FROM jobq_claim_plain(${limit}, ${
-      opts.types && opts.types.length ? opts.types : null
-    }::text[], ARRAY(SELECT name FROM special)::text[], ${t})`;
+    : sql`SELECT id, priority, created_at FROM jobq_claim_plain(${limit}, ${types}::text[],
+        '{}'::text[], ${t}) WHERE NOT EXISTS (SELECT FROM special)
+      UNION ALL
+      SELECT id, priority, created_at FROM jobq_claim_open(${limit}, ${types}::text[],
+        ARRAY(SELECT name FROM special)::text[], ${t}) WHERE EXISTS (SELECT FROM special)`;
   const scope = queues ? sql`AND name = ANY(${queues}::text[])` : sql``;
   // Queues (migration 0006). `special`: the paused or limited queues, a seq
   // scan of the small `queue` table; the plain path skips them with one
