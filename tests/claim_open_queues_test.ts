@@ -5,7 +5,10 @@
  * and the claim does not walk the held backlog to find them
  * (migrations/0021_claim_open_queues.sql). Limits and WORKER_QUEUES hold as
  * before; with many open queues and a small held backlog the walk serves the
- * same order. The plans come from auto_explain, sent to the claiming session.
+ * same order. With statistics from before a burst, the reads of a limited
+ * queue and of a WORKER_QUEUES worker's queues stay ordered index scans
+ * stopped by their LIMIT, never a sort of the queue's backlog. The plans come
+ * from auto_explain, sent to the claiming session.
  */
 import postgres from "postgres";
 import { openPool } from "../lib/db.ts";
@@ -163,6 +166,44 @@ Deno.test("claim: concurrent claimers with a paused backlog take every open job 
   } finally {
     await a.end();
     await b.end();
+    await db.drop();
+  }
+});
+
+Deno.test("claim: with statistics from before a burst, limited and WORKER_QUEUES claims read their queues in claim order, no sort of the backlog", async () => {
+  const db = await createTestDb();
+  const sql = db.sql as unknown as postgres.Sql;
+  const { conn, notices } = await explained(db.url);
+  try {
+    // Statistics taken while `job` held no pending job (all finished), then a burst.
+    await add(sql, "old", 5000, -60);
+    await sql`UPDATE job SET status = 'completed', completed_at = updated_at`;
+    await sql`ANALYZE job`;
+    const lim = await add(sql, "lim", 3000, 0);
+    const a = await add(sql, "a", 3000, 10);
+    const b = await add(sql, "b", 3000, 20);
+    await queues.update(db.sql, { name: "lim", change: { concurrency: 3 } });
+
+    const base = { worker: "w", leaseSeconds: 600, lean: true, now: LATER, limit: 5 } as const;
+    const first = await jobs.claim(conn as never, { ...base, queues: ["b", "lim"] });
+    assertEquals(first.map((j) => j.id), [...lim.slice(0, 3), ...b.slice(0, 2)]);
+    const second = await jobs.claim(conn as never, { ...base, queues: ["a", "b"] });
+    assertEquals(second.map((j) => j.id), a.slice(0, 5));
+    const plans = notices.join("\n---\n");
+    assert(
+      !/Sort Key: (j|job)\.priority DESC/.test(plans),
+      `no sort of a queue's backlog:\n${plans}`,
+    );
+    const reads = [
+      ...plans.matchAll(/Index Scan using \w+ on job[^\n]*actual time=[^ ]+ rows=(\d+)/g),
+    ]
+      .map((m) => +m[1]);
+    assert(
+      reads.length > 0 && Math.max(...reads) <= 10,
+      `rows read by index scans: ${reads}\n${plans}`,
+    );
+  } finally {
+    await conn.end({ timeout: 2 });
     await db.drop();
   }
 });
