@@ -122,8 +122,8 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
   // order through jobq_claim_queue (migrations/0021: job_queue_claim_idx
   // stopped at the LIMIT, fenced from stale statistics, which made it read
   // and sort every pending job of the queue). Both parts lock their rows
-  // with SKIP LOCKED; the best `limit` of them by claim order are claimed (the rest are
-  // unlocked at commit). Rows this statement's snapshot saw as pending but
+  // with SKIP LOCKED; the best `limit` of them by claim order are claimed
+  // (the rest are unlocked at commit). Rows this statement's snapshot saw as pending but
   // another claimer took since are re-checked under the row lock and passed
   // over, so the count taken under the queue lock bounds what is claimed.
   return sql`
