@@ -1,6 +1,12 @@
--- The claim's read of the plain queues when some queue is paused or limited
--- (lib/queue/claim.ts). jobq_claim_plain (0019) walks job_claim_idx in claim
--- order and passes over the jobs of the paused or limited queues one by one
+-- The claim's read of the plain queues (lib/queue/claim.ts), in place of
+-- jobq_claim_plain (0019, kept for processes started before this
+-- migration). With no queue paused or limited it is 0019's read: the walk of
+-- job_claim_idx in claim order, stopped by the LIMIT (PL/pgSQL keeps its plan
+-- for the session, where 0019's SQL function planned it at each claim: a
+-- little less database CPU per claim).
+--
+-- When some queue is paused or limited, 0019's walk of job_claim_idx in claim
+-- order passed over the jobs of the paused or limited queues one by one
 -- (`queue` is not in that index: a heap fetch each), so a paused queue's
 -- backlog ahead of the others in claim order was read on every claim:
 -- 200,000 pending jobs of a paused queue made each claim walk 200,000
@@ -16,14 +22,14 @@
 -- jobs (the maintained counts, an upper bound of what the walk passes over)
 -- outnumber what the probes could read: with a few queues almost always,
 -- with thousands of open queues only when the held backlog is larger still.
--- Otherwise the walk, as jobq_claim_plain reads it.
+-- Otherwise the walk, skipping them as jobq_claim_plain does.
 --
 -- Planner settings as in 0019 (no sort, no bitmap scan): with no statistics
--- both reads stay ordered index scans stopped by their LIMIT. The merge of
+-- every read stays an ordered index scan stopped by its LIMIT. The merge of
 -- the per-queue reads must sort (a few rows), which a disabled sort prices
--- at 1e10: no JIT, or that cost has each claim compiled (~100 ms). `special`: the
--- paused or limited queues (not empty: the claim calls jobq_claim_plain when
--- there are none). `types`: NULL for every type.
+-- at 1e10: no JIT, or that cost has each claim compiled (~100 ms).
+-- `special`: the paused or limited queues (empty when there are none).
+-- `types`: NULL for every type.
 CREATE FUNCTION jobq_claim_open(lim int, types text[], special text[], t timestamptz)
 RETURNS TABLE (id uuid, priority smallint, created_at timestamptz)
 LANGUAGE plpgsql VOLATILE
@@ -33,6 +39,17 @@ DECLARE
   held bigint;
   open_queues bigint;
 BEGIN
+  IF cardinality(special) = 0 THEN
+    RETURN QUERY
+      SELECT j.id, j.priority, j.created_at FROM job j
+      WHERE j.status = 'pending' AND j.scheduled_for <= t AND j.attempts < j.max_attempts
+        AND (j.expires_at IS NULL OR j.expires_at > t)
+        AND (types IS NULL OR j.type = ANY (types))
+      ORDER BY j.priority DESC, j.created_at, j.id
+      LIMIT lim
+      FOR UPDATE OF j SKIP LOCKED;
+    RETURN;
+  END IF;
   SELECT coalesce(sum(c.n), 0) INTO held FROM (
     SELECT s.n FROM job_status_count s WHERE s.status = 'pending' AND s.queue = ANY (special)
     UNION ALL

@@ -85,14 +85,13 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
   const limit = opts.limit ?? 1;
   const queues = opts.queues && opts.queues.length ? opts.queues : null;
   const types = opts.types && opts.types.length ? opts.types : null;
-  // The plain part. Every queue, none special: job_claim_idx in claim order
-  // through jobq_claim_plain (migrations/0019_claim_plan.sql: the read fenced
-  // from stale statistics, which made it sort every pending job). Every
-  // queue, some paused or limited: jobq_claim_open (migrations/0021), which
-  // reads the open queues apart from job_queue_claim_idx when the special
-  // queues' backlog would cost the walk more than a probe per open queue, so
-  // a paused queue's backlog ahead in claim order is not walked per claim.
-  // The two are gated by one-time filters: only one runs. Some queues
+  // The plain part. Every queue: jobq_claim_open (migrations/0021, fenced
+  // from stale statistics as 0019's jobq_claim_plain, which made the read
+  // sort every pending job). With no queue special, job_claim_idx in claim
+  // order; with some paused or limited, the open queues read apart from
+  // job_queue_claim_idx when the special queues' backlog would cost the walk
+  // more than a probe per open queue, so a paused queue's backlog ahead in
+  // claim order is not walked by every claim. Some queues
   // (WORKER_QUEUES): each of them that is not special read apart through
   // jobq_claim_queue, as limited queues are, so a worker of a few queues
   // never walks the pending jobs of all the others.
@@ -101,11 +100,8 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
       FROM (SELECT w.name FROM unnest(${queues}::text[]) AS w(name)
             WHERE NOT EXISTS (SELECT FROM special s WHERE s.name = w.name) ORDER BY w.name) AS w
       CROSS JOIN LATERAL jobq_claim_queue(w.name, ${limit}, ${types}::text[], ${t}) AS c`
-    : sql`SELECT id, priority, created_at FROM jobq_claim_plain(${limit}, ${types}::text[],
-        '{}'::text[], ${t}) WHERE NOT EXISTS (SELECT FROM special)
-      UNION ALL
-      SELECT id, priority, created_at FROM jobq_claim_open(${limit}, ${types}::text[],
-        ARRAY(SELECT name FROM special)::text[], ${t}) WHERE EXISTS (SELECT FROM special)`;
+    : sql`SELECT id, priority, created_at FROM jobq_claim_open(${limit}, ${types}::text[],
+        ARRAY(SELECT name FROM special)::text[], ${t})`;
   const scope = queues ? sql`AND name = ANY(${queues}::text[])` : sql``;
   // Queues (migration 0006). `special`: the paused or limited queues, a seq
   // scan of the small `queue` table; the plain path skips them with one
