@@ -2,7 +2,8 @@
  * The claim reads the claim index in claim order even when `job` has no
  * statistics yet for its pending jobs (a new database, or a burst into a
  * small table before autovacuum's next analyze): it never reads every
- * pending job and sorts them to take a few (migrations/0019_claim_plan.sql).
+ * pending job and sorts them to take a few (migrations/0019_claim_plan.sql;
+ * today through 0021_claim_open_queues.sql's jobq_claim_open).
  * The plans come from auto_explain, sent to this test's own session.
  */
 import postgres from "postgres";

@@ -136,10 +136,8 @@ Deno.test({
     const all = await readMigrations();
     const first = all.findIndex((m) => m.name === "0014_hot_path_checks.sql");
     const earlier = await Deno.makeTempDir();
-    // Today's claim reads through 0019's function (0020's version of it): the older schema gets it too.
-    const claimPlan = all.filter((m) =>
-      m.name === "0019_claim_plan.sql" || m.name === "0020_claim_plan_cached.sql"
-    );
+    // Today's claim reads through 0021's functions: the older schema gets them too.
+    const claimPlan = all.filter((m) => m.name === "0021_claim_open_queues.sql");
     for (const m of [...all.slice(0, first), ...claimPlan]) {
       await Deno.writeTextFile(`${earlier}/${m.name}`, m.sql);
     }

@@ -78,9 +78,6 @@ export async function completeAndClaim(
 /** The CTEs of a claim (without the leading WITH); the caller selects from `claimed`. */
 function claimCtes(sql: Sql, opts: ClaimOptions) {
   const t = at(sql, opts.now);
-  const typeFilter = opts.types && opts.types.length
-    ? sql`AND type = ANY(${opts.types}::text[])`
-    : sql``;
   // Locks: the chosen rows (FOR UPDATE SKIP LOCKED: rows another claimer holds
   // are passed over, never waited for). Index: job_claim_idx (partial on
   // pending, ordered priority DESC, created_at, id), read in order, so the
@@ -90,29 +87,24 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
   // hashes the whole table — a sequential scan of `job` per claim.
   const limit = opts.limit ?? 1;
   const queues = opts.queues && opts.queues.length ? opts.queues : null;
-  const due = sql`status = 'pending' AND scheduled_for <= ${t} AND attempts < max_attempts
-        AND (expires_at IS NULL OR expires_at > ${t})`;
-  // The plain part. Every queue: job_claim_idx in claim order, skipping the
-  // special queues, through jobq_claim_plain (migrations/0019_claim_plan.sql:
-  // the same read, fenced from stale statistics, which made it sort every
-  // pending job; 0020 keeps its plan for the session). Some queues
-  // (WORKER_QUEUES): each of them that is not special read apart from
-  // job_queue_claim_idx, as limited queues are, so a worker of a few queues
+  const types = opts.types && opts.types.length ? opts.types : null;
+  // The plain part. Every queue: jobq_claim_open (migrations/0021, fenced
+  // from stale statistics as 0019's jobq_claim_plain, which made the read
+  // sort every pending job). With no queue special, job_claim_idx in claim
+  // order; with some paused or limited, the open queues read apart from
+  // job_queue_claim_idx when the special queues' backlog would cost the walk
+  // more than a probe per open queue, so a paused queue's backlog ahead in
+  // claim order is not walked by every claim. Some queues
+  // (WORKER_QUEUES): each of them that is not special read apart through
+  // jobq_claim_queue, as limited queues are, so a worker of a few queues
   // never walks the pending jobs of all the others.
   const plain = queues
     ? sql`SELECT c.id, c.priority, c.created_at
       FROM (SELECT w.name FROM unnest(${queues}::text[]) AS w(name)
             WHERE NOT EXISTS (SELECT FROM special s WHERE s.name = w.name) ORDER BY w.name) AS w
-      CROSS JOIN LATERAL (
-        SELECT id, priority, created_at FROM job
-        WHERE queue = w.name AND ${due} ${typeFilter}
-        ORDER BY queue, priority DESC, created_at, id
-        LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED
-      ) AS c`
-    : sql`SELECT id, priority, created_at FROM jobq_claim_plain(${limit}, ${
-      opts.types && opts.types.length ? opts.types : null
-    }::text[], ARRAY(SELECT name FROM special)::text[], ${t})`;
+      CROSS JOIN LATERAL jobq_claim_queue(w.name, ${limit}, ${types}::text[], ${t}) AS c`
+    : sql`SELECT id, priority, created_at FROM jobq_claim_open(${limit}, ${types}::text[],
+        ARRAY(SELECT name FROM special)::text[], ${t})`;
   const scope = queues ? sql`AND name = ANY(${queues}::text[])` : sql``;
   // Queues (migration 0006). `special`: the paused or limited queues, a seq
   // scan of the small `queue` table; the plain path skips them with one
@@ -126,10 +118,11 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
   // other in a cycle): queue_claim_slots() says how many it may take (0
   // without a due job, at the limit or paused; it holds the queue's claim
   // lock until this statement commits), then its due jobs are read in claim
-  // order from job_queue_claim_idx (ordered by `queue` first so that this
-  // index, not job_claim_idx with a filter, serves it). Both parts lock their rows with SKIP
-  // LOCKED; the best `limit` of them by claim order are claimed (the rest are
-  // unlocked at commit). Rows this statement's snapshot saw as pending but
+  // order through jobq_claim_queue (migrations/0021: job_queue_claim_idx
+  // stopped at the LIMIT, fenced from stale statistics, which made it read
+  // and sort every pending job of the queue). Both parts lock their rows
+  // with SKIP LOCKED; the best `limit` of them by claim order are claimed
+  // (the rest are unlocked at commit). Rows this statement's snapshot saw as pending but
   // another claimer took since are re-checked under the row lock and passed
   // over, so the count taken under the queue lock bounds what is claimed.
   return sql`
@@ -141,13 +134,8 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
       SELECT name, queue_claim_slots(name, ${limit}, ${t}) AS free
       FROM (SELECT name FROM special WHERE NOT paused ${scope} ORDER BY name OFFSET 0) AS s
     ), limited AS (
-      SELECT c.id, c.priority, c.created_at FROM slots s CROSS JOIN LATERAL (
-        SELECT id, priority, created_at FROM job
-        WHERE queue = s.name AND ${due} ${typeFilter}
-        ORDER BY queue, priority DESC, created_at, id
-        LIMIT s.free
-        FOR UPDATE SKIP LOCKED
-      ) AS c
+      SELECT c.id, c.priority, c.created_at
+      FROM slots s CROSS JOIN LATERAL jobq_claim_queue(s.name, s.free, ${types}::text[], ${t}) AS c
       WHERE s.free > 0
     ), next AS (
       SELECT id FROM (SELECT * FROM plain UNION ALL SELECT * FROM limited) AS u
