@@ -24,9 +24,9 @@ import { openPool, ping } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import * as jobs from "./queue.ts";
 import { closeTransports } from "./context.ts";
-import { type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
+import { type JobRef, type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
 import { delay, describe, withRetry } from "./retry.ts";
-import { finished, post, refOf, retryHooks, state } from "./runner_state.ts";
+import { finished, post, retryHooks, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
 import { runOne } from "./runner_run.ts";
 import { announce, type Claimed, completeAndClaim } from "./runner_cycle.ts";
@@ -227,8 +227,10 @@ async function loop(): Promise<void> {
         break;
       }
       const job = batch[i];
-      if (!(await admit(job))) continue;
-      await runOne(job, claimed.firstSeq + i);
+      const ref = claimed.refs[i];
+      const admitted = admit(job, ref);
+      if (admitted !== true && !(await admitted)) continue;
+      await runOne(job, claimed.firstSeq + i, ref);
     }
   }
   if (state.halted) return;
@@ -241,16 +243,16 @@ async function loop(): Promise<void> {
 /**
  * Whether a claimed job is to start: one whose lease was lost meanwhile is
  * reported lost; one whose cancel came before it started is recorded
- * cancelled (the fenced write sees its cancel_requested_at).
+ * cancelled (the fenced write sees its cancel_requested_at). `true` at once
+ * for the usual job (no promise to wait for).
  */
-async function admit(job: LeanJob): Promise<boolean> {
+function admit(job: LeanJob, ref: JobRef): true | Promise<boolean> {
   if (state.lost.delete(job.id)) {
-    finished([{ job: refOf(job), outcome: "lost", ms: 0 }]);
-    return false;
+    finished([{ job: ref, outcome: "lost", ms: 0 }]);
+    return Promise.resolve(false);
   }
   if (state.cancels.delete(job.id)) {
-    await recordFailure(refOf(job), "cancelled before its handler started", false, 0);
-    return false;
+    return recordFailure(ref, "cancelled before its handler started", false, 0).then(() => false);
   }
   return true;
 }
@@ -301,11 +303,13 @@ async function loopMany(): Promise<void> {
         break;
       }
       const job = batch[i];
-      if (!(await admit(job))) continue;
-      const task: Promise<void> = runOne(job, claimed.firstSeq + i)
+      const ref = claimed.refs[i];
+      const admitted = admit(job, ref);
+      if (admitted !== true && !(await admitted)) continue;
+      const task: Promise<void> = runOne(job, claimed.firstSeq + i, ref)
         .catch((err) =>
           // Not a handler error (those are recorded by runOne): still end the attempt.
-          recordFailure(refOf(job), `the runner failed: ${describe(err)}`, false, 0)
+          recordFailure(ref, `the runner failed: ${describe(err)}`, false, 0)
         )
         .finally(() => {
           tasks.delete(task);

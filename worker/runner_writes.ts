@@ -6,7 +6,7 @@
  * retries through an outage; the fence (id, attempt, locked_by) makes a late
  * or repeated write safe.
  */
-import { log } from "../lib/log.ts";
+import { log, logs } from "../lib/log.ts";
 import * as jobs from "./queue.ts";
 import type { Finished, JobRef } from "./protocol.ts";
 import { describe, isTransient, withRetry } from "./retry.ts";
@@ -154,29 +154,35 @@ async function flushNow(): Promise<void> {
  */
 export function reportWritten(batch: Done[], done: Set<string>, cancelled: Set<string>): void {
   const items: Finished[] = [];
+  // The usual line (job.completed) is built only when it is written.
+  const info = logs("info");
   for (const d of batch) {
-    const fields = {
-      job_id: d.ref.id,
-      type: d.ref.type,
-      attempt: d.ref.attempt,
-      worker: state.settings.lockedBy,
-      ms: d.ms,
-    };
     if (done.has(d.ref.id)) {
-      log("info", "job.completed", fields);
+      if (info) log("info", "job.completed", fieldsOf(d));
       items.push({ job: d.ref, outcome: "completed", ms: d.ms });
     } else if (cancelled.has(d.ref.id)) {
       log("info", "job.cancelled", {
-        ...fields,
+        ...fieldsOf(d),
         reason: "cancelled before its result was stored",
       });
       items.push({ job: d.ref, outcome: "cancelled", ms: d.ms });
     } else if (d.result !== undefined) {
-      log("warn", "job.lost", { ...fields, reason: "lease no longer held; result discarded" });
+      log("warn", "job.lost", { ...fieldsOf(d), reason: "lease no longer held; result discarded" });
       items.push({ job: d.ref, outcome: "lost", ms: d.ms });
     }
   }
   finished(items);
+}
+
+/** The log fields of a written completion. */
+function fieldsOf(d: Done) {
+  return {
+    job_id: d.ref.id,
+    type: d.ref.type,
+    attempt: d.ref.attempt,
+    worker: state.settings.lockedBy,
+    ms: d.ms,
+  };
 }
 
 /** Completes `batch` one by one; the ids recorded cancelled instead go into `cancelled`. */
