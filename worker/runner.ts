@@ -189,22 +189,30 @@ async function claimNext(
 }
 
 /**
- * Claim → run → complete. Completions are written while the runner goes on
- * (it waits for them only when more than two batches are pending). The next
- * claim is sent only when the current batch is done: a claim in flight when
- * a handler crashes its Web Worker would hold jobs the supervisor never hears
- * of, which would then wait for their lease and lose an attempt they never
- * ran.
+ * Claim → run → complete. The completions of a batch go out with the claim
+ * of the next one, in one statement (runner_cycle.ts): one round trip and
+ * one commit per batch instead of two, which is most of what a batch of
+ * short jobs costs the runner and the database. The next claim is sent only
+ * when the current batch is done: a claim in flight when a handler crashes
+ * its Web Worker would hold jobs the supervisor never hears of, which would
+ * then wait for their lease and lose an attempt they never ran. A batch
+ * whose handlers take longer than the completion flush delay has its
+ * completions written apart meanwhile (runner_run.ts).
  */
 async function loop(): Promise<void> {
   while (!state.stopping && !state.halted) {
-    if (state.completions.length >= 2 * state.settings.completeBatch) await flush();
-    else if (state.completions.length) flush();
-    if (state.stopping) break;
-    // Completions not yet written when this claim is sent still hold their
-    // jobs' slots of a limited queue (they are processing until written).
+    // More completions than one statement takes (claims larger than the
+    // completion batch): the rest are written apart first.
+    if (state.completions.length > state.settings.completeBatch) flush();
+    // Completions written by the claim's statement still hold their jobs'
+    // slots of a limited queue to that claim (its snapshot sees them
+    // processing): it may take fewer jobs, and an empty claim is retried.
     const unwritten = state.completions.length > 0;
-    const claimed = await claimNext();
+    const limit = claimLimit();
+    // When the combined statement fails, its completions are written apart
+    // (one by one if one of them poisons the batch) and the claim sent after.
+    const claimed = await completeAndClaim(limit) ??
+      (state.stopping ? null : await claimNext(limit, flush()));
     if (!claimed) {
       if (state.stopping) break;
       await delay(1000);
