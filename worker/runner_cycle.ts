@@ -28,7 +28,13 @@ export function announce(batch: jobs.LeanJob[]): Claimed {
   state.nextSeq += batch.length;
   const refs = batch.map(refOf);
   if (batch.length) {
-    post({ kind: "claimed", firstSeq, jobs: refs });
+    post({
+      kind: "claimed",
+      firstSeq,
+      ids: refs.map((r) => r.id),
+      types: refs.map((r) => r.type),
+      attempts: refs.map((r) => r.attempt),
+    });
     if (logs("info")) {
       log("info", "jobs.claimed", {
         worker: state.settings.lockedBy,

@@ -10,7 +10,7 @@ import { log, logs } from "../lib/log.ts";
 import * as jobs from "./queue.ts";
 import type { Finished, JobRef } from "./protocol.ts";
 import { describe, isTransient, withRetry } from "./retry.ts";
-import { type Done, finished, refOf, retryHooks, state } from "./runner_state.ts";
+import { type Done, finished, post, refOf, retryHooks, state } from "./runner_state.ts";
 
 /** Gives claimed jobs that never started back to pending (not an attempt). */
 export async function giveBack(queue: jobs.LeanJob[]): Promise<void> {
@@ -154,12 +154,15 @@ async function flushNow(): Promise<void> {
  */
 export function reportWritten(batch: Done[], done: Set<string>, cancelled: Set<string>): void {
   const items: Finished[] = [];
+  const ids: string[] = [];
+  const ms: number[] = [];
   // The usual line (job.completed) is built only when it is written.
   const info = logs("info");
   for (const d of batch) {
     if (done.has(d.ref.id)) {
       if (info) log("info", "job.completed", fieldsOf(d));
-      items.push({ job: d.ref, outcome: "completed", ms: d.ms });
+      ids.push(d.ref.id);
+      ms.push(d.ms);
     } else if (cancelled.has(d.ref.id)) {
       log("info", "job.cancelled", {
         ...fieldsOf(d),
@@ -171,6 +174,7 @@ export function reportWritten(batch: Done[], done: Set<string>, cancelled: Set<s
       items.push({ job: d.ref, outcome: "lost", ms: d.ms });
     }
   }
+  if (ids.length) post({ kind: "completed", ids, ms });
   finished(items);
 }
 
