@@ -150,6 +150,25 @@ async function idle(): Promise<void> {
 }
 
 /**
+ * Waits for the next wake-up with no poll: every slot runs a handler, and
+ * one ending wakes this (as `stop` does). No timer and no abort signal per
+ * wait: a runner of several slots waits here once per cycle.
+ */
+function busy(): Promise<void> | undefined {
+  if (state.wakePending || state.stopping) {
+    state.wakePending = false;
+    return undefined;
+  }
+  const { promise, resolve } = Promise.withResolvers<void>();
+  state.wakeIdle = () => {
+    state.wakeIdle = null;
+    state.wakePending = false;
+    resolve();
+  };
+  return promise;
+}
+
+/**
  * Claims the next jobs and tells the supervisor at once (it renews their
  * leases from then on), or once `after` (the write of completions sent
  * together with this claim) has ended. Resolves `null` when the claim failed
@@ -279,7 +298,7 @@ async function loopMany(): Promise<void> {
     const free = state.freeEntries.length;
     if (free === 0) {
       // A handler ending wakes this wait.
-      await idle();
+      await busy();
       continue;
     }
     // The finished jobs' completions and the claim of as many jobs as there
