@@ -13,6 +13,14 @@ export function setLogLevel(level: LogLevel): void {
   threshold = RANK[level];
 }
 
+/**
+ * Whether a line of `level` is written: for a caller that would build its
+ * fields only to have them dropped (the worker's per-job lines).
+ */
+export function logs(level: LogLevel): boolean {
+  return RANK[level] >= threshold;
+}
+
 /** Writes one log line when `level` is at or above the threshold. */
 export function log(level: LogLevel, msg: string, fields: Record<string, unknown> = {}): void {
   if (RANK[level] < threshold) return;

@@ -11,7 +11,7 @@ import { ROOT } from "../lib/web/paths.ts";
 import * as artifacts from "../lib/queue/artifacts.ts";
 import * as reports from "../lib/queue/reports.ts";
 import type { LeanJob } from "../lib/queue/jobs.ts";
-import type { WorkerContext } from "./types.ts";
+import type { ReportSet, WorkerContext } from "./types.ts";
 import { composeEml } from "./eml.ts";
 
 /** Seconds a webhook POST may take before it fails the attempt. */
@@ -118,125 +118,189 @@ export function createContext(
   deps: ContextDeps,
   job: LeanJob,
   signal: AbortSignal,
-  progress?: (percent: number, message?: string) => void,
+  progress?: { report(percent: number, message?: string): void },
 ): WorkerContext {
-  const { sql, config } = deps;
-  const range = (q: { from: string; to: string }) => ({ from: q.from, to: q.to });
-  let createdAt: string | undefined;
-  return {
-    job: {
+  return new Context(deps, job, signal, progress);
+}
+
+/**
+ * A handler's context: one object per attempt whose methods are made only
+ * when a handler first reads them (most handlers use one or two, a no-op
+ * none), each bound to its attempt, so that a handler may take them apart
+ * (`const { progress } = ctx`) as from a plain object.
+ */
+class Context implements WorkerContext {
+  readonly job: WorkerContext["job"];
+  readonly signal: AbortSignal;
+  readonly #deps: ContextDeps;
+  readonly #lean: LeanJob;
+  readonly #progress: { report(percent: number, message?: string): void } | undefined;
+  #bound: Partial<Omit<WorkerContext, "job" | "signal">> | undefined;
+
+  constructor(
+    deps: ContextDeps,
+    job: LeanJob,
+    signal: AbortSignal,
+    progress: { report(percent: number, message?: string): void } | undefined,
+  ) {
+    this.#deps = deps;
+    this.#lean = job;
+    this.#progress = progress;
+    this.signal = signal;
+    this.job = {
       id: job.id,
       type: job.type,
       attempt: job.attempts,
       max_attempts: job.max_attempts,
       priority: job.priority,
-      // Formatted when a handler reads it (most never do).
-      get created_at() {
-        return createdAt ??= new Date(job.created_at).toISOString();
-      },
-    },
-    signal,
+      created_at: (job.created_at instanceof Date ? job.created_at : new Date(job.created_at))
+        .toISOString(),
+    };
+  }
 
-    progress(percent, message) {
-      progress?.(percent, message);
-    },
+  get progress(): WorkerContext["progress"] {
+    return (this.#bound ??= {}).progress ??= (percent, message) =>
+      this.#progress?.report(percent, message);
+  }
 
-    async sendMail(msg) {
-      signal.throwIfAborted();
-      // One Message-ID per job: a re-run sends (or writes) the same message again.
-      const mail = {
-        from: config.MAIL_FROM,
-        to: msg.to,
-        subject: msg.subject,
-        text: msg.text,
-        messageId: `<${job.id}@jobq>`,
-        headers: { "X-Jobq-Job-Id": job.id, "X-Jobq-Attempt": String(job.attempts) },
-      };
-      if (config.SMTP_URL) {
-        // nodemailer takes the signal: an abort closes the connection carrying the message.
-        const info = await (await smtp(config.SMTP_URL)).sendMail({ ...mail, signal });
-        return { message_id: String(info.messageId), transport: "smtp" };
-      }
-      const path = join(outboxOf(config.DATA_DIR), `${job.id}.eml`);
-      await writeAtomic(path, composeEml(mail));
-      return { message_id: mail.messageId, transport: "outbox", path };
-    },
+  get sendMail(): WorkerContext["sendMail"] {
+    return (this.#bound ??= {}).sendMail ??= (msg) =>
+      sendMail(this.#deps, this.#lean, this.signal, msg);
+  }
 
-    async postWebhook(body) {
-      signal.throwIfAborted();
-      const json = JSON.stringify(body);
-      if (config.NOTIFY_WEBHOOK_URL) {
-        const res = await fetch(config.NOTIFY_WEBHOOK_URL, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            "idempotency-key": job.id,
-            "user-agent": "jobq-worker",
-          },
-          body: json,
-          signal: AbortSignal.any([signal, AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
-        }).catch((err) => {
-          if (err instanceof DOMException && err.name === "TimeoutError") {
-            throw new Error(`webhook did not answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`);
-          }
-          throw new Error(`webhook request failed: ${(err as Error).message}`);
-        });
-        const text = await res.text().catch(() => "");
-        if (!res.ok) {
-          throw new Error(
-            `webhook answered ${res.status} ${res.statusText}${
-              text ? `: ${text.slice(0, 200)}` : ""
-            }`,
-          );
-        }
-        return { transport: "webhook", status: res.status };
-      }
-      const path = join(outboxOf(config.DATA_DIR), `${job.id}.json`);
-      await writeAtomic(path, new TextEncoder().encode(json + "\n"));
-      return { transport: "outbox", path };
-    },
+  get postWebhook(): WorkerContext["postWebhook"] {
+    return (this.#bound ??= {}).postWebhook ??= (body) =>
+      postWebhook(this.#deps, this.#lean, this.signal, body);
+  }
 
-    async reportData(q) {
-      const r = range(q);
-      if (q.report_type === "failures") {
-        return (await reports.failures(sql, r)) as unknown as Record<string, unknown>[];
-      }
-      if (q.report_type === "throughput") {
-        return (await reports.throughput(sql, r)) as unknown as Record<string, unknown>[];
-      }
-      return (await reports.summary(sql, r)) as unknown as Record<string, unknown>[];
-    },
+  get reportData(): WorkerContext["reportData"] {
+    return (this.#bound ??= {}).reportData ??= (q) => reportData(this.#deps.sql, q);
+  }
 
-    async reportSet(q) {
-      const r = range(q);
-      // Each query checks the signal first: a cancelled report stops between them.
-      const step = <T>(f: () => Promise<T>) => (signal.throwIfAborted(), f());
-      const summary = await step(() => reports.summary(sql, r));
-      const failures = await step(() => reports.failures(sql, r));
-      const throughput = await step(() => reports.throughput(sql, r));
-      const slowest = await step(() => reports.slowest(sql, r));
-      const totals = await step(() => reports.totals(sql, r));
-      return { summary, failures, throughput, slowest, totals };
-    },
+  get reportSet(): WorkerContext["reportSet"] {
+    return (this.#bound ??= {}).reportSet ??= (q) => reportSet(this.#deps.sql, this.signal, q);
+  }
 
-    async saveArtifact(file) {
-      await artifacts.put(sql, {
-        jobId: job.id,
+  get saveArtifact(): WorkerContext["saveArtifact"] {
+    return (this.#bound ??= {}).saveArtifact ??= async (file) => {
+      await artifacts.put(this.#deps.sql, {
+        jobId: this.#lean.id,
         filename: file.filename,
         contentType: file.content_type,
         bytes: file.bytes,
       });
-      return { url: `/api/jobs/${job.id}/artifact`, bytes: file.bytes.length };
-    },
+      return { url: `/api/jobs/${this.#lean.id}/artifact`, bytes: file.bytes.length };
+    };
+  }
 
-    log(msg, fields = {}) {
+  get log(): WorkerContext["log"] {
+    return (this.#bound ??= {}).log ??= (msg, fields = {}) => {
       log("info", msg, {
         ...fields,
-        job_id: job.id,
-        type: job.type,
-        attempt: job.attempts,
-        worker: deps.worker,
+        job_id: this.#lean.id,
+        type: this.#lean.type,
+        attempt: this.#lean.attempts,
+        worker: this.#deps.worker,
       });
-    },
+    };
+  }
+}
+
+/** `ctx.sendMail`. */
+async function sendMail(
+  deps: ContextDeps,
+  job: LeanJob,
+  signal: AbortSignal,
+  msg: { to: string; subject: string; text: string },
+): Promise<{ message_id: string; transport: string; path?: string }> {
+  const { config } = deps;
+  signal.throwIfAborted();
+  // One Message-ID per job: a re-run sends (or writes) the same message again.
+  const mail = {
+    from: config.MAIL_FROM,
+    to: msg.to,
+    subject: msg.subject,
+    text: msg.text,
+    messageId: `<${job.id}@jobq>`,
+    headers: { "X-Jobq-Job-Id": job.id, "X-Jobq-Attempt": String(job.attempts) },
   };
+  if (config.SMTP_URL) {
+    // nodemailer takes the signal: an abort closes the connection carrying the message.
+    const info = await (await smtp(config.SMTP_URL)).sendMail({ ...mail, signal });
+    return { message_id: String(info.messageId), transport: "smtp" };
+  }
+  const path = join(outboxOf(config.DATA_DIR), `${job.id}.eml`);
+  await writeAtomic(path, composeEml(mail));
+  return { message_id: mail.messageId, transport: "outbox", path };
+}
+
+/** `ctx.postWebhook`. */
+async function postWebhook(
+  deps: ContextDeps,
+  job: LeanJob,
+  signal: AbortSignal,
+  body: unknown,
+): Promise<{ transport: string; status?: number; path?: string }> {
+  const { config } = deps;
+  signal.throwIfAborted();
+  const json = JSON.stringify(body);
+  if (config.NOTIFY_WEBHOOK_URL) {
+    const res = await fetch(config.NOTIFY_WEBHOOK_URL, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "idempotency-key": job.id,
+        "user-agent": "jobq-worker",
+      },
+      body: json,
+      signal: AbortSignal.any([signal, AbortSignal.timeout(WEBHOOK_TIMEOUT_MS)]),
+    }).catch((err) => {
+      if (err instanceof DOMException && err.name === "TimeoutError") {
+        throw new Error(`webhook did not answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`);
+      }
+      throw new Error(`webhook request failed: ${(err as Error).message}`);
+    });
+    const text = await res.text().catch(() => "");
+    if (!res.ok) {
+      throw new Error(
+        `webhook answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ""}`,
+      );
+    }
+    return { transport: "webhook", status: res.status };
+  }
+  const path = join(outboxOf(config.DATA_DIR), `${job.id}.json`);
+  await writeAtomic(path, new TextEncoder().encode(json + "\n"));
+  return { transport: "outbox", path };
+}
+
+/** `ctx.reportData`. */
+async function reportData(
+  sql: Sql,
+  q: { report_type: string; from: string; to: string },
+): Promise<Record<string, unknown>[]> {
+  const r = { from: q.from, to: q.to };
+  if (q.report_type === "failures") {
+    return (await reports.failures(sql, r)) as unknown as Record<string, unknown>[];
+  }
+  if (q.report_type === "throughput") {
+    return (await reports.throughput(sql, r)) as unknown as Record<string, unknown>[];
+  }
+  return (await reports.summary(sql, r)) as unknown as Record<string, unknown>[];
+}
+
+/** `ctx.reportSet`. */
+async function reportSet(
+  sql: Sql,
+  signal: AbortSignal,
+  q: { from: string; to: string },
+): Promise<ReportSet> {
+  const r = { from: q.from, to: q.to };
+  // Each query checks the signal first: a cancelled report stops between them.
+  const step = <T>(f: () => Promise<T>) => (signal.throwIfAborted(), f());
+  const summary = await step(() => reports.summary(sql, r));
+  const failures = await step(() => reports.failures(sql, r));
+  const throughput = await step(() => reports.throughput(sql, r));
+  const slowest = await step(() => reports.slowest(sql, r));
+  const totals = await step(() => reports.totals(sql, r));
+  return { summary, failures, throughput, slowest, totals };
 }

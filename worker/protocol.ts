@@ -74,10 +74,21 @@ export interface Finished {
 export type FromRunner =
   | { kind: "ready"; types: Record<string, number> }
   | { kind: "fatal"; error: string }
-  /** Jobs claimed by one statement; the n-th has the sequence number `firstSeq + n`. */
-  | { kind: "claimed"; firstSeq: number; jobs: JobRef[] }
+  /**
+   * Jobs claimed by one statement, as columns (a message of plain arrays
+   * costs both threads less than one object per job): the n-th is
+   * `{ id: ids[n], type: types[n], attempt: attempts[n] }`, with the
+   * sequence number `firstSeq + n`.
+   */
+  | { kind: "claimed"; firstSeq: number; ids: string[]; types: string[]; attempts: number[] }
   /** Attempts whose outcome is now in the database (a completion batch sends many at once). */
   | { kind: "finished"; items: Finished[] }
+  /**
+   * Attempts a completion batch wrote as completed, as columns: `ids[n]` ran
+   * `ms[n]` ms (the usual end of a job, so the supervisor knows the rest of
+   * its reference from the `claimed` message).
+   */
+  | { kind: "completed"; ids: string[]; ms: number[] }
   | { kind: "stuck"; job: JobRef; timeoutMs: number }
   /** A claim found nothing: the runner waits for a wake-up (or its poll). */
   | { kind: "idle" }

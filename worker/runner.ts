@@ -24,9 +24,9 @@ import { openPool, ping } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import * as jobs from "./queue.ts";
 import { closeTransports } from "./context.ts";
-import { type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
+import { type JobRef, type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
 import { delay, describe, withRetry } from "./retry.ts";
-import { finished, post, refOf, retryHooks, state } from "./runner_state.ts";
+import { finished, post, retryHooks, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
 import { runOne } from "./runner_run.ts";
 import { announce, type Claimed, completeAndClaim } from "./runner_cycle.ts";
@@ -158,6 +158,25 @@ async function idle(): Promise<void> {
 }
 
 /**
+ * Waits for the next wake-up with no poll: every slot runs a handler, and
+ * one ending wakes this (as `stop` does). No timer and no abort signal per
+ * wait: a runner of several slots waits here once per cycle.
+ */
+function busy(): Promise<void> | undefined {
+  if (state.wakePending || state.stopping) {
+    state.wakePending = false;
+    return undefined;
+  }
+  const { promise, resolve } = Promise.withResolvers<void>();
+  state.wakeIdle = () => {
+    state.wakeIdle = null;
+    state.wakePending = false;
+    resolve();
+  };
+  return promise;
+}
+
+/**
  * Claims the next jobs and tells the supervisor at once (it renews their
  * leases from then on), or once `after` (the write of completions sent
  * together with this claim) has ended. Resolves `null` when the claim failed
@@ -197,22 +216,30 @@ async function claimNext(
 }
 
 /**
- * Claim → run → complete. Completions are written while the runner goes on
- * (it waits for them only when more than two batches are pending). The next
- * claim is sent only when the current batch is done: a claim in flight when
- * a handler crashes its Web Worker would hold jobs the supervisor never hears
- * of, which would then wait for their lease and lose an attempt they never
- * ran.
+ * Claim → run → complete. The completions of a batch go out with the claim
+ * of the next one, in one statement (runner_cycle.ts): one round trip and
+ * one commit per batch instead of two, which is most of what a batch of
+ * short jobs costs the runner and the database. The next claim is sent only
+ * when the current batch is done: a claim in flight when a handler crashes
+ * its Web Worker would hold jobs the supervisor never hears of, which would
+ * then wait for their lease and lose an attempt they never ran. A batch
+ * whose handlers take longer than the completion flush delay has its
+ * completions written apart meanwhile (runner_run.ts).
  */
 async function loop(): Promise<void> {
   while (!state.stopping && !state.halted) {
-    if (state.completions.length >= 2 * state.settings.completeBatch) await flush();
-    else if (state.completions.length) flush();
-    if (state.stopping) break;
-    // Completions not yet written when this claim is sent still hold their
-    // jobs' slots of a limited queue (they are processing until written).
+    // More completions than one statement takes (claims larger than the
+    // completion batch): the rest are written apart first.
+    if (state.completions.length > state.settings.completeBatch) flush();
+    // Completions written by the claim's statement still hold their jobs'
+    // slots of a limited queue to that claim (its snapshot sees them
+    // processing): it may take fewer jobs, and an empty claim is retried.
     const unwritten = state.completions.length > 0;
-    const claimed = await claimNext();
+    const limit = claimLimit();
+    // When the combined statement fails, its completions are written apart
+    // (one by one if one of them poisons the batch) and the claim sent after.
+    const claimed = await completeAndClaim(limit) ??
+      (state.stopping ? null : await claimNext(limit, flush()));
     if (!claimed) {
       if (state.stopping) break;
       await delay(1000);
@@ -235,8 +262,10 @@ async function loop(): Promise<void> {
         break;
       }
       const job = batch[i];
-      if (!(await admit(job))) continue;
-      await runOne(job, claimed.firstSeq + i);
+      const ref = claimed.refs[i];
+      const admitted = admit(job, ref);
+      if (admitted !== true && !(await admitted)) continue;
+      await runOne(job, claimed.firstSeq + i, ref);
     }
   }
   if (state.halted) return;
@@ -249,16 +278,16 @@ async function loop(): Promise<void> {
 /**
  * Whether a claimed job is to start: one whose lease was lost meanwhile is
  * reported lost; one whose cancel came before it started is recorded
- * cancelled (the fenced write sees its cancel_requested_at).
+ * cancelled (the fenced write sees its cancel_requested_at). `true` at once
+ * for the usual job (no promise to wait for).
  */
-async function admit(job: LeanJob): Promise<boolean> {
+function admit(job: LeanJob, ref: JobRef): true | Promise<boolean> {
   if (state.lost.delete(job.id)) {
-    finished([{ job: refOf(job), outcome: "lost", ms: 0 }]);
-    return false;
+    finished([{ job: ref, outcome: "lost", ms: 0 }]);
+    return Promise.resolve(false);
   }
   if (state.cancels.delete(job.id)) {
-    await recordFailure(refOf(job), "cancelled before its handler started", false, 0);
-    return false;
+    return recordFailure(ref, "cancelled before its handler started", false, 0).then(() => false);
   }
   return true;
 }
@@ -277,7 +306,7 @@ async function loopMany(): Promise<void> {
     const free = state.freeEntries.length;
     if (free === 0) {
       // A handler ending wakes this wait.
-      await idle();
+      await busy();
       continue;
     }
     // The finished jobs' completions and the claim of as many jobs as there
@@ -309,11 +338,13 @@ async function loopMany(): Promise<void> {
         break;
       }
       const job = batch[i];
-      if (!(await admit(job))) continue;
-      const task: Promise<void> = runOne(job, claimed.firstSeq + i)
+      const ref = claimed.refs[i];
+      const admitted = admit(job, ref);
+      if (admitted !== true && !(await admitted)) continue;
+      const task: Promise<void> = runOne(job, claimed.firstSeq + i, ref)
         .catch((err) =>
           // Not a handler error (those are recorded by runOne): still end the attempt.
-          recordFailure(refOf(job), `the runner failed: ${describe(err)}`, false, 0)
+          recordFailure(ref, `the runner failed: ${describe(err)}`, false, 0)
         )
         .finally(() => {
           tasks.delete(task);

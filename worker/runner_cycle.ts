@@ -8,15 +8,17 @@
  * is most of a cycle's cost; sharing it is what lets such a runner drain at
  * the pace of one that claims ahead.
  */
-import { log } from "../lib/log.ts";
+import { log, logs } from "../lib/log.ts";
+import type { JobRef } from "./protocol.ts";
 import * as jobs from "./queue.ts";
 import { describe, withRetry } from "./retry.ts";
 import { post, refOf, retryHooks, state } from "./runner_state.ts";
 import { reportWritten } from "./runner_writes.ts";
 
-/** A claim's jobs with the sequence number of the first (see the `claimed` message). */
+/** A claim's jobs, their references and the sequence number of the first (see the `claimed` message). */
 export interface Claimed {
   jobs: jobs.LeanJob[];
+  refs: JobRef[];
   firstSeq: number;
 }
 
@@ -24,15 +26,24 @@ export interface Claimed {
 export function announce(batch: jobs.LeanJob[]): Claimed {
   const firstSeq = state.nextSeq;
   state.nextSeq += batch.length;
+  const refs = batch.map(refOf);
   if (batch.length) {
-    post({ kind: "claimed", firstSeq, jobs: batch.map(refOf) });
-    log("info", "jobs.claimed", {
-      worker: state.settings.lockedBy,
-      count: batch.length,
-      job_ids: batch.map((j) => j.id),
+    post({
+      kind: "claimed",
+      firstSeq,
+      ids: refs.map((r) => r.id),
+      types: refs.map((r) => r.type),
+      attempts: refs.map((r) => r.attempt),
     });
+    if (logs("info")) {
+      log("info", "jobs.claimed", {
+        worker: state.settings.lockedBy,
+        count: batch.length,
+        job_ids: batch.map((j) => j.id),
+      });
+    }
   }
-  return { jobs: batch, firstSeq };
+  return { jobs: batch, refs, firstSeq };
 }
 
 /**

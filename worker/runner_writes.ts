@@ -6,11 +6,11 @@
  * retries through an outage; the fence (id, attempt, locked_by) makes a late
  * or repeated write safe.
  */
-import { log } from "../lib/log.ts";
+import { log, logs } from "../lib/log.ts";
 import * as jobs from "./queue.ts";
 import type { Finished, JobRef } from "./protocol.ts";
 import { describe, isTransient, withRetry } from "./retry.ts";
-import { type Done, finished, refOf, retryHooks, state } from "./runner_state.ts";
+import { type Done, finished, post, refOf, retryHooks, state } from "./runner_state.ts";
 
 /** Gives claimed jobs that never started back to pending (not an attempt). */
 export async function giveBack(queue: jobs.LeanJob[]): Promise<void> {
@@ -154,29 +154,39 @@ async function flushNow(): Promise<void> {
  */
 export function reportWritten(batch: Done[], done: Set<string>, cancelled: Set<string>): void {
   const items: Finished[] = [];
+  const ids: string[] = [];
+  const ms: number[] = [];
+  // The usual line (job.completed) is built only when it is written.
+  const info = logs("info");
   for (const d of batch) {
-    const fields = {
-      job_id: d.ref.id,
-      type: d.ref.type,
-      attempt: d.ref.attempt,
-      worker: state.settings.lockedBy,
-      ms: d.ms,
-    };
     if (done.has(d.ref.id)) {
-      log("info", "job.completed", fields);
-      items.push({ job: d.ref, outcome: "completed", ms: d.ms });
+      if (info) log("info", "job.completed", fieldsOf(d));
+      ids.push(d.ref.id);
+      ms.push(d.ms);
     } else if (cancelled.has(d.ref.id)) {
       log("info", "job.cancelled", {
-        ...fields,
+        ...fieldsOf(d),
         reason: "cancelled before its result was stored",
       });
       items.push({ job: d.ref, outcome: "cancelled", ms: d.ms });
     } else if (d.result !== undefined) {
-      log("warn", "job.lost", { ...fields, reason: "lease no longer held; result discarded" });
+      log("warn", "job.lost", { ...fieldsOf(d), reason: "lease no longer held; result discarded" });
       items.push({ job: d.ref, outcome: "lost", ms: d.ms });
     }
   }
+  if (ids.length) post({ kind: "completed", ids, ms });
   finished(items);
+}
+
+/** The log fields of a written completion. */
+function fieldsOf(d: Done) {
+  return {
+    job_id: d.ref.id,
+    type: d.ref.type,
+    attempt: d.ref.attempt,
+    worker: state.settings.lockedBy,
+    ms: d.ms,
+  };
 }
 
 /** Completes `batch` one by one; the ids recorded cancelled instead go into `cancelled`. */

@@ -52,26 +52,38 @@ export async function completeAndClaim(
       completeCtes(sql, { worker: opts.worker, items: opts.complete, now: opts.now, idsOnly: true })
     },`
     : sql``;
-  const doneRows = opts.complete.length
-    ? sql`UNION ALL SELECT id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, status FROM done`
+  // Of the completions, only those not written as completed come back (of
+  // the usual batch: none), with how they ended: `cancelled`, or `lost` when
+  // the fence refused the write.
+  const notCompleted = opts.complete.length
+    ? sql`UNION ALL SELECT i.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        coalesce(d.status, 'lost')
+      FROM input i LEFT JOIN done d ON d.id = i.id
+      WHERE d.status IS DISTINCT FROM 'completed'`
     : sql``;
   // One result: the claimed rows (outcome NULL) in claim order, then the
-  // completions written (their status as the outcome).
+  // completions not written as completed.
   const rows = await sql<(LeanJob & { outcome: string | null })[]>`
     WITH ${done} ${claimCtes(sql, { ...opts, lean: true })}
     SELECT * FROM (
       SELECT id, type, payload, priority, attempts, max_attempts, created_at, timeout_seconds,
         NULL::text AS outcome
       FROM claimed
-      ${doneRows}
+      ${notCompleted}
     ) AS r ORDER BY outcome NULLS FIRST, priority DESC, created_at, id`;
+  // The claimed rows are returned as they come (with their null `outcome`).
   const jobs: LeanJob[] = [];
-  const completed: string[] = [];
   const cancelled: string[] = [];
-  for (const { outcome, ...row } of rows) {
-    if (outcome === null) jobs.push(row);
-    else (outcome === "cancelled" ? cancelled : completed).push(row.id);
+  let notDone: Set<string> | null = null;
+  for (const row of rows) {
+    if (row.outcome === null) jobs.push(row);
+    else {
+      (notDone ??= new Set()).add(row.id);
+      if (row.outcome === "cancelled") cancelled.push(row.id);
+    }
   }
+  const completed: string[] = [];
+  for (const item of opts.complete) if (!notDone?.has(item.id)) completed.push(item.id);
   return { jobs, completed, cancelled };
 }
 

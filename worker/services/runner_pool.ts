@@ -26,7 +26,7 @@ import {
   runningAll,
   type Slot,
 } from "./runner_slot.ts";
-import { reportFinished, settleReplaced } from "./runner_settle.ts";
+import { reportCompleted, reportFinished, settleReplaced } from "./runner_settle.ts";
 import { overdueRunners } from "./runner_watchdog.ts";
 import type { Settler } from "./settle.ts";
 
@@ -355,13 +355,19 @@ export class RunnerPool {
       case "claimed":
         slot.awake = false;
         slot.lastClaim = ++this.#claims;
-        hold(slot, m.firstSeq, m.jobs);
-        this.#d.events.emit({ kind: "claimed", worker: slot.lockedBy, jobs: m.jobs });
+        this.#d.events.emit({
+          kind: "claimed",
+          worker: slot.lockedBy,
+          jobs: hold(slot, m.firstSeq, m.ids, m.types, m.attempts),
+        });
         // There may be more: let the next idle runner look too.
         this.wakeOne();
         break;
       case "finished":
         reportFinished(slot, m.items, this.#d);
+        break;
+      case "completed":
+        reportCompleted(slot, m.ids, m.ms, this.#d);
         break;
       case "idle":
         slot.awake = false;

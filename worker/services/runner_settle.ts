@@ -37,6 +37,28 @@ export function reportFinished(
 }
 
 /**
+ * {@link reportFinished} for a `completed` message: the attempts of `ids`
+ * (which the runner holds: its `claimed` message came first) completed,
+ * `ms[n]` the run time of `ids[n]`.
+ */
+export function reportCompleted(
+  slot: Slot,
+  ids: string[],
+  ms: number[],
+  deps: Pick<RunnerPoolDeps, "events" | "metrics" | "changed">,
+): void {
+  const { events, metrics } = deps;
+  const worker = slot.lockedBy;
+  for (let i = 0; i < ids.length; i++) {
+    const job = slot.held.get(ids[i]) ?? { id: ids[i], type: "", attempt: 0 };
+    drop(slot, job.id);
+    metrics.finished({ job, outcome: "completed", ms: ms[i] });
+    events.emit({ kind: "completed", worker, job, ms: ms[i] });
+  }
+  if (ids.length) deps.changed.poke();
+}
+
+/**
  * Marks a runner dead and settles what it held. The job at fault (`culprit`:
  * the one past its timeout, ignoring its cancel, or stuck) fails with
  * `failMessage` (counted: a job that kills its runner cannot loop forever);

@@ -78,13 +78,23 @@ export function runningAll(slot: Slot): Running[] {
   return out;
 }
 
-/** Records the jobs of a `claimed` message. */
-export function hold(slot: Slot, firstSeq: number, list: JobRef[]): void {
-  list.forEach((j, i) => {
+/** Records the jobs of a `claimed` message (its columns); returns their references. */
+export function hold(
+  slot: Slot,
+  firstSeq: number,
+  ids: string[],
+  types: string[],
+  attempts: number[],
+): JobRef[] {
+  const list: JobRef[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const j = { id: ids[i], type: types[i], attempt: attempts[i] };
+    list.push(j);
     slot.held.set(j.id, j);
     slot.bySeq.set(firstSeq + i, j.id);
     slot.seqOf.set(j.id, firstSeq + i);
-  });
+  }
+  return list;
 }
 
 /** Forgets a job the runner no longer holds. */
