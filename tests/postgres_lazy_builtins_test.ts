@@ -9,44 +9,19 @@
  */
 import { join } from "node:path";
 import { openPool } from "../lib/db.ts";
-import { ROOT } from "../lib/web/paths.ts";
 import { adminUrl } from "./_helpers/db.ts";
 import { assert, assertEquals } from "./_helpers/assert.ts";
+import { staticImports } from "./_helpers/module_graph.ts";
 
 const LAZY = ["net", "tls", "crypto", "stream", "fs", "os", "perf_hooks"].map((m) => `node:${m}`);
 
-interface Dep {
-  isDynamic?: boolean;
-  code?: { specifier: string };
-}
-
 Deno.test("postgres.js: a runner's static imports reach none of the lazily loaded Node built-ins", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", join(ROOT, "worker", "runner.ts")],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: { specifier: string; dependencies?: Dep[] }[];
-    redirects: Record<string, string>;
-  };
-  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
-  const seen = new Set<string>();
-  const walk = (specifier: string, via: string) => {
-    const target = graph.redirects[specifier] ?? specifier;
-    if (seen.has(target)) return;
-    seen.add(target);
-    assert(!LAZY.includes(target), `worker/runner.ts reaches ${target} (through ${via})`);
-    for (const d of bySpecifier.get(target)?.dependencies ?? []) {
-      if (d.code && !d.isDynamic) walk(d.code.specifier, target);
-    }
-  };
-  for (const root of graph.roots) walk(root, "the entry");
+  const graph = await staticImports("worker/runner.ts");
+  for (const [module, via] of graph) {
+    assert(!LAZY.includes(module), `worker/runner.ts reaches ${module} (through ${via})`);
+  }
   assert(
-    [...seen].some((s) => s.endsWith("/vendor/postgres/src/connection.js")),
+    [...graph.keys()].some((s) => s.endsWith("/vendor/postgres/src/connection.js")),
     "postgres.js not found in the graph: it was not read",
   );
 });

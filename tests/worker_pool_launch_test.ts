@@ -5,14 +5,11 @@
  * The runners' handlers module (tests/_helpers/gated_handlers.ts) keeps each
  * in its start-up until the test lets it go.
  */
-import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, Notifier } from "../lib/queue/mod.ts";
-import { WorkerMetrics } from "../worker/services/metrics.ts";
-import { RunnerPool } from "../worker/services/runner_pool.ts";
-import { Settler } from "../worker/services/settle.ts";
 import { assertEquals } from "./_helpers/assert.ts";
 /** The gate of tests/_helpers/gated_handlers.ts (not imported here: its import waits at the gate). */
 const GATE_CHANNEL = "jobq-gated-handlers";
-import { quietConfig, setupService } from "./_helpers/worker_services.ts";
+import { poolOf } from "./_helpers/runner_pool.ts";
+import { setupService } from "./_helpers/worker_services.ts";
 
 const GATED = new URL("./_helpers/gated_handlers.ts", import.meta.url).href;
 const CORES = Math.max(1, navigator.hardwareConcurrency || 1);
@@ -40,49 +37,10 @@ async function letGoUntil(
 Deno.test("runner pool: spawns one runner per core at a time, the next when one is ready", async () => {
   const b = await setupService();
   const concurrency = CORES + 2;
-  const config = quietConfig({ DATA_DIR: "/tmp/jobq-pool-launch-test" });
-  const changed = new Notifier(b.db.sql, CHANNEL_CHANGED);
-  const newJobs = new Notifier(b.db.sql, CHANNEL_NEW_JOBS);
-  const metrics: WorkerMetrics = new WorkerMetrics({
-    busy: () => pool.busy(),
-    runners: () => pool.up(),
-    databaseUp: () => b.health.up,
-  });
-  const retry = { baseMs: 50, maxMs: 200 };
-  const settler = new Settler({
-    sql: b.db.sql,
-    health: b.health,
-    metrics,
-    events: b.events,
-    changed,
-    newJobs,
-    retry,
-    stopping: () => pool.stopping,
-  });
-  const pool: RunnerPool = new RunnerPool({
-    id: b.id,
+  const { pool, close } = poolOf(b, {
     concurrency,
-    abortGraceMs: 300,
-    events: b.events,
-    metrics,
-    health: b.health,
-    settler,
-    changed,
-    settings: (lockedBy, status) => ({
-      lockedBy,
-      databaseUrl: b.db.url,
-      handlersModule: GATED,
-      types: null,
-      claimBatch: 16,
-      completeBatch: 16,
-      completeFlushMs: 5,
-      leaseSeconds: 30,
-      pollMs: 600_000,
-      abortGraceMs: 300,
-      retry,
-      config: { ...config },
-      status: status.buffer,
-    }),
+    handlersModule: GATED,
+    dataDir: "/tmp/jobq-pool-launch-test",
   });
   const gate = new BroadcastChannel(GATE_CHANNEL);
   let started = false;
@@ -108,9 +66,7 @@ Deno.test("runner pool: spawns one runner per core at a time, the next when one 
   } finally {
     // A runner still held would never stop: let every one go first.
     gate.postMessage("*");
-    await pool.stop(2000);
-    pool.close();
-    await Promise.all([changed.close(), newJobs.close()]);
+    await close();
     gate.close();
     await b.teardown();
   }

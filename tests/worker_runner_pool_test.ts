@@ -3,66 +3,10 @@
  * claim when woken, report what they finish, are replaced when they crash or
  * block past the hard timeout, and stop gracefully.
  */
-import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, jobs, Notifier } from "../lib/queue/mod.ts";
-import { WorkerMetrics } from "../worker/services/metrics.ts";
-import { RunnerPool } from "../worker/services/runner_pool.ts";
-import { Settler } from "../worker/services/settle.ts";
+import { jobs } from "../lib/queue/mod.ts";
 import { assert, assertEquals, assertStringIncludes } from "./_helpers/assert.ts";
-import { quietConfig, type ServiceBundle, setupService } from "./_helpers/worker_services.ts";
-import { TEST_HANDLERS } from "./_helpers/worker_sup.ts";
-
-function poolOf(b: ServiceBundle, concurrency = 2) {
-  const config = quietConfig({ DATA_DIR: "/tmp/jobq-runner-pool-test" });
-  const changed = new Notifier(b.db.sql, CHANNEL_CHANGED);
-  const newJobs = new Notifier(b.db.sql, CHANNEL_NEW_JOBS);
-  const metrics: WorkerMetrics = new WorkerMetrics({
-    busy: () => pool.busy(),
-    runners: () => pool.up(),
-    databaseUp: () => b.health.up,
-  });
-  const retry = { baseMs: 50, maxMs: 200 };
-  const settler = new Settler({
-    sql: b.db.sql,
-    health: b.health,
-    metrics,
-    events: b.events,
-    changed,
-    newJobs,
-    retry,
-    stopping: () => pool.stopping,
-  });
-  const pool: RunnerPool = new RunnerPool({
-    id: b.id,
-    concurrency,
-    abortGraceMs: 300,
-    events: b.events,
-    metrics,
-    health: b.health,
-    settler,
-    changed,
-    settings: (lockedBy, status) => ({
-      lockedBy,
-      databaseUrl: b.db.url,
-      handlersModule: TEST_HANDLERS,
-      types: null,
-      claimBatch: 16,
-      completeBatch: 16,
-      completeFlushMs: 5,
-      leaseSeconds: 30,
-      pollMs: 600_000, // only wake-ups make a runner look
-      abortGraceMs: 300,
-      retry,
-      config: { ...config },
-      status: status.buffer,
-    }),
-  });
-  const close = async () => {
-    await pool.stop(2000);
-    pool.close();
-    await Promise.all([changed.close(), newJobs.close()]);
-  };
-  return { pool, metrics, close };
-}
+import { poolOf } from "./_helpers/runner_pool.ts";
+import { setupService } from "./_helpers/worker_services.ts";
 
 Deno.test("runner pool service", async (t) => {
   await t.step("starts its runners; a wake-up makes one claim and run a job", async () => {
@@ -88,7 +32,7 @@ Deno.test("runner pool service", async (t) => {
 
   await t.step("a runner that crashes fails its job and is replaced", async () => {
     const b = await setupService();
-    const { pool, close } = poolOf(b, 1);
+    const { pool, close } = poolOf(b, { concurrency: 1 });
     try {
       await pool.start();
       const job = await jobs.enqueue(b.db.sql, {
@@ -113,7 +57,7 @@ Deno.test("runner pool service", async (t) => {
     "a handler that blocks its Web Worker past the hard timeout is terminated",
     async () => {
       const b = await setupService();
-      const { pool, close } = poolOf(b, 1);
+      const { pool, close } = poolOf(b, { concurrency: 1 });
       try {
         await pool.start();
         const job = await jobs.enqueue(b.db.sql, { job: { type: "block", payload: {} } });
@@ -133,7 +77,7 @@ Deno.test("runner pool service", async (t) => {
     "stop(): a runner still busy after the grace period is terminated and its job given back",
     async () => {
       const b = await setupService();
-      const { pool } = poolOf(b, 1);
+      const { pool } = poolOf(b, { concurrency: 1 });
       try {
         await pool.start();
         const job = await jobs.enqueue(b.db.sql, { job: { type: "busy", payload: { ms: 3000 } } });

@@ -6,60 +6,21 @@
  * static imports leave prom-client out (loaded only to serve /metrics), and
  * a runner's leave the embedded server's code out.
  */
-import { join } from "node:path";
-import { CHANNEL_CHANGED, CHANNEL_NEW_JOBS, jobs, Notifier } from "../lib/queue/mod.ts";
-import { ROOT } from "../lib/web/paths.ts";
-import { WorkerCounts } from "../worker/services/counts.ts";
-import { RunnerPool } from "../worker/services/runner_pool.ts";
-import { Settler } from "../worker/services/settle.ts";
+import { jobs } from "../lib/queue/mod.ts";
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { quietConfig, setupService } from "./_helpers/worker_services.ts";
-import { TEST_HANDLERS } from "./_helpers/worker_sup.ts";
+import { staticImports } from "./_helpers/module_graph.ts";
+import { poolOf } from "./_helpers/runner_pool.ts";
+import { setupService } from "./_helpers/worker_services.ts";
 
 const CORES = Math.max(1, navigator.hardwareConcurrency || 1);
 
 Deno.test("runner pool: held runners load and connect but claim only once released", async () => {
   const b = await setupService();
   const concurrency = CORES + 1;
-  const config = quietConfig({ DATA_DIR: "/tmp/jobq-startup-test" });
-  const changed = new Notifier(b.db.sql, CHANNEL_CHANGED);
-  const newJobs = new Notifier(b.db.sql, CHANNEL_NEW_JOBS);
-  const metrics = new WorkerCounts();
-  const retry = { baseMs: 50, maxMs: 200 };
-  const settler = new Settler({
-    sql: b.db.sql,
-    health: b.health,
-    metrics,
-    events: b.events,
-    changed,
-    newJobs,
-    retry,
-    stopping: () => pool.stopping,
-  });
-  const pool: RunnerPool = new RunnerPool({
-    id: b.id,
+  const { pool, close } = poolOf(b, {
     concurrency,
-    abortGraceMs: 300,
-    events: b.events,
-    metrics,
-    health: b.health,
-    settler,
-    changed,
-    settings: (lockedBy, status) => ({
-      lockedBy,
-      databaseUrl: b.db.url,
-      handlersModule: TEST_HANDLERS,
-      types: null,
-      claimBatch: 16,
-      completeBatch: 16,
-      completeFlushMs: 5,
-      leaseSeconds: 30,
-      pollMs: 200, // a runner that may claim finds the job soon without a wake-up
-      abortGraceMs: 300,
-      retry,
-      config: { ...config },
-      status: status.buffer,
-    }),
+    pollMs: 200, // a runner that may claim finds the job soon without a wake-up
+    dataDir: "/tmp/jobq-startup-test",
   });
   let started = false;
   const starting = pool.start({ hold: true }).then(() => {
@@ -88,52 +49,15 @@ Deno.test("runner pool: held runners load and connect but claim only once releas
     assertEquals(pool.list().length, concurrency);
     assertEquals(pool.up(), concurrency);
   } finally {
-    await pool.stop(2000);
-    pool.close();
+    await close();
     await starting.catch(() => {});
-    await Promise.all([changed.close(), newJobs.close()]);
     await b.teardown();
   }
 });
 
-interface Dep {
-  specifier: string;
-  isDynamic?: boolean;
-  code?: { specifier: string };
-}
-
-/** The modules `entry` loads through static runtime imports (type-only and dynamic ones left out). */
-async function staticGraph(entry: string): Promise<Set<string>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", join(ROOT, entry)],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: { specifier: string; dependencies?: Dep[] }[];
-    redirects: Record<string, string>;
-  };
-  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
-  const seen = new Set<string>();
-  const walk = (specifier: string) => {
-    const target = graph.redirects[specifier] ?? specifier;
-    if (seen.has(target)) return;
-    seen.add(target);
-    for (const d of bySpecifier.get(target)?.dependencies ?? []) {
-      if (d.code && !d.isDynamic) walk(d.code.specifier);
-    }
-  };
-  for (const root of graph.roots) walk(root);
-  assert(seen.size > 10, `only ${seen.size} modules found: the graph was not read`);
-  return seen;
-}
-
 Deno.test("start-up imports: the supervisor leaves prom-client out, a runner the embedded server", async () => {
-  const main = [...await staticGraph("worker/supervisor.ts")];
+  const main = [...(await staticImports("worker/supervisor.ts")).keys()];
   assertEquals(main.filter((s) => /^npm:\/?prom-client@/.test(s)), []);
-  const runner = [...await staticGraph("worker/runner.ts")];
+  const runner = [...(await staticImports("worker/runner.ts")).keys()];
   assertEquals(runner.filter((s) => /\/lib\/embedded_pg(_place)?\.ts$/.test(s)), []);
 });
