@@ -28,6 +28,17 @@ export function log(level: LogLevel, msg: string, fields: Record<string, unknown
   console.error(line);
 }
 
+/**
+ * Writes one line per item of `list`, all of `level` and `msg`, in one write
+ * to stderr: a batch of finished jobs costs one write, not one per job.
+ */
+export function logEach(level: LogLevel, msg: string, list: Record<string, unknown>[]): void {
+  if (RANK[level] < threshold || list.length === 0) return;
+  const at = new Date().toISOString();
+  const lines = list.map((fields) => JSON.stringify({ at, level, msg, ...fields }, replacer));
+  console.error(lines.join("\n"));
+}
+
 function replacer(_key: string, value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };
   if (typeof value === "bigint") return value.toString();

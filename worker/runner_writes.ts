@@ -6,7 +6,7 @@
  * retries through an outage; the fence (id, attempt, locked_by) makes a late
  * or repeated write safe.
  */
-import { log, logs } from "../lib/log.ts";
+import { log, logEach, logs } from "../lib/log.ts";
 import * as jobs from "./queue.ts";
 import type { Finished, JobRef } from "./protocol.ts";
 import { describe, isTransient, withRetry } from "./retry.ts";
@@ -156,11 +156,12 @@ export function reportWritten(batch: Done[], done: Set<string>, cancelled: Set<s
   const items: Finished[] = [];
   const ids: string[] = [];
   const ms: number[] = [];
-  // The usual line (job.completed) is built only when it is written.
-  const info = logs("info");
+  // The usual lines (job.completed) are built only when they are written,
+  // and go out in one write.
+  const lines: Record<string, unknown>[] | null = logs("info") ? [] : null;
   for (const d of batch) {
     if (done.has(d.ref.id)) {
-      if (info) log("info", "job.completed", fieldsOf(d));
+      lines?.push(fieldsOf(d));
       ids.push(d.ref.id);
       ms.push(d.ms);
     } else if (cancelled.has(d.ref.id)) {
@@ -174,6 +175,7 @@ export function reportWritten(batch: Done[], done: Set<string>, cancelled: Set<s
       items.push({ job: d.ref, outcome: "lost", ms: d.ms });
     }
   }
+  if (lines) logEach("info", "job.completed", lines);
   if (ids.length) post({ kind: "completed", ids, ms });
   finished(items);
 }
