@@ -28,7 +28,10 @@ export async function renewLeases(sql: Sql, opts: {
 }): Promise<{ ids: string[]; cancel: string[] }> {
   if (opts.ids.length === 0) return { ids: [], cancel: [] };
   const t = at(sql, opts.now);
-  // Primary key lookups; never touches rows of other workers. Locks: the
+  // Primary key lookups; never touches rows of other workers. Held by the
+  // worker means processing (CHECK job_lease_iff_processing): no status test,
+  // which would let the planner read the partial job_lease_idx whole (every
+  // processing job) when its statistics are from before a burst. Locks: the
   // rows, in id order, SKIP LOCKED: a row locked now is being completed,
   // failed or given back by its runner (whose multi-row completeMany locks
   // the same rows in another order — waiting here deadlocked with it), so it
@@ -37,7 +40,7 @@ export async function renewLeases(sql: Sql, opts: {
   const rows = await sql<{ id: string; cancel: boolean }[]>`
     WITH held AS (
       SELECT id FROM job
-      WHERE id = ANY(${opts.ids}::uuid[]) AND status = 'processing' AND locked_by = ${opts.worker}
+      WHERE id = ANY(${opts.ids}::uuid[]) AND locked_by = ${opts.worker}
       ORDER BY id
       FOR UPDATE SKIP LOCKED
     )

@@ -27,7 +27,9 @@ export async function release(sql: Sql, opts: {
         scheduled_for = CASE WHEN j.cancel_requested_at IS NULL THEN ${t} ELSE j.scheduled_for END,
         updated_at = ${t}, locked_by = NULL, locked_until = NULL
       FROM input
-      WHERE j.id = input.id AND j.status = 'processing' AND j.attempts = input.attempt AND j.locked_by = ${opts.worker}
+      -- Held by the worker means processing (CHECK job_lease_iff_processing):
+      -- no status test, which would let the planner read job_lease_idx whole.
+      WHERE j.id = input.id AND j.attempts = input.attempt AND j.locked_by = ${opts.worker}
       RETURNING j.id, j.status, input.attempt
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker, message)
