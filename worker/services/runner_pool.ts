@@ -17,7 +17,6 @@ import type { WorkerCounts } from "./counts.ts";
 import {
   alive,
   hold,
-  kill,
   listing,
   newSlot,
   requestCancel,
@@ -26,7 +25,13 @@ import {
   runningAll,
   type Slot,
 } from "./runner_slot.ts";
-import { reportCompleted, reportFinished, settleReplaced } from "./runner_settle.ts";
+import {
+  reportCompleted,
+  reportDb,
+  reportFinished,
+  settleLate,
+  settleReplaced,
+} from "./runner_settle.ts";
 import { overdueRunners } from "./runner_watchdog.ts";
 import type { Settler } from "./settle.ts";
 
@@ -277,21 +282,7 @@ export class RunnerPool {
     ]);
     graceOver.abort();
     if (inTime) return;
-    const late = this.#slots.filter(alive);
-    const giveBack: Promise<void>[] = [];
-    for (const slot of late) {
-      const held = kill(slot);
-      if (held.length) {
-        const reason = `given back on shutdown: still running after the ${
-          graceMs / 1000
-        } s grace period`;
-        giveBack.push(this.#d.settler.release(slot.lockedBy, held, reason));
-      }
-    }
-    log("warn", "worker.grace_over", { worker: this.#d.id, runners: late.map((s) => s.lockedBy) });
-    const bound = new AbortController();
-    await Promise.race([Promise.all(giveBack), delay(10_000, bound.signal)]);
-    bound.abort();
+    await settleLate(this.#slots.filter(alive), graceMs, this.#d);
   }
 
   /** Stops the watchdog and replacements (after {@link stop}, or when the start failed). */
@@ -381,14 +372,7 @@ export class RunnerPool {
         break;
       }
       case "db":
-        if (m.up) this.#d.health.ok();
-        else {
-          const err = new Error(m.error ?? "database unavailable");
-          this.#d.health.down(
-            Object.assign(err, { code: "CONNECTION_CLOSED" }),
-            `runner ${slot.lockedBy}`,
-          );
-        }
+        reportDb(slot, m, this.#d.health);
         break;
       case "stopped":
         slot.state = "stopped";

@@ -3,6 +3,8 @@
  * when it terminates a runner, with the jobs that runner held.
  */
 import { log } from "../../lib/log.ts";
+import { delay } from "../retry.ts";
+import type { DbHealth } from "./health.ts";
 import type { Finished, JobRef } from "../protocol.ts";
 import type { RunnerPoolDeps } from "./runner_pool.ts";
 import { drop, kill, runningAll, type Slot } from "./runner_slot.ts";
@@ -105,5 +107,40 @@ export function settleReplaced(
   }
   if (rest.length) {
     deps.settler.release(slot.lockedBy, rest, `given back: Web Worker ${reason}`);
+  }
+}
+
+/**
+ * The end of a graceful stop for runners still busy after `graceMs`: each is
+ * terminated and what it held given back (bounded to 10 s through an
+ * outage: the lease covers the rest).
+ */
+export async function settleLate(
+  late: Slot[],
+  graceMs: number,
+  deps: Pick<RunnerPoolDeps, "id" | "settler">,
+): Promise<void> {
+  const giveBack: Promise<void>[] = [];
+  for (const slot of late) {
+    const held = kill(slot);
+    if (held.length) {
+      const reason = `given back on shutdown: still running after the ${
+        graceMs / 1000
+      } s grace period`;
+      giveBack.push(deps.settler.release(slot.lockedBy, held, reason));
+    }
+  }
+  log("warn", "worker.grace_over", { worker: deps.id, runners: late.map((s) => s.lockedBy) });
+  const bound = new AbortController();
+  await Promise.race([Promise.all(giveBack), delay(10_000, bound.signal)]);
+  bound.abort();
+}
+
+/** A runner found the database down or back: the process's health hears it. */
+export function reportDb(slot: Slot, m: { up: boolean; error?: string }, health: DbHealth): void {
+  if (m.up) health.ok();
+  else {
+    const err = new Error(m.error ?? "database unavailable");
+    health.down(Object.assign(err, { code: "CONNECTION_CLOSED" }), `runner ${slot.lockedBy}`);
   }
 }
