@@ -7,13 +7,10 @@
  * replaces runners that crash, and stops them gracefully.
  */
 import { log } from "../../lib/log.ts";
-import type { Notifier } from "../../lib/queue/mod.ts";
 import type { RunnerInfo } from "../../lib/queue/types.ts";
-import type { FromRunner, JobRef, RunnerSettings, RunnerStatus, ToRunner } from "../protocol.ts";
+import type { FromRunner, JobRef, ToRunner } from "../protocol.ts";
 import { delay, describe } from "../retry.ts";
-import type { EventBus } from "./events.ts";
-import type { DbHealth } from "./health.ts";
-import type { WorkerCounts } from "./counts.ts";
+import type { RunnerPoolDeps } from "./runner_deps.ts";
 import {
   alive,
   hold,
@@ -33,7 +30,6 @@ import {
   settleReplaced,
 } from "./runner_settle.ts";
 import { overdueRunners } from "./runner_watchdog.ts";
-import type { Settler } from "./settle.ts";
 
 /** How long a crashed runner's last messages get to arrive before its jobs are settled (ms). */
 const CRASH_SETTLE_MS = 100;
@@ -50,29 +46,6 @@ const LOADING_AT_ONCE = Math.max(1, navigator.hardwareConcurrency || 1);
 const HELD_AT_MOST = Math.max(1, LOADING_AT_ONCE - 1);
 /** How often the hard timeouts of running handlers are checked (ms). */
 const WATCHDOG_MS = 100;
-
-/** What {@link RunnerPool} needs. */
-export interface RunnerPoolDeps {
-  /** The process's worker id; runners are `<id>/<n>`. */
-  id: string;
-  concurrency: number;
-  /** Jobs each runner runs at once (default 1). */
-  jobsPerRunner?: number;
-  /** The init settings of a new runner. */
-  settings(lockedBy: string, status: RunnerStatus): RunnerSettings;
-  /** After a timeout aborts the signal, how long the handler may take to stop (ms). */
-  abortGraceMs: number;
-  /** After a cancel aborts the signal, how long the handler may take to stop (ms). Default 5000. */
-  cancelGraceMs?: number;
-  events: EventBus;
-  metrics: WorkerCounts;
-  health: DbHealth;
-  settler: Settler;
-  /** Poked after attempts were recorded (live dashboards). */
-  changed: Notifier;
-  /** The runner module (default `../runner.ts`). */
-  runnerModule?: URL;
-}
 
 /** The Web Workers of one process and the jobs they hold. */
 export class RunnerPool {

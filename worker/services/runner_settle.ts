@@ -6,7 +6,7 @@ import { log } from "../../lib/log.ts";
 import { delay } from "../retry.ts";
 import type { DbHealth } from "./health.ts";
 import type { Finished, JobRef } from "../protocol.ts";
-import type { RunnerPoolDeps } from "./runner_pool.ts";
+import type { RunnerPoolDeps } from "./runner_deps.ts";
 import { drop, kill, runningAll, type Slot } from "./runner_slot.ts";
 
 /**
