@@ -6,18 +6,15 @@
  * today through 0021_claim_open_queues.sql's jobq_claim_open).
  * The plans come from auto_explain, sent to this test's own session.
  */
-import postgres from "postgres";
 import { jobs } from "../lib/queue/mod.ts";
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { createTestDb } from "./_helpers/db.ts";
+import { explainedSession } from "./_helpers/explained.ts";
 
 Deno.test("claim: with no statistics on a backlog, job_claim_idx in claim order, no sort of the backlog", async () => {
   const db = await createTestDb();
-  const notices: string[] = [];
-  const conn = postgres(db.url, {
-    max: 1,
-    onnotice: (n: { message?: string }) => notices.push(String(n.message ?? "")),
-  });
+  const session = explainedSession(db.url);
+  const conn = session.conn;
   try {
     // A burst of 3,000 pending jobs, and statistics from before it (an empty table).
     await db.sql`ANALYZE job`;
@@ -27,15 +24,11 @@ Deno.test("claim: with no statistics on a backlog, job_claim_idx in claim order,
         (_, i) => ({ type: "email", payload: { to: `u${i}@x.io` } }),
       ),
     });
-    await conn`LOAD 'auto_explain'`;
-    await conn`SET auto_explain.log_min_duration = 0`;
-    await conn`SET auto_explain.log_nested_statements = on`;
-    await conn`SET auto_explain.log_analyze = on`;
-    await conn`SET client_min_messages = log`;
+    await session.explain();
     const claimed = await jobs.claim(conn as never, { worker: "w", limit: 5, leaseSeconds: 30 });
     // One statement's jobs share created_at: claim order is then by id.
     assertEquals(claimed.map((j) => j.id), [...ids].sort().slice(0, 5));
-    const plans = notices.join("\n---\n");
+    const plans = session.plans();
     const scan = /Index Scan using job_claim_idx on job[^\n]*actual time=[^ ]+ rows=(\d+)/.exec(
       plans,
     );
@@ -45,7 +38,7 @@ Deno.test("claim: with no statistics on a backlog, job_claim_idx in claim order,
     // The scan stopped at the LIMIT: it read a handful of rows, not the backlog.
     assert(Number(scan[1]) <= 10, `rows read by the claim's index scan: ${scan[1]}`);
   } finally {
-    await conn.end({ timeout: 2 });
+    await session.close();
     await db.drop();
   }
 });

@@ -5,20 +5,17 @@
  * job_lease_idx, every processing job of every worker, for one batch. The
  * plans come from auto_explain, sent to this test's own session.
  */
-import postgres from "postgres";
 import { jobs } from "../lib/queue/mod.ts";
 import { completeIds } from "../lib/queue/complete.ts";
 import { renewLeases } from "../lib/queue/lease.ts";
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { createTestDb } from "./_helpers/db.ts";
+import { explainedSession } from "./_helpers/explained.ts";
 
 Deno.test("completion and lease renewal: primary key lookups, not the lease index, after a burst of claims", async () => {
   const db = await createTestDb();
-  const notices: string[] = [];
-  const conn = postgres(db.url, {
-    max: 1,
-    onnotice: (n: { message?: string }) => notices.push(String(n.message ?? "")),
-  });
+  const session = explainedSession(db.url);
+  const conn = session.conn;
   try {
     await jobs.enqueueMany(db.sql, {
       jobs: Array.from(
@@ -32,11 +29,7 @@ Deno.test("completion and lease renewal: primary key lookups, not the lease inde
     for (let i = 0; i < 3; i++) {
       await jobs.claim(db.sql, { worker: `other${i}`, limit: 1000, leaseSeconds: 30 });
     }
-    await conn`LOAD 'auto_explain'`;
-    await conn`SET auto_explain.log_min_duration = 0`;
-    await conn`SET auto_explain.log_nested_statements = on`;
-    await conn`SET auto_explain.log_analyze = on`;
-    await conn`SET client_min_messages = log`;
+    await session.explain();
 
     const renewed = await renewLeases(conn as never, {
       worker: "w1",
@@ -58,11 +51,11 @@ Deno.test("completion and lease renewal: primary key lookups, not the lease inde
     });
     assertEquals(none.completed, []);
 
-    const plans = notices.join("\n---\n");
+    const plans = session.plans();
     assert(/job_pkey/.test(plans), `the writes look their jobs up by primary key:\n${plans}`);
     assert(!/job_lease_idx/.test(plans), `no read of the lease index:\n${plans}`);
   } finally {
-    await conn.end({ timeout: 2 });
+    await session.close();
     await db.drop();
   }
 });
