@@ -136,8 +136,11 @@ Deno.test({
     const all = await readMigrations();
     const first = all.findIndex((m) => m.name === "0014_hot_path_checks.sql");
     const earlier = await Deno.makeTempDir();
-    // Today's claim reads through 0021's functions: the older schema gets them too.
-    const claimPlan = all.filter((m) => m.name === "0021_claim_open_queues.sql");
+    // Today's claim reads through 0021's functions, and the rescue reads
+    // 0022's runner marks: the older schema gets them too.
+    const claimPlan = all.filter((m) =>
+      m.name === "0021_claim_open_queues.sql" || m.name === "0022_runner_marks.sql"
+    );
     for (const m of [...all.slice(0, first), ...claimPlan]) {
       await Deno.writeTextFile(`${earlier}/${m.name}`, m.sql);
     }

@@ -32,6 +32,12 @@ export interface RunnerSettings {
   /** The runner's {@link RunnerStatus} memory, shared with the supervisor. */
   status: SharedArrayBuffer;
   /**
+   * The supervisor moves the marks of this runner's batches (one slot only,
+   * worker/runner_marks.ts): its claims write them, and it asks for more
+   * with `mark` messages.
+   */
+  marks?: boolean;
+  /**
    * Load, connect and report `ready`, then claim nothing until a `go` (or
    * `stop`) message: the supervisor starts its runners loading while it
    * applies the schedules file, registers and LISTENs, and lets them claim
@@ -51,6 +57,8 @@ export interface JobRef {
 export type ToRunner =
   | { kind: "init"; settings: RunnerSettings }
   | { kind: "wake" }
+  /** The bound of this runner's mark moved (see {@link RunnerStatus.markBound}). */
+  | { kind: "marked" }
   /** A runner that was told to `hold`: claim from now on (see {@link RunnerSettings.hold}). */
   | { kind: "go" }
   | { kind: "stop" }
@@ -94,8 +102,20 @@ export type FromRunner =
   | { kind: "idle" }
   /** A handler's progress was stored (live dashboards). */
   | { kind: "progress" }
+  /** The runner nears the bound of its batch's mark: move it (see {@link RunnerStatus.markRead}). */
+  | { kind: "mark" }
   | { kind: "db"; up: boolean; error?: string }
   | { kind: "stopped" };
+
+/** The bound a runner's claim writes with its batch's mark (worker/runner_marks.ts). */
+export const FIRST_BOUND = 32;
+
+/**
+ * How far past the job starting now the supervisor moves a mark's bound, at
+ * least: further for a runner whose jobs go faster than the write keeps up
+ * with (services/mark_writer.ts).
+ */
+export const SLACK = 32;
 
 /**
  * What a runner is doing right now, in memory it shares with the supervisor
@@ -108,16 +128,25 @@ export type FromRunner =
  * its sequence number changed while they read.
  */
 export class RunnerStatus {
-  /** Bytes of memory one entry needs (sequence numbers are padded to 8 bytes). */
+  /** Bytes of memory one entry needs (sequence numbers are padded to 8 bytes), and the mark's 16. */
   static bytes(entries: number): number {
-    return Math.ceil((4 * entries) / 8) * 8 + 16 * entries;
+    return Math.ceil((4 * entries) / 8) * 8 + 16 * entries + 24;
   }
   readonly #seq: Int32Array;
   readonly #times: Float64Array;
+  /**
+   * The mark of the batch running (worker/runner_marks.ts): the sequence
+   * numbers of its first job (−1: no batch marked), of the one after its
+   * last, of the job starting now, the bound the supervisor wrote last, and
+   * the job at which the runner is to ask for the next.
+   */
+  readonly #mark: Int32Array;
 
   constructor(readonly buffer: SharedArrayBuffer, readonly entries = 1) {
+    const seqBytes = Math.ceil((4 * entries) / 8) * 8;
     this.#seq = new Int32Array(buffer, 0, entries);
-    this.#times = new Float64Array(buffer, Math.ceil((4 * entries) / 8) * 8, 2 * entries);
+    this.#times = new Float64Array(buffer, seqBytes, 2 * entries);
+    this.#mark = new Int32Array(buffer, seqBytes + 16 * entries, 5);
   }
 
   static create(entries = 1): RunnerStatus {
@@ -126,6 +155,7 @@ export class RunnerStatus {
       entries,
     );
     status.clearAll();
+    Atomics.store(status.#mark, MARK_FIRST, -1);
     return status;
   }
 
@@ -167,4 +197,54 @@ export class RunnerStatus {
     }
     return out;
   }
+
+  /** A marked batch of the jobs `first` … `end − 1` starts (runner side). */
+  markBatch(first: number, end: number): void {
+    Atomics.store(this.#mark, MARK_FIRST, -1);
+    Atomics.store(this.#mark, MARK_END, end);
+    Atomics.store(this.#mark, MARK_AT, first);
+    Atomics.store(this.#mark, MARK_FIRST, first);
+  }
+
+  /** Job `seq` of the marked batch starts now (runner side). */
+  markAt(seq: number): void {
+    Atomics.store(this.#mark, MARK_AT, seq);
+  }
+
+  /** The marked batch ended (runner side). */
+  markDone(): void {
+    Atomics.store(this.#mark, MARK_FIRST, -1);
+  }
+
+  /** The bound the supervisor wrote last: jobs before it may start. */
+  markBound(): number {
+    return Atomics.load(this.#mark, MARK_BOUND);
+  }
+
+  /** The job at which to ask for the next bound, written with it. */
+  markAsk(): number {
+    return Atomics.load(this.#mark, MARK_ASK);
+  }
+
+  /** The marked batch, `null` when none (supervisor side). */
+  markRead(): { first: number; end: number; at: number; bound: number } | null {
+    const first = Atomics.load(this.#mark, MARK_FIRST);
+    if (first < 0) return null;
+    const end = Atomics.load(this.#mark, MARK_END);
+    const at = Atomics.load(this.#mark, MARK_AT);
+    const bound = Atomics.load(this.#mark, MARK_BOUND);
+    return Atomics.load(this.#mark, MARK_FIRST) === first ? { first, end, at, bound } : null;
+  }
+
+  /** The database holds `bound` now; the runner asks again at job `ask` (supervisor side). */
+  markConfirm(bound: number, ask = bound): void {
+    Atomics.store(this.#mark, MARK_ASK, ask);
+    Atomics.store(this.#mark, MARK_BOUND, bound);
+  }
 }
+
+const MARK_FIRST = 0;
+const MARK_END = 1;
+const MARK_AT = 2;
+const MARK_BOUND = 3;
+const MARK_ASK = 4;

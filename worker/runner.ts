@@ -24,12 +24,19 @@ import { openPool, ping } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import * as jobs from "./queue.ts";
 import { closeTransports } from "./context.ts";
-import { type JobRef, type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
+import {
+  FIRST_BOUND,
+  type JobRef,
+  type RunnerSettings,
+  RunnerStatus,
+  type ToRunner,
+} from "./protocol.ts";
 import { delay, describe, withRetry } from "./retry.ts";
 import { finished, post, retryHooks, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
 import { runOne } from "./runner_run.ts";
 import { announce, type Claimed, completeAndClaim } from "./runner_cycle.ts";
+import { marksFor } from "./runner_marks.ts";
 import type { HandlerMap } from "./types.ts";
 
 type LeanJob = jobs.LeanJob;
@@ -68,6 +75,9 @@ self.onmessage = (e: MessageEvent<ToRunner>) => {
     case "wake":
       wake();
       break;
+    case "marked":
+      state.marked?.();
+      break;
     case "go":
       released.resolve();
       break;
@@ -75,6 +85,7 @@ self.onmessage = (e: MessageEvent<ToRunner>) => {
       state.stopping = true;
       released.resolve();
       wake();
+      state.marked?.();
       break;
     case "lost":
       for (const id of m.ids) {
@@ -116,6 +127,7 @@ async function init(settings: RunnerSettings): Promise<void> {
     state.handlers[t]
   );
   const perRunner = Math.max(1, state.settings.jobsPerRunner ?? 1);
+  state.marks = perRunner === 1 && state.settings.marks === true;
   state.status = new RunnerStatus(state.settings.status, perRunner);
   for (let i = perRunner - 1; i >= 0; i--) state.freeEntries.push(i);
   state.sql = openPool(state.settings.databaseUrl, {
@@ -197,6 +209,7 @@ async function claimNext(
           types: state.types,
           queues: state.settings.queues,
           lean: true,
+          marks: state.marks ? { seq: state.nextSeq, bound: FIRST_BOUND } : undefined,
         }),
       retryHooks("claim", () => state.stopping),
     );
@@ -256,10 +269,20 @@ async function loop(): Promise<void> {
       await idle();
       continue;
     }
+    // A large batch is marked as it goes (runner_marks.ts): a crash then
+    // charges no attempt to the jobs it never reached.
+    const marks = marksFor(claimed.firstSeq, batch.length);
     for (let i = 0; i < batch.length && !state.halted; i++) {
       if (state.stopping) {
         await giveBack(batch.slice(i));
         break;
+      }
+      if (marks) {
+        const may = marks.before(claimed.firstSeq + i);
+        if (may !== true && !(await may)) {
+          await giveBack(batch.slice(i));
+          break;
+        }
       }
       const job = batch[i];
       const ref = claimed.refs[i];
@@ -267,6 +290,7 @@ async function loop(): Promise<void> {
       if (admitted !== true && !(await admitted)) continue;
       await runOne(job, claimed.firstSeq + i, ref);
     }
+    marks?.done();
   }
   if (state.halted) return;
   await flush();

@@ -38,6 +38,10 @@ export interface RunnerState {
   types: string[];
   deps: ContextDeps;
   status: RunnerStatus;
+  /** One slot: each claim writes its batch's mark, and large batches move it as they go (runner_marks.ts). */
+  marks: boolean;
+  /** Set while the runner waits for its mark's bound to move: the `marked` message calls it. */
+  marked: (() => void) | null;
   /** Sequence number of the next claimed job (see the `claimed` message). */
   nextSeq: number;
   stopping: boolean;
@@ -72,6 +76,8 @@ export const state: RunnerState = {
   types: undefined as never,
   deps: undefined as never,
   status: undefined as never,
+  marks: false,
+  marked: null,
   nextSeq: 0,
   stopping: false,
   halted: false,

@@ -40,6 +40,7 @@ import { Expirer } from "./services/expirer.ts";
 import { DbHealth } from "./services/health.ts";
 import { Heartbeat } from "./services/heartbeat.ts";
 import { LeaseRenewer } from "./services/lease_renewer.ts";
+import { MarkWriter } from "./services/mark_writer.ts";
 import { NewJobsListener } from "./services/listener.ts";
 import { WorkerCounts } from "./services/counts.ts";
 import type { WorkerMetrics } from "./services/metrics.ts";
@@ -127,7 +128,7 @@ function wireCore(
     id,
     concurrency: o.concurrency,
     jobsPerRunner: o.jobsPerRunner,
-    settings: (lockedBy, status) => runnerSettings(opts, o, lockedBy, status),
+    settings: (lockedBy, status) => runnerSettings(opts, o, lockedBy, status, true),
     abortGraceMs: o.abortGraceMs,
     cancelGraceMs: o.cancelGraceMs,
     events,
@@ -135,6 +136,7 @@ function wireCore(
     health,
     settler,
     changed,
+    marks: new MarkWriter(sql),
   });
   return { sql, changed, newJobs, events, health, metrics, prom, pool };
 }

@@ -95,6 +95,7 @@ export function runnerSettings(
   o: ReturnType<typeof resolved>,
   lockedBy: string,
   status: RunnerStatus,
+  marks = false,
 ): RunnerSettings {
   return {
     lockedBy,
@@ -112,5 +113,6 @@ export function runnerSettings(
     retry: o.retry,
     config: { ...opts.config },
     status: status.buffer,
+    marks,
   };
 }

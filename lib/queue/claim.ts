@@ -166,7 +166,23 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
     ), ev AS (
       INSERT INTO job_event (job_id, at, kind, attempt, worker)
       SELECT id, updated_at, 'claimed', attempts, locked_by FROM claimed
-    )`;
+    )${
+    // The runner's mark of this batch (marks.ts), written with the claim so
+    // that no moment passes between the two: the batch (its claim time, the
+    // runner's sequence number of its first job) and the bound, the job at
+    // position `bound` in claim order (none in a smaller batch). It replaces
+    // the mark of the runner's previous batch. An empty claim writes nothing
+    // (the old row describes no job the runner holds).
+    opts.marks !== undefined
+      ? sql`, mark AS (
+        INSERT INTO runner_mark (runner, seq, claimed_at, bound)
+        SELECT ${opts.worker}, ${opts.marks.seq}, ${t},
+          (SELECT id FROM claimed ORDER BY priority DESC, created_at, id OFFSET ${opts.marks.bound} LIMIT 1)
+        WHERE EXISTS (SELECT FROM claimed)
+        ON CONFLICT (runner) DO UPDATE SET seq = excluded.seq, claimed_at = excluded.claimed_at,
+          bound = excluded.bound, at = now()
+      )`
+      : sql``}`;
 }
 
 /** What {@link claim} takes. */
@@ -178,6 +194,13 @@ export interface ClaimOptions {
   /** Only jobs of these queues (`null` or empty: every queue). */
   queues?: string[] | null;
   lean?: boolean;
+  /**
+   * The claimer is a runner that marks what it has not started of its batch
+   * (marks.ts): this statement writes the batch's mark, with the runner's
+   * sequence number of its first job and the first bound (the jobs from
+   * this position on, 0-based in claim order, have not started).
+   */
+  marks?: { seq: number; bound: number };
   now?: Date | null;
 }
 

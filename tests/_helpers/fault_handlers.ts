@@ -37,8 +37,24 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+const startsPath = Deno.env.get("JOBQ_TEST_STARTS") ?? "";
+const encoder = new TextEncoder();
+
 /** Fault-suite handlers. */
 export const handlers: HandlerMap = {
+  /**
+   * Appends its `n` to `$JOBQ_TEST_STARTS` (a synchronous write: on disk
+   * before the handler goes on, even if the process is killed right after);
+   * with `block`, never settles.
+   */
+  start_log: {
+    timeoutSeconds: 120,
+    run(p) {
+      const { n, block = false } = p as { n: number; block?: boolean };
+      if (startsPath) Deno.writeFileSync(startsPath, encoder.encode(`${n}\n`), { append: true });
+      return block ? new Promise(() => {}) : Promise.resolve(null);
+    },
+  },
   /** Waits `ms` (default 10), honouring the abort signal; returns `{ n }`. */
   work: {
     timeoutSeconds: 120,

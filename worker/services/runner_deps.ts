@@ -8,6 +8,7 @@ import type { RunnerSettings, RunnerStatus } from "../protocol.ts";
 import type { WorkerCounts } from "./counts.ts";
 import type { EventBus } from "./events.ts";
 import type { DbHealth } from "./health.ts";
+import type { MarkWriter } from "./mark_writer.ts";
 import type { Settler } from "./settle.ts";
 
 /** What a runner pool needs. */
@@ -29,6 +30,8 @@ export interface RunnerPoolDeps {
   settler: Settler;
   /** Poked after attempts were recorded (live dashboards). */
   changed: Notifier;
+  /** Writes the marks' bounds runners of one slot ask for (none: their asks are dropped). */
+  marks?: MarkWriter;
   /** The runner module (default `../runner.ts`). */
   runnerModule?: URL;
 }

@@ -339,6 +339,13 @@ export class RunnerPool {
       case "progress":
         this.#d.changed.poke();
         break;
+      case "mark":
+        this.#d.marks?.ask(slot.lockedBy, {
+          status: slot.status,
+          tell: () => this.#send(slot, { kind: "marked" }),
+          idAt: (seq) => slot.bySeq.get(seq),
+        });
+        break;
       case "stuck": {
         const why = `job ${m.job.id} ignored its abort after the ${m.timeoutMs / 1000} s timeout`;
         this.#replace(slot, "timeout", null, why, m.job);
@@ -350,6 +357,7 @@ export class RunnerPool {
       case "stopped":
         slot.state = "stopped";
         slot.worker.terminate();
+        this.#d.marks?.forget(slot.lockedBy);
         slot.stopped.resolve();
         break;
     }
@@ -369,6 +377,7 @@ export class RunnerPool {
     if (!alive(slot)) return;
     const wasStarting = slot.state === "starting";
     settleReplaced(slot, reason, failMessage, detail, culprit, this.#d);
+    this.#d.marks?.forget(slot.lockedBy);
     slot.stopped.resolve();
     if (this.#stopping || this.#closed || wasStarting) return;
     const next = this.#spawn(slot.index);
