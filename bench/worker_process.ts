@@ -6,7 +6,7 @@
  *
  *   deno run -A bench/worker_process.ts --concurrency 16 [--claim-batch N]
  *     [--complete-batch N] [--complete-flush-ms N] [--jobs-per-runner N]
- *     [--handlers noop|crash]
+ *     [--mark-lead N] [--handlers noop|crash]
  *
  * Without the tuning flags every knob keeps the product's default. Stops
  * gracefully on SIGTERM/SIGINT and exits 0.
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     "complete-batch": { type: "string" },
     "complete-flush-ms": { type: "string" },
     "jobs-per-runner": { type: "string" },
+    "mark-lead": { type: "string" },
     handlers: { type: "string", default: "noop" },
   },
 });
@@ -45,6 +46,7 @@ try {
     completeBatch: num(args["complete-batch"]),
     completeFlushMs: num(args["complete-flush-ms"]),
     jobsPerRunner: num(args["jobs-per-runner"]),
+    markLead: num(args["mark-lead"]),
   });
   await sup.done;
   Deno.exit(0);

@@ -7,7 +7,8 @@
  * Flags: `--handlers=<path or URL>` runs another handlers module (one
  * exporting `handlers`, see worker/types.ts) instead of the built-in one;
  * `--concurrency N`, `--claim-batch N`, `--complete-batch N`,
- * `--complete-flush-ms N` tune the pool (defaults: see SupervisorOptions).
+ * `--complete-flush-ms N`, `--mark-lead N` tune the pool (defaults: see
+ * SupervisorOptions).
  */
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     "claim-batch": { type: "string" },
     "complete-batch": { type: "string" },
     "complete-flush-ms": { type: "string" },
+    "mark-lead": { type: "string" },
   },
 });
 function positive(name: string, v: string | undefined): number | undefined {
@@ -48,6 +50,7 @@ const tuning = {
   claimBatch: positive("claim-batch", args["claim-batch"]),
   completeBatch: positive("complete-batch", args["complete-batch"]),
   completeFlushMs: positive("complete-flush-ms", args["complete-flush-ms"]),
+  markLead: positive("mark-lead", args["mark-lead"]),
 };
 const config = loadConfig();
 setLogLevel(config.LOG_LEVEL);

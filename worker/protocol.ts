@@ -37,6 +37,8 @@ export interface RunnerSettings {
    * with `mark` messages.
    */
   marks?: boolean;
+  /** A fixed distance of the bound ahead of the runner (default: by its pace; SupervisorOptions). */
+  markLead?: number;
   /**
    * Load, connect and report `ready`, then claim nothing until a `go` (or
    * `stop`) message: the supervisor starts its runners loading while it
@@ -57,8 +59,6 @@ export interface JobRef {
 export type ToRunner =
   | { kind: "init"; settings: RunnerSettings }
   | { kind: "wake" }
-  /** The bound of this runner's mark moved (see {@link RunnerStatus.markBound}). */
-  | { kind: "marked" }
   /** A runner that was told to `hold`: claim from now on (see {@link RunnerSettings.hold}). */
   | { kind: "go" }
   | { kind: "stop" }
@@ -107,7 +107,7 @@ export type FromRunner =
   | { kind: "db"; up: boolean; error?: string }
   | { kind: "stopped" };
 
-/** The bound a runner's claim writes with its batch's mark (worker/runner_marks.ts). */
+/** The least bound a runner's claim writes with its batch's mark (worker/runner_marks.ts). */
 export const FIRST_BOUND = 32;
 
 /**
@@ -198,11 +198,12 @@ export class RunnerStatus {
     return out;
   }
 
-  /** A marked batch of the jobs `first` … `end − 1` starts (runner side). */
-  markBatch(first: number, end: number): void {
+  /** A marked batch of the jobs `first` … `end − 1` starts, its claim's bound `bound` (runner side). */
+  markBatch(first: number, end: number, bound: number): void {
     Atomics.store(this.#mark, MARK_FIRST, -1);
     Atomics.store(this.#mark, MARK_END, end);
     Atomics.store(this.#mark, MARK_AT, first);
+    Atomics.store(this.#mark, MARK_BOUND, bound);
     Atomics.store(this.#mark, MARK_FIRST, first);
   }
 
@@ -240,6 +241,16 @@ export class RunnerStatus {
   markConfirm(bound: number, ask = bound): void {
     Atomics.store(this.#mark, MARK_ASK, ask);
     Atomics.store(this.#mark, MARK_BOUND, bound);
+    Atomics.notify(this.#mark, MARK_BOUND);
+  }
+
+  /**
+   * Blocks the calling thread until the bound is no longer `bound` or `ms`
+   * have passed (runner side: a Web Worker may block; no event-loop turn, so
+   * no timer or message runs meanwhile).
+   */
+  markWait(bound: number, ms: number): void {
+    Atomics.wait(this.#mark, MARK_BOUND, bound, ms);
   }
 }
 

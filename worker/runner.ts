@@ -24,19 +24,13 @@ import { openPool, ping } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import * as jobs from "./queue.ts";
 import { closeTransports } from "./context.ts";
-import {
-  FIRST_BOUND,
-  type JobRef,
-  type RunnerSettings,
-  RunnerStatus,
-  type ToRunner,
-} from "./protocol.ts";
+import { type JobRef, type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
 import { delay, describe, withRetry } from "./retry.ts";
 import { finished, post, retryHooks, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
 import { runOne } from "./runner_run.ts";
 import { announce, type Claimed, completeAndClaim } from "./runner_cycle.ts";
-import { marksFor } from "./runner_marks.ts";
+import { ewma, firstBound, marksFor, pace } from "./runner_marks.ts";
 import type { HandlerMap } from "./types.ts";
 
 type LeanJob = jobs.LeanJob;
@@ -75,9 +69,6 @@ self.onmessage = (e: MessageEvent<ToRunner>) => {
     case "wake":
       wake();
       break;
-    case "marked":
-      state.marked?.();
-      break;
     case "go":
       released.resolve();
       break;
@@ -85,7 +76,6 @@ self.onmessage = (e: MessageEvent<ToRunner>) => {
       state.stopping = true;
       released.resolve();
       wake();
-      state.marked?.();
       break;
     case "lost":
       for (const id of m.ids) {
@@ -209,7 +199,9 @@ async function claimNext(
           types: state.types,
           queues: state.settings.queues,
           lean: true,
-          marks: state.marks ? { seq: state.nextSeq, bound: FIRST_BOUND } : undefined,
+          marks: state.claimBound === undefined
+            ? undefined
+            : { seq: state.nextSeq, bound: state.claimBound },
         }),
       retryHooks("claim", () => state.stopping),
     );
@@ -249,10 +241,13 @@ async function loop(): Promise<void> {
     // processing): it may take fewer jobs, and an empty claim is retried.
     const unwritten = state.completions.length > 0;
     const limit = claimLimit();
+    state.claimBound = firstBound(limit);
     // When the combined statement fails, its completions are written apart
     // (one by one if one of them poisons the batch) and the claim sent after.
+    const sent = performance.now();
     const claimed = await completeAndClaim(limit) ??
       (state.stopping ? null : await claimNext(limit, flush()));
+    pace.claimMs = ewma(pace.claimMs, performance.now() - sent);
     if (!claimed) {
       if (state.stopping) break;
       await delay(1000);
@@ -271,7 +266,8 @@ async function loop(): Promise<void> {
     }
     // A large batch is marked as it goes (runner_marks.ts): a crash then
     // charges no attempt to the jobs it never reached.
-    const marks = marksFor(claimed.firstSeq, batch.length);
+    const marks = marksFor(claimed.firstSeq, batch.length, state.claimBound);
+    const began = performance.now();
     for (let i = 0; i < batch.length && !state.halted; i++) {
       if (state.stopping) {
         await giveBack(batch.slice(i));
@@ -291,6 +287,7 @@ async function loop(): Promise<void> {
       await runOne(job, claimed.firstSeq + i, ref);
     }
     marks?.done();
+    pace.wallMs = ewma(pace.wallMs, (performance.now() - began) / batch.length);
   }
   if (state.halted) return;
   await flush();

@@ -9,7 +9,7 @@
  * the pace of one that claims ahead.
  */
 import { log, logs } from "../lib/log.ts";
-import { FIRST_BOUND, type JobRef } from "./protocol.ts";
+import type { JobRef } from "./protocol.ts";
 import * as jobs from "./queue.ts";
 import { describe, withRetry } from "./retry.ts";
 import { post, refOf, retryHooks, state } from "./runner_state.ts";
@@ -78,7 +78,9 @@ async function run(free: number): Promise<Claimed | null> {
           leaseSeconds: state.settings.leaseSeconds,
           types: state.types,
           queues: state.settings.queues,
-          marks: state.marks ? { seq: state.nextSeq, bound: FIRST_BOUND } : undefined,
+          marks: state.claimBound === undefined
+            ? undefined
+            : { seq: state.nextSeq, bound: state.claimBound },
           complete: batch.map((d) => ({ id: d.ref.id, attempt: d.ref.attempt, result: d.result })),
         }),
       retryHooks("claim", () => state.stopping),

@@ -4,8 +4,8 @@
  * lib/queue/marks.ts): when its process is killed, the rescuer gives the
  * jobs it never reached back uncharged.
  *
- * The claim writes the batch's mark with the bound `FIRST_BOUND`: jobs from
- * there on have not started. The runner starts no job at the bound the
+ * The claim writes the batch's mark with a first bound (`firstBound`): jobs
+ * from there on have not started. The runner starts no job at the bound the
  * database holds or beyond. It publishes the job it starts in memory shared
  * with the supervisor (protocol.ts, `RunnerStatus`); past the point the
  * supervisor set with the last bound (half way to it) it asks (a `mark`
@@ -18,18 +18,53 @@
  *
  * At a crash, the jobs a runner never started that keep the attempt their
  * claim counted are those between where it was and its bound: about as many
- * as it runs while the supervisor writes a bound two or three times (all of
- * a batch of up to `FIRST_BOUND` jobs, which is never marked further).
+ * as it runs while the supervisor writes a bound two or three times. A batch
+ * the runner would run whole in that time is not marked (all its jobs are
+ * charged, as with no mark): on a machine so busy that a write takes as
+ * long as a batch, marks would only make runners wait.
  */
 import { FIRST_BOUND, type RunnerStatus } from "./protocol.ts";
+import { delay } from "./retry.ts";
 import { post, state } from "./runner_state.ts";
 
-/** While a runner waits for its bound, it asks again this often (a lost or failed write). */
+/** How long a runner blocks waiting for its bound before it yields to its event loop. */
+const BLOCK_MS = 200;
+
+/** Past that, it asks again this often (a lost or failed write). */
 const ASK_AGAIN_MS = 100;
 
-/** The marks of a claimed batch; `null` when this runner marks none or the batch is too small. */
-export function marksFor(firstSeq: number, n: number): BatchMarks | null {
-  return state.marks && n > FIRST_BOUND ? new BatchMarks(state.status, firstSeq, n) : null;
+/** This runner's pace: wall ms per job of its batches, and the round trip of its claims (ms). */
+export const pace = { wallMs: 0, claimMs: 0 };
+
+/** A moving average. */
+export function ewma(avg: number, sample: number): number {
+  return avg > 0 ? avg * 0.7 + sample * 0.3 : sample;
+}
+
+/**
+ * The bound a claim of up to `limit` jobs writes (its first), or `undefined`
+ * for no mark: at least `FIRST_BOUND` jobs, and as many as this runner runs
+ * in three claim round trips (the time the supervisor's write of the next
+ * bound is likely to take), so that it rarely waits for one; `--mark-lead`
+ * fixes it. A batch it would run whole before that is not marked: its claim
+ * writes nothing more, and a crash charges its jobs, as with no mark.
+ */
+export function firstBound(limit: number): number | undefined {
+  if (!state.marks) return undefined;
+  const fixed = state.settings.markLead;
+  if (fixed === undefined && pace.wallMs <= 0) return undefined;
+  const bound = fixed ??
+    Math.max(FIRST_BOUND, Math.ceil((3 * pace.claimMs) / pace.wallMs));
+  return bound < limit ? bound : undefined;
+}
+
+/** The marks of a claimed batch whose claim wrote the bound `bound` (`null`: none, or nothing past it). */
+export function marksFor(
+  firstSeq: number,
+  n: number,
+  bound: number | undefined,
+): BatchMarks | null {
+  return bound !== undefined && n > bound ? new BatchMarks(state.status, firstSeq, n, bound) : null;
 }
 
 /** The marks of one claimed batch (runner side). */
@@ -45,13 +80,13 @@ export class BatchMarks {
   /** Jobs before this start with no look at the shared memory. */
   #next: number;
 
-  constructor(status: RunnerStatus, first: number, n: number) {
+  constructor(status: RunnerStatus, first: number, n: number, bound: number) {
     this.#status = status;
     this.#end = first + n;
-    this.#bound = first + FIRST_BOUND;
-    this.#ask = first + FIRST_BOUND / 2;
+    this.#bound = first + bound;
+    this.#ask = first + Math.floor(bound / 2);
     this.#next = this.#ask;
-    status.markBatch(first, this.#end);
+    status.markBatch(first, this.#end, this.#bound);
   }
 
   /**
@@ -83,26 +118,40 @@ export class BatchMarks {
     this.#status.markDone();
   }
 
-  /** Waits for the `marked` message (or `stop`), asking again now and then. */
-  async #wait(seq: number): Promise<boolean> {
+  /**
+   * Waits for the supervisor to move the bound past `seq`: blocks the thread
+   * (a futex wait: no event-loop turn, so no timer, flush or message runs
+   * meanwhile; the supervisor's write wakes it) for up to
+   * {@link BLOCK_MS}; past that (a slow or failed write) it yields to the
+   * event loop now and then, to hear a `stop`, and asks again.
+   */
+  #wait(seq: number): true | Promise<boolean> {
+    if (this.#block(seq)) return true;
+    return this.#waitLong(seq);
+  }
+
+  #block(seq: number): boolean {
+    const until = performance.now() + BLOCK_MS;
     for (;;) {
-      if (state.stopping) return false;
       const written = this.#status.markBound();
       if (written > seq) {
         this.#ask = this.#status.markAsk();
         this.#bound = written;
-        this.#next = Math.min(this.#ask, this.#bound);
+        this.#next = this.#bound >= this.#end ? this.#end : Math.min(this.#ask, this.#bound);
         return true;
       }
-      const { promise, resolve } = Promise.withResolvers<void>();
-      state.marked = resolve;
-      const timer = setTimeout(() => {
-        post({ kind: "mark" });
-        resolve();
-      }, ASK_AGAIN_MS);
-      await promise;
-      clearTimeout(timer);
-      state.marked = null;
+      const left = until - performance.now();
+      if (left <= 0) return false;
+      this.#status.markWait(written, left);
+    }
+  }
+
+  async #waitLong(seq: number): Promise<boolean> {
+    for (;;) {
+      if (state.stopping) return false;
+      post({ kind: "mark" });
+      await delay(ASK_AGAIN_MS);
+      if (this.#block(seq)) return true;
     }
   }
 }

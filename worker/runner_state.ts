@@ -38,10 +38,10 @@ export interface RunnerState {
   types: string[];
   deps: ContextDeps;
   status: RunnerStatus;
-  /** One slot: each claim writes its batch's mark, and large batches move it as they go (runner_marks.ts). */
+  /** One slot: claims may write their batch's mark, moved as the batch goes (runner_marks.ts). */
   marks: boolean;
-  /** Set while the runner waits for its mark's bound to move: the `marked` message calls it. */
-  marked: (() => void) | null;
+  /** The bound the claim being sent writes with its batch (`undefined`: no mark). */
+  claimBound: number | undefined;
   /** Sequence number of the next claimed job (see the `claimed` message). */
   nextSeq: number;
   stopping: boolean;
@@ -77,7 +77,7 @@ export const state: RunnerState = {
   deps: undefined as never,
   status: undefined as never,
   marks: false,
-  marked: null,
+  claimBound: undefined,
   nextSeq: 0,
   stopping: false,
   halted: false,

@@ -136,7 +136,7 @@ function wireCore(
     health,
     settler,
     changed,
-    marks: new MarkWriter(sql),
+    marks: new MarkWriter(sql, opts.markLead),
   });
   return { sql, changed, newJobs, events, health, metrics, prom, pool };
 }

@@ -29,6 +29,13 @@ export interface SupervisorOptions {
   completeBatch?: number;
   /** Longest a completion waits in a runner's buffer (ms). Default 25. */
   completeFlushMs?: number;
+  /**
+   * How many jobs past where a runner of one slot is its mark's bound goes
+   * (worker/runner_marks.ts): what a kill -9 may charge that never started.
+   * Default: as many as it runs while the bound is written, at least 32
+   * (none marked where that is its whole batch).
+   */
+  markLead?: number;
   /** Mean of the jittered fallback poll of an idle runner (ms). Default 2000. */
   pollMs?: number;
   /** Heartbeat period (ms). Default 5000. */
@@ -114,5 +121,6 @@ export function runnerSettings(
     config: { ...opts.config },
     status: status.buffer,
     marks,
+    markLead: opts.markLead,
   };
 }

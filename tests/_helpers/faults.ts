@@ -153,6 +153,8 @@ export interface WorkerSpawn {
   skewMs?: number;
   /** More environment (WORKER_CONCURRENCY, JOB_LEASE_SECONDS, …). */
   env?: Record<string, string>;
+  /** More flags of the worker (e.g. `--mark-lead 32`). */
+  args?: string[];
 }
 
 /**
@@ -177,7 +179,7 @@ export async function spawnWorker(
   const entry = opts.skewMs
     ? repoPath("tests/_helpers/skewed_worker.ts")
     : repoPath("worker/main.ts");
-  const p = spawnProc(entry, env, [`--handlers=${FAULT_HANDLERS}`]);
+  const p = spawnProc(entry, env, [`--handlers=${FAULT_HANDLERS}`, ...(opts.args ?? [])]);
   const line = await p.waitForLog((l) => l.msg === "worker.started", 180_000, "worker.started");
   return Object.assign(p, { id: String(line.worker) });
 }

@@ -2,8 +2,8 @@
  * The supervisor's side of its runners' marks (worker/runner_marks.ts): a
  * runner past half way to the bound of its batch's mark asks (a `mark`
  * message), and this writes the bounds of every runner that asked in one
- * statement, then tells each runner its bound in the memory they share (and
- * a `marked` message, for a runner that waits for it). Asks that come while
+ * statement, then tells each runner its bound in the memory they share (a
+ * runner waiting for it wakes). Asks that come while
  * a write is out wait for it and go together in the next: the more runners
  * ask, the more each statement carries.
  *
@@ -15,17 +15,15 @@
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
 import { dropMarks, type MarkRaise, raiseMarks } from "../../lib/queue/marks.ts";
-import { FIRST_BOUND, type RunnerStatus, SLACK } from "../protocol.ts";
+import { type RunnerStatus, SLACK } from "../protocol.ts";
 import { delay, describe, isTransient, retryDelayMs } from "../retry.ts";
 
 /**
- * A runner that asked: its shared memory, how to tell it its bound moved,
- * the id of the job it holds with a sequence number (its `claimed`
- * messages), and when it asked.
+ * A runner that asked: its shared memory, the id of the job it holds with a
+ * sequence number (its `claimed` messages), and when it asked.
  */
 interface Asker {
   status: RunnerStatus;
-  tell: () => void;
   idAt: (seq: number) => string | undefined;
   askedAt: number;
 }
@@ -49,8 +47,12 @@ export class MarkWriter {
   #turnMs = 2;
   #writing = false;
 
-  constructor(sql: Sql) {
+  readonly #fixedLead: number | undefined;
+
+  /** `fixedLead`: every bound this many jobs past the runner, whatever its pace (`--mark-lead`). */
+  constructor(sql: Sql, fixedLead?: number) {
     this.#sql = sql;
+    this.#fixedLead = fixedLead;
   }
 
   /** Runner `lockedBy` asks for its bound to move. */
@@ -109,9 +111,10 @@ export class MarkWriter {
         perMs = Math.max((at - pace.at) / (now - pace.t), pace.perMs * 0.9);
       } else if (pace) perMs = pace.perMs;
       this.#pace.set(runner, { at, t: now, perMs });
-      const lead = Math.min(MAX_LEAD, Math.max(SLACK, Math.ceil(perMs * 3 * this.#turnMs)));
+      const lead = this.#fixedLead ??
+        Math.min(MAX_LEAD, Math.max(SLACK, Math.ceil(perMs * 3 * this.#turnMs)));
       let upTo = Math.min(m.end, at + lead);
-      if (upTo <= Math.max(m.bound, m.first + FIRST_BOUND)) continue;
+      if (upTo <= m.bound) continue;
       let bound: string | undefined;
       for (; upTo < m.end && !(bound = asker.idAt(upTo)); upTo++);
       items.push({
@@ -140,7 +143,6 @@ export class MarkWriter {
         const i = by.get(runner);
         if (!i) continue;
         i.status.markConfirm(i.upTo, i.ask);
-        i.tell();
         this.#turnMs = 0.8 * this.#turnMs + 0.2 * (now - i.askedAt);
       }
     } catch (err) {
@@ -150,7 +152,6 @@ export class MarkWriter {
       for (const i of items) {
         const m = i.status.markRead();
         if (m && m.first === i.seq) i.status.markConfirm(m.end);
-        i.tell();
       }
     }
   }

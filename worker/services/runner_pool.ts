@@ -342,7 +342,6 @@ export class RunnerPool {
       case "mark":
         this.#d.marks?.ask(slot.lockedBy, {
           status: slot.status,
-          tell: () => this.#send(slot, { kind: "marked" }),
           idAt: (seq) => slot.bySeq.get(seq),
         });
         break;
