@@ -37,7 +37,7 @@ export interface RunnerSettings {
    * with `mark` messages.
    */
   marks?: boolean;
-  /** A fixed distance of the bound ahead of the runner (default: by its pace; SupervisorOptions). */
+  /** How far ahead of the runner its mark's bound goes (default `MARK_LEAD`; SupervisorOptions). */
   markLead?: number;
   /**
    * Load, connect and report `ready`, then claim nothing until a `go` (or
@@ -107,15 +107,11 @@ export type FromRunner =
   | { kind: "db"; up: boolean; error?: string }
   | { kind: "stopped" };
 
-/** The least bound a runner's claim writes with its batch's mark (worker/runner_marks.ts). */
-export const FIRST_BOUND = 32;
-
 /**
- * How far past the job starting now the supervisor moves a mark's bound, at
- * least: further for a runner whose jobs go faster than the write keeps up
- * with (services/mark_writer.ts).
+ * How many jobs past where a runner of one slot is its mark's bound goes
+ * (worker/runner_marks.ts), unless `--mark-lead` says otherwise.
  */
-export const SLACK = 32;
+export const MARK_LEAD = 32;
 
 /**
  * What a runner is doing right now, in memory it shares with the supervisor
@@ -204,6 +200,7 @@ export class RunnerStatus {
     Atomics.store(this.#mark, MARK_END, end);
     Atomics.store(this.#mark, MARK_AT, first);
     Atomics.store(this.#mark, MARK_BOUND, bound);
+    Atomics.store(this.#mark, MARK_ASK, first + Math.floor((bound - first) / 2));
     Atomics.store(this.#mark, MARK_FIRST, first);
   }
 
@@ -228,13 +225,14 @@ export class RunnerStatus {
   }
 
   /** The marked batch, `null` when none (supervisor side). */
-  markRead(): { first: number; end: number; at: number; bound: number } | null {
+  markRead(): { first: number; end: number; at: number; bound: number; ask: number } | null {
     const first = Atomics.load(this.#mark, MARK_FIRST);
     if (first < 0) return null;
     const end = Atomics.load(this.#mark, MARK_END);
     const at = Atomics.load(this.#mark, MARK_AT);
     const bound = Atomics.load(this.#mark, MARK_BOUND);
-    return Atomics.load(this.#mark, MARK_FIRST) === first ? { first, end, at, bound } : null;
+    const ask = Atomics.load(this.#mark, MARK_ASK);
+    return Atomics.load(this.#mark, MARK_FIRST) === first ? { first, end, at, bound, ask } : null;
   }
 
   /** The database holds `bound` now; the runner asks again at job `ask` (supervisor side). */

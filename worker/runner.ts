@@ -30,7 +30,7 @@ import { finished, post, retryHooks, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
 import { runOne } from "./runner_run.ts";
 import { announce, type Claimed, completeAndClaim } from "./runner_cycle.ts";
-import { ewma, firstBound, marksFor, pace } from "./runner_marks.ts";
+import { firstBound, marksFor } from "./runner_marks.ts";
 import type { HandlerMap } from "./types.ts";
 
 type LeanJob = jobs.LeanJob;
@@ -244,10 +244,8 @@ async function loop(): Promise<void> {
     state.claimBound = firstBound(limit);
     // When the combined statement fails, its completions are written apart
     // (one by one if one of them poisons the batch) and the claim sent after.
-    const sent = performance.now();
     const claimed = await completeAndClaim(limit) ??
       (state.stopping ? null : await claimNext(limit, flush()));
-    pace.claimMs = ewma(pace.claimMs, performance.now() - sent);
     if (!claimed) {
       if (state.stopping) break;
       await delay(1000);
@@ -267,7 +265,6 @@ async function loop(): Promise<void> {
     // A large batch is marked as it goes (runner_marks.ts): a crash then
     // charges no attempt to the jobs it never reached.
     const marks = marksFor(claimed.firstSeq, batch.length, state.claimBound);
-    const began = performance.now();
     for (let i = 0; i < batch.length && !state.halted; i++) {
       if (state.stopping) {
         await giveBack(batch.slice(i));
@@ -287,7 +284,6 @@ async function loop(): Promise<void> {
       await runOne(job, claimed.firstSeq + i, ref);
     }
     marks?.done();
-    pace.wallMs = ewma(pace.wallMs, (performance.now() - began) / batch.length);
   }
   if (state.halted) return;
   await flush();

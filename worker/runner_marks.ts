@@ -4,26 +4,22 @@
  * lib/queue/marks.ts): when its process is killed, the rescuer gives the
  * jobs it never reached back uncharged.
  *
- * The claim writes the batch's mark with a first bound (`firstBound`): jobs
- * from there on have not started. The runner starts no job at the bound the
- * database holds or beyond. It publishes the job it starts in memory shared
- * with the supervisor (protocol.ts, `RunnerStatus`); past the point the
- * supervisor set with the last bound (half way to it) it asks (a `mark`
- * message), and the supervisor moves the bound ahead of where the runner is,
- * for all its runners in one statement (services/mark_writer.ts), then
- * tells it through the same memory. How far ahead: `SLACK` jobs, or more
- * for a runner whose jobs go faster than that write comes back. The runner
- * sends no statement for it and, while the supervisor keeps ahead of it,
- * never waits.
+ * The claim writes the batch's mark with the bound at the lead (32 jobs,
+ * `--mark-lead`): jobs from there on have not started. The runner starts no
+ * job at the bound the database holds or beyond. It publishes the job it
+ * starts in memory shared with the supervisor (protocol.ts, `RunnerStatus`);
+ * half way to its bound it asks (a `mark` message), and the supervisor
+ * moves the bound to the lead past where the runner is, for it and every
+ * other runner half way to its bound in one statement
+ * (services/mark_writer.ts), then tells it through the same memory. The
+ * runner sends no statement for it; it waits only when it reaches its bound
+ * before the write is back, and then in a futex, not on its event loop.
  *
- * At a crash, the jobs a runner never started that keep the attempt their
- * claim counted are those between where it was and its bound: about as many
- * as it runs while the supervisor writes a bound two or three times. A batch
- * the runner would run whole in that time is not marked (all its jobs are
- * charged, as with no mark): on a machine so busy that a write takes as
- * long as a batch, marks would only make runners wait.
+ * At a crash, at most the lead of a runner's jobs that never started keep
+ * the attempt their claim counted (all of a batch no larger than the lead,
+ * which is not marked).
  */
-import { FIRST_BOUND, type RunnerStatus } from "./protocol.ts";
+import { MARK_LEAD, type RunnerStatus } from "./protocol.ts";
 import { delay } from "./retry.ts";
 import { post, state } from "./runner_state.ts";
 
@@ -33,29 +29,17 @@ const BLOCK_MS = 200;
 /** Past that, it asks again this often (a lost or failed write). */
 const ASK_AGAIN_MS = 100;
 
-/** This runner's pace: wall ms per job of its batches, and the round trip of its claims (ms). */
-export const pace = { wallMs: 0, claimMs: 0 };
-
-/** A moving average. */
-export function ewma(avg: number, sample: number): number {
-  return avg > 0 ? avg * 0.7 + sample * 0.3 : sample;
-}
-
 /**
  * The bound a claim of up to `limit` jobs writes (its first), or `undefined`
- * for no mark: at least `FIRST_BOUND` jobs, and as many as this runner runs
- * in three claim round trips (the time the supervisor's write of the next
- * bound is likely to take), so that it rarely waits for one; `--mark-lead`
- * fixes it. A batch it would run whole before that is not marked: its claim
- * writes nothing more, and a crash charges its jobs, as with no mark.
+ * for no mark: the lead (`--mark-lead`, default `MARK_LEAD`). A batch no
+ * larger than the lead is not marked: its claim writes nothing more, and a
+ * crash charges its jobs, as with no mark (a lead at or above
+ * `--claim-batch` turns marks off).
  */
 export function firstBound(limit: number): number | undefined {
   if (!state.marks) return undefined;
-  const fixed = state.settings.markLead;
-  if (fixed === undefined && pace.wallMs <= 0) return undefined;
-  const bound = fixed ??
-    Math.max(FIRST_BOUND, Math.ceil((3 * pace.claimMs) / pace.wallMs));
-  return bound < limit ? bound : undefined;
+  const lead = state.settings.markLead ?? MARK_LEAD;
+  return lead < limit ? lead : undefined;
 }
 
 /** The marks of a claimed batch whose claim wrote the bound `bound` (`null`: none, or nothing past it). */

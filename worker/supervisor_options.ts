@@ -31,9 +31,9 @@ export interface SupervisorOptions {
   completeFlushMs?: number;
   /**
    * How many jobs past where a runner of one slot is its mark's bound goes
-   * (worker/runner_marks.ts): what a kill -9 may charge that never started.
-   * Default: as many as it runs while the bound is written, at least 32
-   * (none marked where that is its whole batch).
+   * (worker/runner_marks.ts): at most what a kill -9 charges per runner to
+   * jobs that never started; a smaller lead costs more writes. Default 32;
+   * at or above `claimBatch`, no batch is marked.
    */
   markLead?: number;
   /** Mean of the jittered fallback poll of an idle runner (ms). Default 2000. */

@@ -28,11 +28,20 @@ export interface MarkRaise {
  */
 export async function raiseMarks(sql: Sql, items: MarkRaise[]): Promise<string[]> {
   if (items.length === 0) return [];
+  // Locks: the rows, SKIP LOCKED. A row locked now is being replaced by its
+  // runner's next claim (the runner is done with the batch this names), or
+  // dropped: waiting for it would hold every other runner's bound back.
   const rows = await sql<{ runner: string }[]>`
-    UPDATE runner_mark m SET bound = nullif(v.bound, '')::uuid, at = now()
-    FROM unnest(${items.map((i) => i.runner)}::text[], ${items.map((i) => i.seq)}::int[],
-      ${items.map((i) => i.bound ?? "")}::text[]) AS v(runner, seq, bound)
-    WHERE m.runner = v.runner AND m.seq = v.seq
+    WITH v AS (
+      SELECT * FROM unnest(${items.map((i) => i.runner)}::text[], ${items.map((i) => i.seq)}::int[],
+        ${items.map((i) => i.bound ?? "")}::text[]) AS v(runner, seq, bound)
+    ), mine AS (
+      SELECT m.runner, v.bound FROM runner_mark m JOIN v ON v.runner = m.runner AND v.seq = m.seq
+      ORDER BY m.runner
+      FOR UPDATE OF m SKIP LOCKED
+    )
+    UPDATE runner_mark m SET bound = nullif(mine.bound, '')::uuid, at = now()
+    FROM mine WHERE m.runner = mine.runner
     RETURNING m.runner`;
   return rows.map((r) => r.runner);
 }

@@ -42,8 +42,7 @@ async function scenario(name: string, before: number, after: number) {
   const log = await Deno.makeTempFile({ prefix: "jobq-starts-" });
   const procs = [];
   try {
-    // A fixed lead of 32: where the bound is does not depend on this
-    // machine's pace (by default it does, see runner_marks.ts).
+    // The lead the assertions count on (the default, said here).
     const worker = await spawnWorker(db.url, dataDir, {
       env: { WORKER_CONCURRENCY: "1", JOB_LEASE_SECONDS: "30", JOBQ_TEST_STARTS: log },
       args: ["--mark-lead", "32"],

@@ -1,87 +1,77 @@
 /**
  * The supervisor's side of its runners' marks (worker/runner_marks.ts): a
- * runner past half way to the bound of its batch's mark asks (a `mark`
- * message), and this writes the bounds of every runner that asked in one
- * statement, then tells each runner its bound in the memory they share (a
- * runner waiting for it wakes). Asks that come while
- * a write is out wait for it and go together in the next: the more runners
- * ask, the more each statement carries.
- *
- * How far ahead a bound goes: `SLACK` jobs past where the runner is, or as
- * many as it runs in three of these writes (its recent pace, and the time
- * from an ask to its bound), so that a runner of fast jobs asks again before
- * it reaches the bound rather than wait for it.
+ * runner half way to the bound of its batch's mark asks (a `mark` message),
+ * and this writes new bounds, the lead past where each runner is, in one
+ * statement for it and for every other runner half way to its bound, then
+ * tells each runner its bound in the memory they share (a runner waiting
+ * for it wakes). Asks that come while a write is out wait for it and go
+ * together in the next. One write usually serves several runners, so the
+ * statements are fewer than the asks.
  */
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
 import { dropMarks, type MarkRaise, raiseMarks } from "../../lib/queue/marks.ts";
-import { type RunnerStatus, SLACK } from "../protocol.ts";
+import { MARK_LEAD, type RunnerStatus } from "../protocol.ts";
 import { delay, describe, isTransient, retryDelayMs } from "../retry.ts";
 
 /**
- * A runner that asked: its shared memory, the id of the job it holds with a
- * sequence number (its `claimed` messages), and when it asked.
+ * A runner: its shared memory, the id of the job it holds with a sequence
+ * number, and the sequence number after its last claimed job (from its
+ * `claimed` messages, which may come after its shared memory shows a batch).
  */
-interface Asker {
+export interface MarkedRunner {
   status: RunnerStatus;
   idAt: (seq: number) => string | undefined;
-  askedAt: number;
+  claimedTo: () => number;
 }
 
-/** A runner's pace: where it was at the last ask, when, and its recent jobs per ms. */
-interface Pace {
-  at: number;
-  t: number;
-  perMs: number;
-}
-
-/** A bound moves at most this many jobs ahead (a claim takes at most `--claim-batch`). */
-const MAX_LEAD = 4096;
+/** A bound to write, with what the runner is told once it is. */
+type Raise = MarkRaise & { status: RunnerStatus; upTo: number; ask: number };
 
 /** Writes runners' bounds as they ask. */
 export class MarkWriter {
   readonly #sql: Sql;
-  readonly #asks = new Map<string, Asker>();
-  readonly #pace = new Map<string, Pace>();
-  /** Time from an ask to its bound written (ms, moving average). */
-  #turnMs = 2;
+  readonly #lead: number;
+  readonly #runners = new Map<string, MarkedRunner>();
+  /** The runners that asked since the last write. */
+  readonly #asked = new Set<string>();
   #writing = false;
 
-  readonly #fixedLead: number | undefined;
-
-  /** `fixedLead`: every bound this many jobs past the runner, whatever its pace (`--mark-lead`). */
-  constructor(sql: Sql, fixedLead?: number) {
+  /** `lead`: how far past a runner its bound goes (`--mark-lead`). */
+  constructor(sql: Sql, lead = MARK_LEAD) {
     this.#sql = sql;
-    this.#fixedLead = fixedLead;
+    this.#lead = lead;
   }
 
   /** Runner `lockedBy` asks for its bound to move. */
-  ask(lockedBy: string, asker: Omit<Asker, "askedAt">): void {
-    this.#asks.set(lockedBy, { ...asker, askedAt: performance.now() });
+  ask(lockedBy: string, runner: MarkedRunner): void {
+    this.#runners.set(lockedBy, runner);
+    this.#asked.add(lockedBy);
     if (!this.#writing) this.#write();
   }
 
-  /** A runner stopped or was replaced: its pace is of no more use. */
+  /** A runner stopped or was replaced. */
   forget(lockedBy: string): void {
-    this.#pace.delete(lockedBy);
-    this.#asks.delete(lockedBy);
+    this.#runners.delete(lockedBy);
+    this.#asked.delete(lockedBy);
   }
 
   async #write(): Promise<void> {
     this.#writing = true;
     let failures = 0;
     try {
-      while (this.#asks.size) {
-        const items = this.#bounds();
-        this.#asks.clear();
-        if (items.length === 0) break;
+      while (this.#asked.size) {
+        const asked = new Set(this.#asked);
+        this.#asked.clear();
+        const items = this.#bounds(asked);
+        if (items.length === 0) continue;
         try {
           await this.#raise(items);
           failures = 0;
         } catch (err) {
           // Asked again unless asked anew meanwhile; a runner waiting at its
           // bound also asks again by itself.
-          for (const i of items) if (!this.#asks.has(i.runner)) this.#asks.set(i.runner, i);
+          for (const r of asked) this.#asked.add(r);
           log("warn", "worker.mark_failed", { runners: items.length, error: describe(err) });
           await delay(retryDelayMs(failures++, 2000));
         }
@@ -92,38 +82,29 @@ export class MarkWriter {
   }
 
   /**
-   * The bounds to write for the runners that asked: each the first job the
-   * runner still holds from `lead` jobs past where it is (none held up to
-   * the batch's end: any may start), and where it asks next.
+   * The bounds to write: for each runner past its ask point, the first job
+   * it still holds from the lead past where it is (none held up to the
+   * batch's end: any may start), and where it asks next.
    */
-  #bounds(): (MarkRaise & Asker & { upTo: number; ask: number })[] {
-    const now = performance.now();
-    const items = [];
-    for (const [runner, asker] of this.#asks) {
-      const m = asker.status.markRead();
-      if (!m) continue;
+  #bounds(asked: Set<string>): Raise[] {
+    const items: Raise[] = [];
+    for (const [runner, r] of this.#runners) {
+      const m = r.status.markRead();
+      if (!m || m.bound >= m.end || (m.at < m.ask && !asked.has(runner))) continue;
+      // Its `claimed` message not read yet: the batch's ids are unknown.
+      if (m.end > r.claimedTo()) continue;
       const at = Math.max(m.at, m.first);
-      const pace = this.#pace.get(runner);
-      let perMs = 0;
-      if (pace && at > pace.at && now > pace.t) {
-        // The recent peak, decaying: a runner that waited for its bound
-        // looks slower than it is.
-        perMs = Math.max((at - pace.at) / (now - pace.t), pace.perMs * 0.9);
-      } else if (pace) perMs = pace.perMs;
-      this.#pace.set(runner, { at, t: now, perMs });
-      const lead = this.#fixedLead ??
-        Math.min(MAX_LEAD, Math.max(SLACK, Math.ceil(perMs * 3 * this.#turnMs)));
-      let upTo = Math.min(m.end, at + lead);
+      let upTo = Math.min(m.end, at + this.#lead);
       if (upTo <= m.bound) continue;
       let bound: string | undefined;
-      for (; upTo < m.end && !(bound = asker.idAt(upTo)); upTo++);
+      for (; upTo < m.end && !(bound = r.idAt(upTo)); upTo++);
       items.push({
         runner,
         seq: m.first,
         bound: bound ?? null,
+        status: r.status,
         upTo,
-        ask: at + Math.ceil(lead / 2),
-        ...asker,
+        ask: at + Math.ceil(this.#lead / 2),
       });
     }
     return items;
@@ -134,16 +115,12 @@ export class MarkWriter {
    * the marks instead, so that the runners may go on with every job they
    * hold charged, as with no mark.
    */
-  async #raise(items: (MarkRaise & Asker & { upTo: number; ask: number })[]): Promise<void> {
+  async #raise(items: Raise[]): Promise<void> {
     const by = new Map(items.map((i) => [i.runner, i]));
     try {
-      const moved = await raiseMarks(this.#sql, items);
-      const now = performance.now();
-      for (const runner of moved) {
+      for (const runner of await raiseMarks(this.#sql, items)) {
         const i = by.get(runner);
-        if (!i) continue;
-        i.status.markConfirm(i.upTo, i.ask);
-        this.#turnMs = 0.8 * this.#turnMs + 0.2 * (now - i.askedAt);
+        i?.status.markConfirm(i.upTo, i.ask);
       }
     } catch (err) {
       if (isTransient(err)) throw err;

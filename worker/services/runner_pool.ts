@@ -343,6 +343,7 @@ export class RunnerPool {
         this.#d.marks?.ask(slot.lockedBy, {
           status: slot.status,
           idAt: (seq) => slot.bySeq.get(seq),
+          claimedTo: () => slot.claimedTo,
         });
         break;
       case "stuck": {

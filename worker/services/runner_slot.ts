@@ -15,6 +15,8 @@ export interface Slot {
   held: Map<string, JobRef>;
   /** Sequence number (see the `claimed` message) → job id, for the jobs held. */
   bySeq: Map<number, string>;
+  /** The sequence number after the last job of the runner's `claimed` messages so far. */
+  claimedTo: number;
   seqOf: Map<string, number>;
   /** Jobs held whose cancel was requested → when this process learnt it (wall ms). */
   cancels: Map<string, number>;
@@ -37,6 +39,7 @@ export function newSlot(index: number, lockedBy: string, worker: Worker, entries
     state: "starting",
     held: new Map(),
     bySeq: new Map(),
+    claimedTo: 0,
     seqOf: new Map(),
     cancels: new Map(),
     status: RunnerStatus.create(entries),
@@ -94,6 +97,7 @@ export function hold(
     slot.bySeq.set(firstSeq + i, j.id);
     slot.seqOf.set(j.id, firstSeq + i);
   }
+  slot.claimedTo = firstSeq + ids.length;
   return list;
 }
 
