@@ -200,7 +200,7 @@ export class RunnerStatus {
     Atomics.store(this.#mark, MARK_END, end);
     Atomics.store(this.#mark, MARK_AT, first);
     Atomics.store(this.#mark, MARK_BOUND, bound);
-    Atomics.store(this.#mark, MARK_ASK, first + Math.floor((bound - first) / 2));
+    Atomics.store(this.#mark, MARK_ASK, first + Math.ceil((bound - first) / 4));
     Atomics.store(this.#mark, MARK_FIRST, first);
   }
 

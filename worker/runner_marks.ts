@@ -68,7 +68,7 @@ export class BatchMarks {
     this.#status = status;
     this.#end = first + n;
     this.#bound = first + bound;
-    this.#ask = first + Math.floor(bound / 2);
+    this.#ask = first + Math.ceil(bound / 4);
     this.#next = this.#ask;
     status.markBatch(first, this.#end, this.#bound);
   }

@@ -104,7 +104,7 @@ export class MarkWriter {
         bound: bound ?? null,
         status: r.status,
         upTo,
-        ask: at + Math.ceil(this.#lead / 2),
+        ask: at + Math.ceil(this.#lead / 4),
       });
     }
     return items;
