@@ -30,6 +30,18 @@ async function add(db: TestDb, n: number, s = 0, priority = 3): Promise<void> {
   });
 }
 
+/** Claims up to `limit` jobs for RUNNER at `s` seconds after T0, its mark's first sequence number `seq`, bound 32. */
+function claimMarked(db: TestDb, limit: number, seq: number, s: number) {
+  return claim(db.sql, {
+    worker: RUNNER,
+    limit,
+    leaseSeconds: 30,
+    lean: true,
+    marks: { seq, bound: 32 },
+    now: at(s),
+  });
+}
+
 /** The job rows by id: status, attempts, error. */
 async function rows(db: TestDb, ids: string[]) {
   const r = await db.sql<{ id: string; status: string; attempts: number; error: string | null }[]>`
@@ -50,14 +62,7 @@ Deno.test("marks: the claim writes its batch and bound; the rescuer gives back f
   try {
     await add(db, 60, 0, 3);
     await add(db, 10, 5, 5); // higher priority: first in claim order
-    const batch = await claim(db.sql, {
-      worker: RUNNER,
-      limit: 100,
-      leaseSeconds: 30,
-      lean: true,
-      marks: { seq: 7, bound: 32 },
-      now: at(10),
-    });
+    const batch = await claimMarked(db, 100, 7, 10);
     assertEquals(batch.length, 70);
     const [mark] = await db.sql<{ seq: number; bound: string; claimed_at: Date }[]>`
       SELECT seq, bound, claimed_at FROM runner_mark WHERE runner = ${RUNNER}`;
@@ -144,14 +149,7 @@ Deno.test("marks: a job given back and claimed again by the same runner is charg
   const db = await createTestDb();
   try {
     await add(db, 40);
-    const first = await claim(db.sql, {
-      worker: RUNNER,
-      limit: 40,
-      leaseSeconds: 30,
-      lean: true,
-      marks: { seq: 0, bound: 32 },
-      now: at(10),
-    });
+    const first = await claimMarked(db, 40, 0, 10);
     const late = first[35];
     // Its lease expires while the runner lives (it had not reached it):
     // given back uncharged, then claimed again by the same runner, first of
@@ -159,14 +157,7 @@ Deno.test("marks: a job given back and claimed again by the same runner is charg
     const back = await rescueExpired(db.sql, { now: at(100) });
     assertEquals(back.find((r) => r.id === late.id)?.counted, false);
     await db.sql`UPDATE job SET priority = 5 WHERE id = ${late.id}`;
-    const again = await claim(db.sql, {
-      worker: RUNNER,
-      limit: 2,
-      leaseSeconds: 30,
-      lean: true,
-      marks: { seq: 40, bound: 32 },
-      now: at(110),
-    });
+    const again = await claimMarked(db, 2, 40, 110);
     assert(again.some((j) => j.id === late.id));
     // The runner dies holding it: its attempt counts now (the old mark,
     // which put it past the bound, is gone with the new claim).
@@ -182,14 +173,7 @@ Deno.test("marks: an unstarted job whose cancel was requested ends cancelled, it
   const db = await createTestDb();
   try {
     await add(db, 40);
-    const batch = await claim(db.sql, {
-      worker: RUNNER,
-      limit: 40,
-      leaseSeconds: 30,
-      lean: true,
-      marks: { seq: 0, bound: 32 },
-      now: at(10),
-    });
+    const batch = await claimMarked(db, 40, 0, 10);
     const victim = batch[36];
     await db.sql`UPDATE job SET cancel_requested_at = ${at(11)} WHERE id = ${victim.id}`;
     const rescued = await rescueExpired(db.sql, { now: LATER });
@@ -206,22 +190,8 @@ Deno.test("marks: an empty claim keeps the mark; dropped or pruned marks charge 
   const db = await createTestDb();
   try {
     await add(db, 40);
-    const batch = await claim(db.sql, {
-      worker: RUNNER,
-      limit: 40,
-      leaseSeconds: 30,
-      lean: true,
-      marks: { seq: 0, bound: 32 },
-      now: at(10),
-    });
-    const none = await claim(db.sql, {
-      worker: RUNNER,
-      limit: 10,
-      leaseSeconds: 30,
-      lean: true,
-      marks: { seq: 40, bound: 32 },
-      now: at(11),
-    });
+    const batch = await claimMarked(db, 40, 0, 10);
+    const none = await claimMarked(db, 10, 40, 11);
     assertEquals(none.length, 0);
     const [kept] = await db.sql<
       { seq: number }[]
