@@ -94,6 +94,16 @@ function wireCore(
     prepare: opts.config.DATABASE_PREPARE,
     listenUrl: opts.listenUrl ?? opts.config.DATABASE_LISTEN_URL,
   });
+  // The runners' marks are written on a connection of their own (opened
+  // at the first write: a process whose runners mark nothing never opens it).
+  const marks = new MarkWriter(
+    openPool(opts.databaseUrl, {
+      max: 1,
+      name: "jobq-worker-marks",
+      prepare: opts.config.DATABASE_PREPARE,
+    }),
+    opts.markLead,
+  );
   const changed = new Notifier(sql, CHANNEL_CHANGED, { minGapMs: 250 });
   const newJobs = new Notifier(sql, CHANNEL_NEW_JOBS);
   const events = new EventBus(id);
@@ -136,9 +146,9 @@ function wireCore(
     health,
     settler,
     changed,
-    marks: new MarkWriter(sql, opts.markLead),
+    marks,
   });
-  return { sql, changed, newJobs, events, health, metrics, prom, pool };
+  return { sql, changed, newJobs, events, health, metrics, prom, pool, marks };
 }
 
 /** Every service of one worker process, wired together (nothing started yet). */

@@ -15,6 +15,7 @@ export async function abandon(s: Services): Promise<void> {
   await s.server?.stop();
   await s.listener.stop();
   await s.heartbeat.unregister().catch(() => {});
+  await s.marks.close();
   await s.sql.end({ timeout: 1 }).catch(() => {});
 }
 
@@ -33,6 +34,7 @@ export async function shutdown(
   await runners;
   state.closed = true;
   s.pool.close();
+  await s.marks.close();
   s.leases.stop();
   s.heartbeat.stop();
   s.rescuer.stop();

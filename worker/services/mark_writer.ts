@@ -37,10 +37,20 @@ export class MarkWriter {
   readonly #asked = new Set<string>();
   #writing = false;
 
-  /** `lead`: how far past a runner its bound goes (`--mark-lead`). */
+  /**
+   * `sql`: where the bounds are written: a connection of their own (see the
+   * supervisor), so that a write never queues behind the process's other
+   * statements (a lease renewal of thousands of jobs) while runners wait for
+   * it. `lead`: how far past a runner its bound goes (`--mark-lead`).
+   */
   constructor(sql: Sql, lead = MARK_LEAD) {
     this.#sql = sql;
     this.#lead = lead;
+  }
+
+  /** Closes the connection once the runners are gone. */
+  async close(): Promise<void> {
+    await this.#sql.end({ timeout: 1 }).catch(() => {});
   }
 
   /** Runner `lockedBy` asks for its bound to move. */
