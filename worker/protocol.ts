@@ -114,6 +114,15 @@ export type FromRunner =
 export const MARK_LEAD = 32;
 
 /**
+ * Where a runner at job `at`, its bound `lead` jobs ahead, asks for the next
+ * bound: a quarter of the way, so that the write is out well before the
+ * runner reaches the bound.
+ */
+export function markAskAt(at: number, lead: number): number {
+  return at + Math.ceil(lead / 4);
+}
+
+/**
  * What a runner is doing right now, in memory it shares with the supervisor
  * (a `SharedArrayBuffer`), so starting and ending a handler costs no message:
  * one entry per job it may run at once (`jobsPerRunner`), each the job's
@@ -200,7 +209,7 @@ export class RunnerStatus {
     Atomics.store(this.#mark, MARK_END, end);
     Atomics.store(this.#mark, MARK_AT, first);
     Atomics.store(this.#mark, MARK_BOUND, bound);
-    Atomics.store(this.#mark, MARK_ASK, first + Math.ceil((bound - first) / 4));
+    Atomics.store(this.#mark, MARK_ASK, markAskAt(first, bound - first));
     Atomics.store(this.#mark, MARK_FIRST, first);
   }
 

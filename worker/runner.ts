@@ -30,7 +30,7 @@ import { finished, post, retryHooks, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
 import { runOne } from "./runner_run.ts";
 import { announce, type Claimed, completeAndClaim } from "./runner_cycle.ts";
-import { firstBound, marksFor } from "./runner_marks.ts";
+import { claimMarks, firstBound, marksFor } from "./runner_marks.ts";
 import type { HandlerMap } from "./types.ts";
 
 type LeanJob = jobs.LeanJob;
@@ -199,9 +199,7 @@ async function claimNext(
           types: state.types,
           queues: state.settings.queues,
           lean: true,
-          marks: state.claimBound === undefined
-            ? undefined
-            : { seq: state.nextSeq, bound: state.claimBound },
+          marks: claimMarks(),
         }),
       retryHooks("claim", () => state.stopping),
     );

@@ -13,6 +13,7 @@ import type { JobRef } from "./protocol.ts";
 import * as jobs from "./queue.ts";
 import { describe, withRetry } from "./retry.ts";
 import { post, refOf, retryHooks, state } from "./runner_state.ts";
+import { claimMarks } from "./runner_marks.ts";
 import { reportWritten } from "./runner_writes.ts";
 
 /** A claim's jobs, their references and the sequence number of the first (see the `claimed` message). */
@@ -78,9 +79,7 @@ async function run(free: number): Promise<Claimed | null> {
           leaseSeconds: state.settings.leaseSeconds,
           types: state.types,
           queues: state.settings.queues,
-          marks: state.claimBound === undefined
-            ? undefined
-            : { seq: state.nextSeq, bound: state.claimBound },
+          marks: claimMarks(),
           complete: batch.map((d) => ({ id: d.ref.id, attempt: d.ref.attempt, result: d.result })),
         }),
       retryHooks("claim", () => state.stopping),

@@ -8,9 +8,9 @@
  * `--mark-lead`): jobs from there on have not started. The runner starts no
  * job at the bound the database holds or beyond. It publishes the job it
  * starts in memory shared with the supervisor (protocol.ts, `RunnerStatus`);
- * half way to its bound it asks (a `mark` message), and the supervisor
- * moves the bound to the lead past where the runner is, for it and every
- * other runner half way to its bound in one statement
+ * a quarter of the way to its bound it asks (a `mark` message), and the
+ * supervisor moves the bound to the lead past where the runner is, for it
+ * and every other runner past its ask point in one statement
  * (services/mark_writer.ts), then tells it through the same memory. The
  * runner sends no statement for it; it waits only when it reaches its bound
  * before the write is back, and then in a futex, not on its event loop.
@@ -28,6 +28,13 @@ const BLOCK_MS = 200;
 
 /** Past that, it asks again this often (a lost or failed write). */
 const ASK_AGAIN_MS = 100;
+
+/** The `marks` option of the claim being sent (see {@link firstBound}), or none. */
+export function claimMarks(): { seq: number; bound: number } | undefined {
+  return state.claimBound === undefined
+    ? undefined
+    : { seq: state.nextSeq, bound: state.claimBound };
+}
 
 /**
  * The bound a claim of up to `limit` jobs writes (its first), or `undefined`
@@ -68,9 +75,15 @@ export class BatchMarks {
     this.#status = status;
     this.#end = first + n;
     this.#bound = first + bound;
-    this.#ask = first + Math.ceil(bound / 4);
-    this.#next = this.#ask;
     status.markBatch(first, this.#end, this.#bound);
+    this.#ask = status.markAsk();
+    this.#next = this.#ask;
+  }
+
+  /** Takes the bound the supervisor wrote, and the ask point written with it. */
+  #take(written: number): void {
+    this.#ask = this.#status.markAsk();
+    this.#bound = written;
   }
 
   /**
@@ -82,10 +95,7 @@ export class BatchMarks {
     this.#status.markAt(seq);
     if (seq < this.#next) return true;
     const written = this.#status.markBound();
-    if (written > this.#bound) {
-      this.#ask = this.#status.markAsk();
-      this.#bound = written;
-    }
+    if (written > this.#bound) this.#take(written);
     if (seq >= this.#ask && this.#asked < this.#bound && this.#bound < this.#end) {
       this.#asked = this.#bound;
       post({ kind: "mark" });
@@ -119,8 +129,7 @@ export class BatchMarks {
     for (;;) {
       const written = this.#status.markBound();
       if (written > seq) {
-        this.#ask = this.#status.markAsk();
-        this.#bound = written;
+        this.#take(written);
         this.#next = this.#bound >= this.#end ? this.#end : Math.min(this.#ask, this.#bound);
         return true;
       }

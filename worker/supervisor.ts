@@ -138,7 +138,7 @@ function wireCore(
     id,
     concurrency: o.concurrency,
     jobsPerRunner: o.jobsPerRunner,
-    settings: (lockedBy, status) => runnerSettings(opts, o, lockedBy, status, true),
+    settings: (lockedBy, status) => runnerSettings(opts, o, lockedBy, status),
     abortGraceMs: o.abortGraceMs,
     cancelGraceMs: o.cancelGraceMs,
     events,

@@ -102,7 +102,6 @@ export function runnerSettings(
   o: ReturnType<typeof resolved>,
   lockedBy: string,
   status: RunnerStatus,
-  marks = false,
 ): RunnerSettings {
   return {
     lockedBy,
@@ -120,7 +119,8 @@ export function runnerSettings(
     retry: o.retry,
     config: { ...opts.config },
     status: status.buffer,
-    marks,
+    // The supervisor's MarkWriter moves its runners' marks.
+    marks: true,
     markLead: opts.markLead,
   };
 }

@@ -77,18 +77,17 @@ export async function rescueExpired(
   // at or after the bound in claim order.
   return await sql<Rescued[]>`
     WITH expired AS (
-      SELECT id, locked_by FROM job
+      SELECT id, locked_by, started_at, priority, created_at FROM job
       WHERE status = 'processing' AND locked_until < ${t}
       ORDER BY locked_until
       LIMIT ${opts.limit ?? 1000}
       FOR UPDATE SKIP LOCKED
     ), marked AS (
       SELECT e.id, e.locked_by,
-        coalesce(j.started_at = m.claimed_at AND b.started_at = m.claimed_at
-          AND (-j.priority, j.created_at, j.id) >= (-b.priority, b.created_at, b.id), false)
+        coalesce(e.started_at = m.claimed_at AND b.started_at = m.claimed_at
+          AND (-e.priority, e.created_at, e.id) >= (-b.priority, b.created_at, b.id), false)
           AS unstarted
       FROM expired e
-      JOIN job j ON j.id = e.id
       LEFT JOIN runner_mark m ON m.runner = e.locked_by
       LEFT JOIN job b ON b.id = m.bound
     ), upd AS (

@@ -1,8 +1,8 @@
 /**
  * The supervisor's side of its runners' marks (worker/runner_marks.ts): a
- * runner half way to the bound of its batch's mark asks (a `mark` message),
- * and this writes new bounds, the lead past where each runner is, in one
- * statement for it and for every other runner half way to its bound, then
+ * runner a quarter of the way to the bound of its batch's mark asks (a `mark`
+ * message), and this writes new bounds, the lead past where each runner is,
+ * in one statement for it and for every other runner past its ask point, then
  * tells each runner its bound in the memory they share (a runner waiting
  * for it wakes). Asks that come while a write is out wait for it and go
  * together in the next. One write usually serves several runners, so the
@@ -11,7 +11,7 @@
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
 import { dropMarks, type MarkRaise, raiseMarks } from "../../lib/queue/marks.ts";
-import { MARK_LEAD, type RunnerStatus } from "../protocol.ts";
+import { MARK_LEAD, markAskAt, type RunnerStatus } from "../protocol.ts";
 import { delay, describe, isTransient, retryDelayMs } from "../retry.ts";
 
 /**
@@ -114,7 +114,7 @@ export class MarkWriter {
         bound: bound ?? null,
         status: r.status,
         upTo,
-        ask: at + Math.ceil(this.#lead / 4),
+        ask: markAskAt(at, this.#lead),
       });
     }
     return items;
