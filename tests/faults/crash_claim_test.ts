@@ -62,6 +62,17 @@ Deno.test({
     await waitFor(async () => (await jobs.get(sql, { id: job.id }))?.status === "completed", {
       timeoutMs: 120_000,
       what: "the job completed after the crash",
+    }).catch(async (err) => {
+      // What the worker said and where the job stands, for the report of a
+      // failed run.
+      const row = await jobs.get(sql, { id: job.id }).catch(() => null);
+      throw new Error(
+        `${err.message}; worker ${worker.exited() ? "exited" : "running"}, job ${
+          JSON.stringify(row && { status: row.status, attempts: row.attempts, error: row.error })
+        }; worker's last lines:\n${
+          worker.lines.slice(-25).map((l) => JSON.stringify(l)).join("\n")
+        }`,
+      );
     });
     const runs = worker.lines.filter(claimedBy).length;
     const timeline = await sql<{ kind: string; attempt: number }[]>`
