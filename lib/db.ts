@@ -276,6 +276,24 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"));
 }
 
+/**
+ * Runs `tx` (one transaction) again when PostgreSQL aborted it as a deadlock
+ * victim (40P01), up to `tries` times: an aborted transaction changed
+ * nothing. For writes that lock many rows another writer may hold in
+ * another order: a runner's completions sent with its next claim hold the
+ * rows that claim took while they wait for their own.
+ */
+export async function retryDeadlock<T>(tx: () => Promise<T>, tries = 5): Promise<T> {
+  for (let n = 1;; n++) {
+    try {
+      return await tx();
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code !== "40P01" || n >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 10 * n + Math.random() * 20));
+    }
+  }
+}
+
 /** One round trip to the database (`SELECT 1`): resolves when it answers, rejects when it does not. */
 export async function ping(sql: Sql): Promise<void> {
   await sql`SELECT 1`;

@@ -4,7 +4,7 @@
  * written by the action's batches), and {@link undo}, which puts back the
  * jobs nobody has touched since.
  */
-import type { Sql, TxSql } from "../db.ts";
+import { retryDeadlock, type Sql, type TxSql } from "../db.ts";
 import { type Actor, byline, record } from "./audit.ts";
 import { at, type Instant } from "./clock.ts";
 
@@ -97,46 +97,55 @@ export async function undo(
   // restores, in job id order): nothing but the counts is held here.
   let restored = 0, last = false;
   while (!last) {
-    await sql.begin(async (tx: TxSql) => {
-      const t = at(tx, opts.now);
-      const [r] = await tx<{ restored: number; taken: number }[]>`
-        WITH u AS (
-          DELETE FROM bulk_undo_job WHERE undo_id = ${opts.id} AND job_id IN (
-            SELECT job_id FROM bulk_undo_job WHERE undo_id = ${opts.id}
-            ORDER BY job_id LIMIT ${BULK_BATCH})
-          RETURNING *
-        ), cur AS (
-          SELECT id FROM job WHERE id IN (SELECT job_id FROM u) ORDER BY id FOR UPDATE
-        ), back AS (
-          UPDATE job j SET status = u.prev_status, attempts = u.prev_attempts,
-            scheduled_for = u.prev_scheduled_for, updated_at = u.prev_updated_at
-          FROM u WHERE j.id = u.job_id AND j.id IN (SELECT id FROM cur)
-            AND j.xmin::text::bigint = u.version
-            AND (u.prev_status <> 'pending' OR j.unique_key IS NULL OR NOT EXISTS (
-              SELECT 1 FROM job o WHERE o.unique_key = j.unique_key AND o.id <> j.id
-                AND o.status IN ('pending', 'processing')))
-          RETURNING j.id, j.attempts, u.prev_status
-        ), ev AS (
-          INSERT INTO job_event (job_id, at, kind, attempt, message)
-          SELECT id, ${t}, 'restored', attempts,
-            ${`undo of a bulk ${action}${by}: back to `} || prev_status
-          FROM back
-        )
-        SELECT (SELECT count(*) FROM back)::int AS restored, (SELECT count(*) FROM u)::int AS taken`;
-      restored += r.restored;
-      last = r.taken < BULK_BATCH;
-      if (!last) return;
-      await tx`DELETE FROM bulk_undo WHERE id = ${opts.id}`;
-      if (opts.actor) {
-        await record(tx, {
-          actor: opts.actor,
-          action: "bulk.undo",
-          count: restored,
-          details: { undo_id: opts.id, of: `bulk.${action}`, moved_on: total - restored },
-          now: opts.now,
-        });
-      }
-    });
+    // A batch deadlocked with a worker (whose completions wait while it
+    // holds the jobs its claim in the same statement took) is run again.
+    const r = await retryDeadlock(() =>
+      sql.begin(async (tx: TxSql) => {
+        const t = at(tx, opts.now);
+        const [r] = await tx<{ restored: number; taken: number }[]>`
+          WITH u AS (
+            DELETE FROM bulk_undo_job WHERE undo_id = ${opts.id} AND job_id IN (
+              SELECT job_id FROM bulk_undo_job WHERE undo_id = ${opts.id}
+              ORDER BY job_id LIMIT ${BULK_BATCH})
+            RETURNING *
+          ), cur AS (
+            SELECT id FROM job WHERE id IN (SELECT job_id FROM u) ORDER BY id FOR UPDATE
+          ), back AS (
+            UPDATE job j SET status = u.prev_status, attempts = u.prev_attempts,
+              scheduled_for = u.prev_scheduled_for, updated_at = u.prev_updated_at
+            FROM u WHERE j.id = u.job_id AND j.id IN (SELECT id FROM cur)
+              AND j.xmin::text::bigint = u.version
+              AND (u.prev_status <> 'pending' OR j.unique_key IS NULL OR NOT EXISTS (
+                SELECT 1 FROM job o WHERE o.unique_key = j.unique_key AND o.id <> j.id
+                  AND o.status IN ('pending', 'processing')))
+            RETURNING j.id, j.attempts, u.prev_status
+          ), ev AS (
+            INSERT INTO job_event (job_id, at, kind, attempt, message)
+            SELECT id, ${t}, 'restored', attempts,
+              ${`undo of a bulk ${action}${by}: back to `} || prev_status
+            FROM back
+          )
+          SELECT (SELECT count(*) FROM back)::int AS restored, (SELECT count(*) FROM u)::int AS taken`;
+        if (r.taken >= BULK_BATCH) return r;
+        await tx`DELETE FROM bulk_undo WHERE id = ${opts.id}`;
+        if (opts.actor) {
+          await record(tx, {
+            actor: opts.actor,
+            action: "bulk.undo",
+            count: restored + r.restored,
+            details: {
+              undo_id: opts.id,
+              of: `bulk.${action}`,
+              moved_on: total - restored - r.restored,
+            },
+            now: opts.now,
+          });
+        }
+        return r;
+      })
+    );
+    restored += r.restored;
+    last = r.taken < BULK_BATCH;
   }
   return { action, restored, moved_on: total - restored };
 }
