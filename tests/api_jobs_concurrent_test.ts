@@ -62,7 +62,7 @@ async function postTogether(
 async function storedRows(sql: Sql): Promise<{ message: string; id: string; events: number }[]> {
   return await sql<{ message: string; id: string; events: number }[]>`
     SELECT j.payload->>'message' AS message, j.id,
-           (SELECT count(*)::int FROM job_event e WHERE e.job_id = j.id AND e.kind = 'created') AS events
+           (SELECT count(*)::int FROM job_timeline e WHERE e.job_id = j.id AND e.kind = 'created') AS events
     FROM job j ORDER BY message`;
 }
 

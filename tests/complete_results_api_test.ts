@@ -52,7 +52,7 @@ Deno.test("worker completions: results read back through the API as the handler 
       assertEquals(job.result, results[i] ?? null, `result of item ${i}`);
       assertEquals(got.get(id), results[i]);
       const kinds = await sql<{ kind: string }[]>`
-        SELECT kind FROM job_event WHERE job_id = ${id} ORDER BY at`;
+        SELECT kind FROM job_timeline WHERE job_id = ${id} ORDER BY at, id`;
       assertEquals(kinds.map((k) => k.kind), ["created", "claimed", "completed"]);
     }
     const raw = await sql<{ t: string | null }[]>`

@@ -50,11 +50,11 @@ async function startBlocked(
   return { done };
 }
 
-/** Stored rows (and their `created` events) whose payload message is `message`. */
+/** Stored rows (and their `created` steps, as the timeline reads them) whose payload message is `message`. */
 async function stored(sql: Sql, message: string): Promise<{ jobs: number; events: number }> {
   const [row] = await sql<{ jobs: number; events: number }[]>`
     SELECT count(DISTINCT j.id)::int AS jobs, count(e.id)::int AS events
-    FROM job j LEFT JOIN job_event e ON e.job_id = j.id AND e.kind = 'created'
+    FROM job j LEFT JOIN job_timeline e ON e.job_id = j.id AND e.kind = 'created'
     WHERE j.payload->>'message' = ${message}`;
   return row;
 }

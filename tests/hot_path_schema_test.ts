@@ -136,10 +136,12 @@ Deno.test({
     const all = await readMigrations();
     const first = all.findIndex((m) => m.name === "0014_hot_path_checks.sql");
     const earlier = await Deno.makeTempDir();
-    // Today's claim reads through 0021's functions, and the rescue reads
-    // 0022's runner marks: the older schema gets them too.
+    // Today's claim reads through 0021's functions, the rescue reads 0022's
+    // runner marks and timelines are read through 0023's view: the older
+    // schema gets them too.
     const claimPlan = all.filter((m) =>
-      m.name === "0021_claim_open_queues.sql" || m.name === "0022_runner_marks.sql"
+      ["0021_claim_open_queues.sql", "0022_runner_marks.sql", "0023_created_from_row.sql"]
+        .includes(m.name)
     );
     for (const m of [...all.slice(0, first), ...claimPlan]) {
       await Deno.writeTextFile(`${earlier}/${m.name}`, m.sql);

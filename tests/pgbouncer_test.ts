@@ -147,7 +147,7 @@ Deno.test("pgbouncer: jobs enqueued through the API are each completed once by a
       [COUNT, 0, 0, 0, 0],
     );
     const timelines = await db.sql<{ kinds: string[] }[]>`
-      SELECT array_agg(kind ORDER BY id) AS kinds FROM job_event GROUP BY job_id`;
+      SELECT array_agg(kind ORDER BY id) AS kinds FROM job_timeline GROUP BY job_id`;
     assertEquals(timelines.length, COUNT);
     for (const t of timelines) assertEquals(t.kinds, ["created", "claimed", "completed"]);
     const one = await (await fetch(`${web.url}/api/jobs/${ids[0]}`)).json() as {

@@ -49,7 +49,7 @@ Deno.test("unique jobs over the API (one app, a step per case)", async (t) => {
           assertEquals(r.headers.get("location"), `/api/jobs/${bodies[0].id}`);
         }
         const [{ events }] = await app.db.sql<{ events: number }[]>`
-        SELECT count(*)::int AS events FROM job_event WHERE kind = 'created' AND job_id = ${
+        SELECT count(*)::int AS events FROM job_timeline WHERE kind = 'created' AND job_id = ${
           bodies[0].id
         }`;
         assertEquals(events, 1, "one created event");

@@ -18,7 +18,7 @@ const started = (p: WorkerProc) =>
 const workerIdOf = async (p: WorkerProc) => String((await started(p)).worker);
 
 async function eventsByJob(sql: import("../lib/db.ts").Sql): Promise<Map<string, JobEvent[]>> {
-  const rows = await sql<JobEvent[]>`SELECT * FROM job_event ORDER BY id`;
+  const rows = await sql<JobEvent[]>`SELECT * FROM job_timeline ORDER BY id`;
   const out = new Map<string, JobEvent[]>();
   for (const e of rows) out.set(e.job_id, [...(out.get(e.job_id) ?? []), e]);
   return out;

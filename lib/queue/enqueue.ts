@@ -1,5 +1,6 @@
 /**
- * Producers: one job, or many in one statement (with their `created` events).
+ * Producers: one job, or many in one statement. A job's `created` step is its
+ * row (migration 0023): only an enqueue with a message writes an event.
  * A job with a `unique_key` is not stored while a pending or processing job
  * has that key: the enqueue answers with that job instead (`existed`).
  */
@@ -54,23 +55,34 @@ function notifying(sql: Sql | TxSql, channel: string | null | undefined) {
 }
 
 /**
- * The `ev` CTE: the `created` event of each row of `ins`, with `message`
- * when given (an operator's create); without one the statement's text is
- * the producers' usual one.
+ * The `created` event of each row of `ins` when the enqueue has something to
+ * say of it (`message`: an operator's create, a schedule's run), as a CTE
+ * after a comma. Without one nothing is written: the job's row holds all its
+ * `created` step says, and readers make the step from the row (the
+ * `job_timeline` view, migration 0023).
  */
 function createdEvents(sql: Sql | TxSql, message: string | null | undefined) {
   return message
-    ? sql`ev AS (
+    ? sql`, ev AS (
         INSERT INTO job_event (job_id, at, kind, attempt, message)
         SELECT id, created_at, 'created', 0, ${message} FROM ins
       )`
-    : sql`ev AS (
-        INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
-      )`;
+    : sql``;
 }
 
 /**
- * Inserts one pending job and its `created` event in one statement, and
+ * A condition for the enqueue's final SELECT from `ins`: true, and on its
+ * first row it takes the next value of job_event's id sequence once, as the
+ * `created` event rows did, so a new job still moves the timeline's
+ * position that the live feed polls while it cannot LISTEN
+ * (events.ts, `lastId`). An enqueue that stores nothing takes none.
+ */
+function movesTimeline(sql: Sql | TxSql) {
+  return sql`(SELECT nextval('job_event_id_seq'::regclass)) > 0`;
+}
+
+/**
+ * Inserts one pending job in one statement, and
  * returns the stored row; with a `unique_key` that a pending or processing
  * job holds, returns that job instead (see {@link enqueueUnique}). With
  * `notify`, the statement also sends `NOTIFY <notify>` (see {@link InlineNotify}).
@@ -122,8 +134,8 @@ export async function enqueueUnique(
     j.queue ?? defaultQueueOf(j.type)
   })
       RETURNING *
-    ), ${createdEvents(sql, opts.message)}
-    SELECT ins.* FROM ins ${notifying(sql, opts.notify)}`;
+    )${createdEvents(sql, opts.message)}
+    SELECT ins.* FROM ins ${notifying(sql, opts.notify)} WHERE ${movesTimeline(sql)}`;
   return { job: row, existed: false };
 }
 
@@ -158,7 +170,7 @@ export async function enqueueFromForm(
 }
 
 /**
- * Inserts many jobs (and their `created` events) in one statement: all or
+ * Inserts many jobs in one statement: all or
  * none. Returns the rows in input order; an item whose `unique_key` a
  * pending or processing job holds (or an earlier item of the list) answers
  * with that job (see {@link enqueueBatchUnique}). An empty list inserts nothing.
@@ -292,11 +304,10 @@ export async function enqueueMany(
 }
 
 /**
- * The keyless batch: one statement inserts the jobs in input order with
- * their `created` events and returns each job's row, or with `idsOnly` its
- * id, in order. The insert's returned rows are held in memory for the event
- * insert and the answer: with `idsOnly` they are the id and `created_at`, not
- * whole rows with their payloads.
+ * The keyless batch: one statement inserts the jobs in input order and
+ * returns each job's row, or with `idsOnly` its id, in order. The insert's
+ * returned rows are held in memory for the answer: with `idsOnly` only the
+ * ids, not whole rows with their payloads.
  * Locks nothing beyond the new rows; serves no index lookups.
  */
 async function insertPlain<T extends object>(
@@ -313,13 +324,11 @@ async function insertPlain<T extends object>(
       SELECT type, payload, priority, max_attempts, coalesce(scheduled_for, ${t}), timeout_seconds,
              expires_at, ${t}, ${t}, queue
       FROM input ORDER BY ord
-      RETURNING ${idsOnly ? sql`id, created_at` : sql`*`}
-    ), ev AS (
-      INSERT INTO job_event (job_id, at, kind, attempt) SELECT id, created_at, 'created', 0 FROM ins
+      RETURNING ${idsOnly ? sql`id` : sql`*`}
     )
     SELECT ${idsOnly ? sql`string_agg(ins.id::text, ',') AS ids` : sql`ins.*`} FROM ins ${
     notifying(sql, notify)
-  }` as T[];
+  } WHERE ${movesTimeline(sql)}` as T[];
 }
 
 /** Runs `fn` in a transaction, or in the caller's when `sql` is one already. */
@@ -357,8 +366,9 @@ async function enqueueKeyed(
         ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'processing')
         DO NOTHING
         RETURNING *
-      ), ${createdEvents(tx, message)}
-      SELECT ins.*, input.ord FROM ins JOIN input USING (id) ${notifying(tx, notify)}`;
+      )${createdEvents(tx, message)}
+      SELECT ins.*, input.ord FROM ins JOIN input USING (id) ${notifying(tx, notify)}
+      WHERE ${movesTimeline(tx)}`;
     for (const { ord, ...row } of rows) out[todo[Number(ord) - 1]] = row as Job;
     const missing = todo.filter((i) => !out[i]);
     if (missing.length === 0) break;

@@ -1,13 +1,18 @@
-/** Reads of `job_event` (writes happen with the state change, in jobs.ts). */
+/**
+ * Reads of a job's timeline: the `job_timeline` view (migration 0023), the
+ * stored `job_event` rows and the `created` step made from the job's row
+ * when none is stored. Writes happen with the state change, in jobs.ts.
+ */
 import type { Sql } from "../db.ts";
 import type { EventKind, JobEvent } from "./types.ts";
 
 /** A job's events, oldest first (`[]` for an unknown job). */
 export async function list(sql: Sql, opts: { jobId: string }): Promise<JobEvent[]> {
-  return await sql<JobEvent[]>`SELECT * FROM job_event WHERE job_id = ${opts.jobId} ORDER BY id`;
+  // Index: job_event_job_idx for the stored events, job_pkey for the row.
+  return await sql<JobEvent[]>`SELECT * FROM job_timeline WHERE job_id = ${opts.jobId} ORDER BY id`;
 }
 
-/** Number of events of `kind` (all jobs, or one job). */
+/** Number of events of `kind` (all jobs, or one job), `created` steps made from rows included. */
 export async function countKind(
   sql: Sql,
   opts: { kind: EventKind; jobId?: string },
@@ -15,17 +20,18 @@ export async function countKind(
   const [{ n }] = opts.jobId
     ? await sql<
       { n: number }[]
-    >`SELECT count(*)::int AS n FROM job_event WHERE kind = ${opts.kind} AND job_id = ${opts.jobId}`
+    >`SELECT count(*)::int AS n FROM job_timeline WHERE kind = ${opts.kind} AND job_id = ${opts.jobId}`
     : await sql<
       { n: number }[]
-    >`SELECT count(*)::int AS n FROM job_event WHERE kind = ${opts.kind}`;
+    >`SELECT count(*)::int AS n FROM job_timeline WHERE kind = ${opts.kind}`;
   return n;
 }
 
 /**
  * How far the timeline has come (0 before its first entry): every state change
  * writes an entry, and each entry takes the next value of job_event's id
- * sequence, so a change of this value means some job changed. Read from the
+ * sequence (an enqueue, whose `created` step is its row, takes one per
+ * statement), so a change of this value means some job changed. Read from the
  * sequence itself, not the table (job_event has no index on `id` alone), so
  * it costs the same at any size: cheap enough to poll (the live feed does,
  * while it cannot LISTEN). A rolled-back entry moves it too: one needless

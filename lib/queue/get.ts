@@ -1,6 +1,7 @@
 /** Admin: one job, with or without its timeline. */
 import type { Sql } from "../db.ts";
 import type { Job, JobEvent } from "./types.ts";
+import { list } from "./events.ts";
 
 /** One job by id, or `null`. */
 export async function get(sql: Sql, opts: { id: string }): Promise<Job | null> {
@@ -15,8 +16,6 @@ export async function getWithEvents(
 ): Promise<(Job & { events: JobEvent[] }) | null> {
   const job = await get(sql, opts);
   if (!job) return null;
-  const events = await sql<
-    JobEvent[]
-  >`SELECT * FROM job_event WHERE job_id = ${opts.id} ORDER BY id`;
+  const events = await list(sql, { jobId: opts.id });
   return { ...job, events };
 }
