@@ -5,7 +5,7 @@
  * transaction), with a dry run ({@link countFilter}) and, for a minute after
  * a cancel or retry, an undo ({@link undo}; migration 0011).
  */
-import type { Sql, TxSql } from "../db.ts";
+import { retryDeadlock, type Sql, type TxSql } from "../db.ts";
 import { type Actor, byline, record } from "./audit.ts";
 import { cancelCtes } from "./cancel.ts";
 import { at, type Instant } from "./clock.ts";
@@ -65,8 +65,11 @@ function actionCtes(sql: Sql | TxSql, action: BulkAction, t: Instant, actor?: Ac
 
 /**
  * One statement over `ids` (a batch): locks the rows by primary key in id
- * order (concurrent bulks, completions and undos take them in that order, so
- * none wait for each other in a cycle), applies the action (each row's status
+ * order (concurrent bulks and undos take them in that order, so none wait
+ * for each other in a cycle; a runner's completions sent with its next claim
+ * wait for their rows while holding the rows the claim took, so a cycle with
+ * one can form: PostgreSQL aborts one side, and the callers run an aborted
+ * batch again with `retryDeadlock`), applies the action (each row's status
  * re-checked under its lock) and, with `undoId`, keeps each changed row's
  * previous state for {@link undo}: a cancelled pending job or a retried job
  * (a running job whose cancel was requested cannot be taken back: its worker
@@ -126,27 +129,31 @@ export async function applyIds(
   const ids = [...new Set(opts.ids.map((i) => i.toLowerCase()))];
   if (ids.length === 0) return { results: [], undo: null };
   const undoId = opts.action === "delete" ? null : crypto.randomUUID();
-  const { rows, undo } = await sql.begin(async (tx: TxSql) => {
-    const t = at(tx, opts.now);
-    let undo: UndoOffer | null = null;
-    if (undoId) {
-      await pruneUndo(tx, t);
-      await openUndo(tx, undoId, opts.action, opts.actor ?? null, t);
-    }
-    const rows = await applyBatch(tx, { ...opts, ids, t, undoId });
-    if (undoId) undo = await closeUndo(tx, undoId, rows[0]?.saved ?? 0, t);
-    if (opts.actor) {
-      await record(tx, {
-        actor: opts.actor,
-        action: `bulk.${opts.action}`,
-        jobIds: ids,
-        count: rows.filter((r) => r.status !== null).length,
-        details: undo ? { undo_id: undo.id } : {},
-        now: opts.now,
-      });
-    }
-    return { rows, undo };
-  });
+  // A transaction PostgreSQL aborts as a deadlock victim is run again (see
+  // {@link applyBatch}): it changed nothing.
+  const { rows, undo } = await retryDeadlock(() =>
+    sql.begin(async (tx: TxSql) => {
+      const t = at(tx, opts.now);
+      let undo: UndoOffer | null = null;
+      if (undoId) {
+        await pruneUndo(tx, t);
+        await openUndo(tx, undoId, opts.action, opts.actor ?? null, t);
+      }
+      const rows = await applyBatch(tx, { ...opts, ids, t, undoId });
+      if (undoId) undo = await closeUndo(tx, undoId, rows[0]?.saved ?? 0, t);
+      if (opts.actor) {
+        await record(tx, {
+          actor: opts.actor,
+          action: `bulk.${opts.action}`,
+          jobIds: ids,
+          count: rows.filter((r) => r.status !== null).length,
+          details: undo ? { undo_id: undo.id } : {},
+          now: opts.now,
+        });
+      }
+      return { rows, undo };
+    })
+  );
   const byId = new Map(rows.map((r) => [r.id, r]));
   const results = ids.map((id): BulkOutcome => {
     const r = byId.get(id);
@@ -232,30 +239,40 @@ export async function applyFilter(
     const last = i === batches.length - 1;
     const batchIds = unpackIds(chunk);
     batches[i] = new Uint8Array(0);
-    await sql.begin(async (tx: TxSql) => {
-      const t = at(tx, opts.now);
-      if (i === 0 && undoId) {
-        await pruneUndo(tx, t);
-        await openUndo(tx, undoId, opts.action, opts.actor ?? null, t);
-      }
-      if (batchIds.length > 0) {
-        const rows = await applyBatch(tx, { ...opts, ids: batchIds, t, undoId });
-        count += rows.filter((r) => r.status !== null).length;
-        saved += rows[0]?.saved ?? 0;
-      }
-      if (!last) return;
-      if (undoId) undo = await closeUndo(tx, undoId, saved, t);
-      if (opts.actor) {
-        await record(tx, {
-          actor: opts.actor,
-          action: `bulk.${opts.action}`,
-          filter: filterRecord(opts.filter),
-          count,
-          details: { matched, ...(undo ? { undo_id: undo.id } : {}) },
-          now: opts.now,
-        });
-      }
-    });
+    // A batch PostgreSQL aborts as a deadlock victim is run again (see
+    // {@link applyBatch}): it changed nothing, so its counts are added only
+    // once it commits.
+    const done = await retryDeadlock(() =>
+      sql.begin(async (tx: TxSql) => {
+        const t = at(tx, opts.now);
+        if (i === 0 && undoId) {
+          await pruneUndo(tx, t);
+          await openUndo(tx, undoId, opts.action, opts.actor ?? null, t);
+        }
+        let changed = 0, kept = 0, offer: UndoOffer | null = null;
+        if (batchIds.length > 0) {
+          const rows = await applyBatch(tx, { ...opts, ids: batchIds, t, undoId });
+          changed = rows.filter((r) => r.status !== null).length;
+          kept = rows[0]?.saved ?? 0;
+        }
+        if (!last) return { changed, kept, offer };
+        if (undoId) offer = await closeUndo(tx, undoId, saved + kept, t);
+        if (opts.actor) {
+          await record(tx, {
+            actor: opts.actor,
+            action: `bulk.${opts.action}`,
+            filter: filterRecord(opts.filter),
+            count: count + changed,
+            details: { matched, ...(offer ? { undo_id: offer.id } : {}) },
+            now: opts.now,
+          });
+        }
+        return { changed, kept, offer };
+      }) as Promise<{ changed: number; kept: number; offer: UndoOffer | null }>
+    );
+    count += done.changed;
+    saved += done.kept;
+    if (done.offer) undo = done.offer;
   }
   return { matched, count, skipped: matched - count, undo };
 }
@@ -316,7 +333,9 @@ export async function applyMatching(
   // Picks in the list's order (served by the list's indexes), one row more
   // than `limit` to tell whether it is capped; then locks the picked rows
   // by primary key, in id order (concurrent bulks cannot deadlock).
-  const [r] = await sql<BulkMatchingResult[]>`
+  // One statement: run again when PostgreSQL aborts it as a deadlock victim.
+  const [r] = await retryDeadlock(() =>
+    sql<BulkMatchingResult[]>`
     WITH pick AS (
       SELECT id, row_number() OVER (${order}) AS n FROM job ${listWhere(sql, opts.filter)}
       ${order} LIMIT ${opts.limit + 1}
@@ -325,6 +344,7 @@ export async function applyMatching(
       WHERE id IN (SELECT id FROM pick WHERE n <= ${opts.limit}) ORDER BY id FOR UPDATE
     ), ${actionCtes(sql, opts.action, at(sql, opts.now))}
     SELECT (SELECT count(*) FROM cur)::int AS matched, (SELECT count(*) FROM changed)::int AS done,
-      (SELECT count(*) FROM pick) > ${opts.limit} AS capped`;
+      (SELECT count(*) FROM pick) > ${opts.limit} AS capped`
+  );
   return r;
 }
