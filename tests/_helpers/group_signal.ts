@@ -13,14 +13,33 @@ import * as jobs from "../../lib/queue/jobs.ts";
 /** The entry tasks under test. */
 export type EntryTask = "worker" | "start";
 
-/** A webhook that answers each POST after `delayMs`. */
+/**
+ * A webhook that answers each POST after `delayMs`. `close` answers the ones
+ * still waiting at once (a forced exit leaves them open until then), so that
+ * the server's shutdown does not wait out their delay.
+ */
 export function slowWebhook(delayMs: number): { url: string; close(): Promise<void> } {
+  const waiting = new Set<() => void>();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     await req.body?.cancel();
-    await new Promise((r) => setTimeout(r, delayMs));
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        waiting.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, delayMs);
+      waiting.add(done);
+    });
     return new Response("ok");
   });
-  return { url: `http://127.0.0.1:${server.addr.port}/hook`, close: () => server.shutdown() };
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/hook`,
+    close: () => {
+      for (const done of [...waiting]) done();
+      return server.shutdown();
+    },
+  };
 }
 
 /** Starts `setsid deno task <task>` (pid = process group id) and waits until it runs jobs. */
