@@ -78,6 +78,8 @@ export class DenoPgSocket extends EventEmitter {
   readonly port: number | undefined;
   /** `"open"` from creation (postgres.js writes at once) until `"closed"`. */
   readyState: "open" | "closed" = "open";
+  /** This end's TCP port once `Deno.connect` has settled with a connection (kept after close). */
+  localPort: number | undefined;
 
   #conn: Deno.Conn | null = null;
   /** True once `Deno.connect` has settled (either way). */
@@ -128,6 +130,7 @@ export class DenoPgSocket extends EventEmitter {
       return;
     }
     this.#settled = true;
+    if (conn.localAddr.transport === "tcp") this.localPort = conn.localAddr.port;
     if (this.#destroyed) {
       conn.close();
       this.#finish(false);

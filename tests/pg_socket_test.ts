@@ -5,7 +5,7 @@
  * queries, a cursor, a terminated backend (the query rejects, the pool
  * reconnects), a refused port and a server that never answers (errors
  * naming the address), a Unix socket, and end()/destroy() closing the
- * connection's file descriptor (counted in /proc/self/fd). `socket: "node"`
+ * connection's file descriptor (found in /proc/self/fd by its local port). `socket: "node"`
  * and TLS URLs keep postgres.js's node:net socket.
  */
 import postgres from "postgres";
@@ -15,17 +15,37 @@ import { adminUrl } from "./_helpers/db.ts";
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 
 /**
- * Sockets this process has open (Linux: /proc/self/fd). Deno's test sanitizers do not count TCP
- * connections, so the tests compare this before and after to see each one closed.
+ * This process's open TCP sockets whose local port is one of `ports` (Linux: /proc/self/fd, matched
+ * by inode against /proc/net/tcp and tcp6). Deno's test sanitizers do not count TCP connections, so
+ * the tests read this for their own sockets' ports to see each one closed; other test files may
+ * open and close sockets meanwhile (`deno test --parallel`), so no process-wide count is used.
  */
-function openSockets(): number {
+function openSocketsOn(ports: Iterable<number | undefined>): number {
+  const wanted = new Set([...ports].filter((p): p is number => p !== undefined));
+  const inodes = new Set<string>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch { /* no IPv6 */ }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && wanted.has(parseInt(f[1].split(":")[1], 16))) inodes.add(f[9]);
+    }
+  }
   let n = 0;
   for (const e of Deno.readDirSync("/proc/self/fd")) {
     try {
-      if (Deno.readLinkSync(`/proc/self/fd/${e.name}`).startsWith("socket:")) n++;
+      const m = /^socket:\[(\d+)\]$/.exec(Deno.readLinkSync(`/proc/self/fd/${e.name}`));
+      if (m && inodes.has(m[1])) n++;
     } catch { /* closed meanwhile */ }
   }
   return n;
+}
+
+/** The local ports of `sockets` (see {@link openSocketsOn}). */
+function portsOf(sockets: DenoPgSocket[]): (number | undefined)[] {
+  return sockets.map((s) => s.localPort);
 }
 
 /** The `socket` option postgres.js was given (it reads it, its types do not declare it). */
@@ -80,7 +100,6 @@ Deno.test("pg socket: openPool uses Deno.connect by default, node:net on request
 
 Deno.test("pg socket: large results and writes, pipelining, a cursor", async () => {
   const { sql, sockets } = await countedPool({ max: 2 });
-  const before = openSockets();
   try {
     // ~6 MB of rows, more than any read buffer or socket buffer holds.
     const rows = await sql<{ i: number; s: string }[]>`
@@ -110,17 +129,17 @@ Deno.test("pg socket: large results and writes, pipelining, a cursor", async () 
     });
     assertEquals(seen, 4500);
     assert(sockets.length >= 1 && sockets.length <= 2, `${sockets.length} sockets`);
+    assertEquals(openSocketsOn(portsOf(sockets)), sockets.length, "each open socket is found");
   } finally {
     await sql.end();
   }
   assert(sockets.every((s) => s.readyState === "closed"), "end() closed every socket");
-  assertEquals(openSockets(), before, "end() closed every file descriptor");
+  assertEquals(openSocketsOn(portsOf(sockets)), 0, "end() closed every file descriptor");
 });
 
 Deno.test("pg socket: a terminated backend rejects its query, then the pool reconnects", async () => {
   const { sql, sockets } = await countedPool({ max: 1 });
   const admin = openPool(await adminUrl(), { max: 1 });
-  const before = openSockets();
   try {
     const [{ pid }] = await sql`SELECT pg_backend_pid() AS pid`;
     const running = sql`SELECT pg_sleep(30)`;
@@ -139,10 +158,15 @@ Deno.test("pg socket: a terminated backend rejects its query, then the pool reco
     assert(again !== pid, "a new backend");
     assertEquals(sockets.length, 2);
     assertEquals(sockets[0].readyState, "closed");
+    assertEquals(openSocketsOn([sockets[1].localPort]), 1, "the new socket is found");
   } finally {
     await Promise.all([sql.end(), admin.end()]);
   }
-  assertEquals(openSockets(), before, "the terminated socket and the new ones are closed");
+  assertEquals(
+    openSocketsOn(portsOf(sockets)),
+    0,
+    "the terminated socket and the new ones are closed",
+  );
 });
 
 Deno.test("pg socket: a refused port fails with ECONNREFUSED naming the address", async () => {
@@ -188,7 +212,6 @@ Deno.test("pg socket: a server that never answers ends in CONNECT_TIMEOUT, the s
 Deno.test("pg socket: destroy() during a connect and end() after one release everything", async () => {
   const url = new URL(await adminUrl());
   const target = { hostname: url.hostname, port: Number(url.port || 5432) };
-  const before = openSockets();
   // Destroyed before Deno.connect settles: `close` once it has, nothing left open.
   const early = new DenoPgSocket(target);
   const closedEarly = new Promise<boolean>((r) => early.once("close", r));
@@ -206,6 +229,7 @@ Deno.test("pg socket: destroy() during a connect and end() after one release eve
     s.write(new Uint8Array([0, 0, 0, 8, 0, 1, 0, 0]), r)
   );
   assertEquals(await written, null);
+  assertEquals(openSocketsOn([s.localPort]), 1, "the connected socket is found");
   s.end();
   assertEquals(await closed, false);
   assert(
@@ -213,7 +237,11 @@ Deno.test("pg socket: destroy() during a connect and end() after one release eve
     "the server's ErrorResponse came back",
   );
   assertEquals(s.write(new Uint8Array([1])), false, "no writes after the end");
-  assertEquals(openSockets(), before, "both sockets closed their file descriptors");
+  assertEquals(
+    openSocketsOn([early.localPort, s.localPort]),
+    0,
+    "both sockets closed their file descriptors",
+  );
 });
 
 Deno.test("pg socket: a Unix socket path (host starting with /) connects over Deno.connect", async () => {
