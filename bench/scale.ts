@@ -72,6 +72,13 @@ const QUERIES: Record<string, (sql: Sql, p: Probe) => Promise<unknown>> = {
   list_queue_default: (sql) => jobs.list(sql, { queue: ["default"], limit: 20 }),
   list_priority_5: (sql) => jobs.list(sql, { priority: [5], limit: 20 }),
   list_failed_email: (sql) => jobs.list(sql, { status: ["failed"], type: ["email"], limit: 20 }),
+  // The column headers people click: a sort by a column of few values.
+  list_sort_status: (sql) => jobs.list(sql, { sort: "status", order: "asc", limit: 20 }),
+  list_sort_type: (sql) => jobs.list(sql, { sort: "type", order: "desc", limit: 20 }),
+  list_sort_priority: (sql) => jobs.list(sql, { sort: "priority", order: "desc", limit: 20 }),
+  list_sort_attempts: (sql) => jobs.list(sql, { sort: "attempts", order: "desc", limit: 20 }),
+  list_sort_attempts_failed: (sql) =>
+    jobs.list(sql, { sort: "attempts", order: "asc", status: ["failed", "pending"], limit: 20 }),
   // /jobs?q=…: an address no job has, one recipient's address (held by one
   // job in 20,000 or so), the start of an id.
   search_miss: (sql) => jobs.list(sql, { q: "nobody@example.com", limit: 20 }),
@@ -111,6 +118,8 @@ const PAGES: Record<string, string> = {
   page_jobs_filtered: "/jobs?status=failed&type=email",
   page_jobs_priority: "/jobs?priority=5",
   page_jobs_search: "/jobs?q=user4242%40example.com",
+  page_jobs_sort_tries: "/jobs?sort=attempts&order=desc",
+  page_jobs_sort_status: "/jobs?sort=status&order=asc",
   page_job: "/jobs/:id",
   page_workers: "/workers",
   page_queues: "/queues",

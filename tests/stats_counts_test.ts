@@ -32,8 +32,20 @@ async function truth(sql: Sql): Promise<StatusCounts> {
   return out;
 }
 
+/**
+ * The counts, and the jobs per attempt count and status that a list sorted
+ * by attempts reads its groups from (migration 0024), against the table.
+ */
 async function assertExact(sql: Sql, label: string) {
   assertEquals(await stats.counts(sql), await truth(sql), label);
+  const byAttempts = await sql<{ value: number; status: string; n: number }[]>`
+    SELECT attempts AS value, status, count(*)::int8 AS n FROM job
+    GROUP BY attempts, status ORDER BY attempts DESC, status`;
+  assertEquals(
+    await stats.countGroups(sql, { column: "attempts", desc: true }),
+    byAttempts,
+    `${label}: per attempt count`,
+  );
 }
 
 function newJob(i: number) {

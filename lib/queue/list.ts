@@ -1,6 +1,6 @@
 /** Admin: the filtered, sorted, paged job list. */
 import type { Sql, TxSql } from "../db.ts";
-import { countMatching } from "./stats.ts";
+import { type CountedColumn, countGroups, countMatching } from "./stats.ts";
 import type { Job, JobStatus } from "./types.ts";
 import { JOB_STATUSES, SORT_COLUMNS, type SortColumn, UUID_RE } from "../job_constants.ts";
 
@@ -12,14 +12,23 @@ function sortKey(sql: Sql | TxSql, sort: SortColumn) {
 }
 
 /**
+ * Sort columns of few values, which the maintained counts group jobs by: a
+ * page sorted by one is read group by group ({@link groupedPage}).
+ */
+const GROUPED: readonly SortColumn[] = ["status", "type", "queue", "priority", "attempts"];
+
+/**
  * The list's ORDER BY clause: the allow-listed sort column (else
- * `created_at`), descending unless `asc`, ties broken on `id` so pages never
- * overlap.
+ * `created_at`), descending unless `asc`; ties broken on `created_at`, then
+ * `id`, in the same direction, so pages never overlap (and within a status,
+ * type, queue, priority or attempt count the newest come first, descending).
  */
 export function listOrder(sql: Sql | TxSql, q: Pick<ListQuery, "sort" | "order">) {
   const sort = SORT_COLUMNS.includes(q.sort as SortColumn) ? q.sort! : "created_at";
   const dir = q.order === "asc" ? sql`ASC` : sql`DESC`;
-  return sql`ORDER BY ${sortKey(sql, sort)} ${dir}, id ${dir}`;
+  return sort === "created_at"
+    ? sql`ORDER BY created_at ${dir}, id ${dir}`
+    : sql`ORDER BY ${sortKey(sql, sort)} ${dir}, created_at ${dir}, id ${dir}`;
 }
 
 /** Filters, order and page of {@link list}. */
@@ -189,14 +198,18 @@ export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
       return { items, total, limit, offset };
     }
   }
+  const sort = SORT_COLUMNS.includes(q.sort as SortColumn) ? q.sort! : "created_at";
+  if (!text && GROUPED.includes(sort)) {
+    return { ...await groupedPage(sql, q, sort as CountedColumn, limit, offset), limit, offset };
+  }
   const where = listWhere(sql, q);
-  // Indexes: job_<column>_idx / job_status_created_idx / job_type_created_idx
-  // serve the common filter + created_at sort. The total of a status, type,
-  // queue and/or priority filter (or none) comes from the maintained counts
-  // (stats.countMatching, migrations 0002, 0006, 0017) instead of counting
-  // history; a text filter with more matches than SEARCH_SORT_MAX counts the
-  // matching rows. Sorting by status or type has no index: it is a top-N
-  // sort of the matching rows.
+  // Indexes: job_created_idx / job_updated_idx and the partial per-status
+  // ones serve the filters with a created_at or updated_at sort. The total
+  // of a status, type, queue and/or priority filter (or none) comes from the
+  // maintained counts (stats.countMatching, migrations 0002, 0006, 0017)
+  // instead of counting history; a text filter with more matches than
+  // SEARCH_SORT_MAX counts the matching rows. Sorting by `scheduled_for`
+  // has no index: it is a top-N sort of the matching rows.
   const countable = !text;
   const [items, total] = await Promise.all([
     sql<Job[]>`SELECT * FROM job ${where} ${listOrder(sql, q)} LIMIT ${limit} OFFSET ${offset}`,
@@ -207,4 +220,75 @@ export async function list(sql: Sql, q: ListQuery = {}): Promise<ListPage> {
       ),
   ]);
   return { items, total, limit, offset };
+}
+
+/**
+ * A page sorted by a column of few values (`GROUPED`), with no text filter:
+ * the maintained counts (stats.countGroups) say how many matching jobs each
+ * value has, so the page's rows are found in the one or few groups it
+ * covers, each read in created_at order from its position in the group,
+ * instead of reading and sorting every matching job (0.6-0.7 s at a
+ * million). A group is read status by status, only the statuses it has
+ * jobs of: each status's rows through its partial created_at index
+ * (pending, failed, cancelled; job_created_idx for the others), merged in
+ * created_at order. The total is the groups' sum. A group of a value rare
+ * among its status's jobs walks that index past the others, as a filter on
+ * that value alone does.
+ */
+async function groupedPage(
+  sql: Sql,
+  q: ListQuery,
+  column: CountedColumn,
+  limit: number,
+  offset: number,
+): Promise<{ items: Job[]; total: number }> {
+  const counted = await countGroups(sql, {
+    column,
+    desc: q.order !== "asc",
+    status: q.status,
+    type: q.type,
+    queue: q.queue,
+    priority: q.priority,
+  });
+  // The groups in sort order, each with the statuses it holds.
+  const groups: { value: string | number; statuses: string[]; n: number }[] = [];
+  for (const c of counted) {
+    const last = groups.at(-1);
+    if (last && last.value === c.value) {
+      last.statuses.push(c.status);
+      last.n += c.n;
+    } else groups.push({ value: c.value, statuses: [c.status], n: c.n });
+  }
+  const dir = q.order === "asc" ? sql`ASC` : sql`DESC`;
+  const order = sql`ORDER BY created_at ${dir}, id ${dir}`;
+  const filters = whereParts(sql, q);
+  const reads: Promise<Job[]>[] = [];
+  let total = 0;
+  let skip = offset;
+  let want = limit;
+  for (const g of groups) {
+    total += g.n;
+    if (want === 0) continue;
+    if (skip >= g.n) {
+      skip -= g.n;
+      continue;
+    }
+    const take = Math.min(want, g.n - skip);
+    const part = (status: string) =>
+      sql`SELECT * FROM job ${
+        joinWhere(sql, [...filters, sql`${sql(column)} = ${g.value}`, sql`status = ${status}`])
+      } ${order}`;
+    if (g.statuses.length === 1) {
+      reads.push(sql<Job[]>`${part(g.statuses[0])} LIMIT ${take} OFFSET ${skip}`);
+    } else {
+      let union = sql`(${part(g.statuses[0])} LIMIT ${skip + take})`;
+      for (const s of g.statuses.slice(1)) {
+        union = sql`${union} UNION ALL (${part(s)} LIMIT ${skip + take})`;
+      }
+      reads.push(sql<Job[]>`SELECT * FROM (${union}) AS g ${order} LIMIT ${take} OFFSET ${skip}`);
+    }
+    skip = 0;
+    want -= take;
+  }
+  return { items: (await Promise.all(reads)).flat(), total };
 }

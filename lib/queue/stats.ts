@@ -144,3 +144,46 @@ export async function countMatching(
       AND (${priority}::smallint[] IS NULL OR priority = ANY(${priority}::smallint[]))`;
   return n;
 }
+
+/** The columns whose values the maintained counts group jobs by. */
+export type CountedColumn = "status" | "type" | "queue" | "priority" | "attempts";
+
+/**
+ * The number of jobs of each value of `column` and each status among those
+ * matching the filters (as {@link countMatching} reads them), from the
+ * maintained counts (migrations 0002, 0006, 0017, 0024); pairs without a job
+ * are left out. Ordered by the value as `ORDER BY` orders the column in
+ * `job` (`status` in lifecycle order), `desc` or not: the groups of a list
+ * sorted by it.
+ */
+export async function countGroups(
+  sql: Sql,
+  opts: {
+    column: CountedColumn;
+    desc: boolean;
+    status?: readonly string[];
+    type?: readonly string[];
+    queue?: readonly string[];
+    priority?: readonly number[];
+  },
+): Promise<{ value: string | number; status: string; n: number }[]> {
+  const status = opts.status?.length ? [...opts.status] : null;
+  const type = opts.type?.length ? [...opts.type] : null;
+  const queue = opts.queue?.length ? [...opts.queue] : null;
+  const priority = opts.priority?.length ? [...opts.priority] : null;
+  const key = opts.column === "status"
+    ? sql`array_position(${JOB_STATUSES}::text[], value)`
+    : sql`value`;
+  return await sql<{ value: string | number; status: string; n: number }[]>`
+    SELECT value, status, sum(n)::int8 AS n FROM (
+      SELECT ${sql(opts.column)} AS value, status, type, queue, priority, n FROM job_status_count
+      UNION ALL
+      SELECT ${sql(opts.column)} AS value, status, type, queue, priority, n FROM job_status_delta
+    ) AS c
+    WHERE (${status}::text[] IS NULL OR status = ANY(${status}::text[]))
+      AND (${type}::text[] IS NULL OR type = ANY(${type}::text[]))
+      AND (${queue}::text[] IS NULL OR queue = ANY(${queue}::text[]))
+      AND (${priority}::smallint[] IS NULL OR priority = ANY(${priority}::smallint[]))
+    GROUP BY value, status HAVING sum(n) > 0
+    ORDER BY ${key} ${opts.desc ? sql`DESC` : sql`ASC`}, status`;
+}
