@@ -55,6 +55,8 @@ interface Probe {
   jobId: string;
   /** The first 8 hex digits of another job's id (for an id-prefix search). */
   idPrefix: string;
+  /** The number of the list's last page of 20 (for `/jobs?page=:last`). */
+  lastPage: number;
 }
 
 /** The measured operations; each takes the pool and the size's probe and runs one call. */
@@ -84,6 +86,10 @@ const QUERIES: Record<string, (sql: Sql, p: Probe) => Promise<unknown>> = {
   search_miss: (sql) => jobs.list(sql, { q: "nobody@example.com", limit: 20 }),
   search_value: (sql) => jobs.list(sql, { q: "user4242@example.com", limit: 20 }),
   search_id_prefix: (sql, p) => jobs.list(sql, { q: p.idPrefix, limit: 20 }),
+  // The last page of the whole list, and of the list sorted by attempts.
+  list_last_page: (sql, p) => jobs.list(sql, { limit: 20, offset: (p.lastPage - 1) * 20 }),
+  list_sort_attempts_last: (sql, p) =>
+    jobs.list(sql, { sort: "attempts", order: "desc", limit: 20, offset: (p.lastPage - 1) * 20 }),
   // Trend chart, last 24 hours and 7 days by hour, last hour by minute.
   trend_24h: (sql) => stats.trend(sql, { hours: 24, bucket: "hour" }),
   trend_7d: (sql) => stats.trend(sql, { hours: 168, bucket: "hour" }),
@@ -121,6 +127,7 @@ const PAGES: Record<string, string> = {
   page_jobs_sort_tries: "/jobs?sort=attempts&order=desc",
   page_jobs_sort_status: "/jobs?sort=status&order=asc",
   page_job: "/jobs/:id",
+  page_jobs_last: "/jobs?page=:last",
   page_workers: "/workers",
   page_queues: "/queues",
   page_schedules: "/schedules",
@@ -212,7 +219,8 @@ async function probeOf(sql: Sql): Promise<Probe> {
     SELECT id FROM job WHERE status = 'failed' ORDER BY created_at DESC LIMIT 1`;
   const [other] = await sql<{ id: string }[]>`
     SELECT id FROM job WHERE status = 'completed' ORDER BY created_at LIMIT 1`;
-  return { jobId: job.id, idPrefix: other.id.slice(0, 8) };
+  const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM job`;
+  return { jobId: job.id, idPrefix: other.id.slice(0, 8), lastPage: Math.ceil(n / 20) };
 }
 
 /**
@@ -288,7 +296,8 @@ async function measureAll(sized: Sized[], iterations: number): Promise<ScaleResu
     measure(name, await interleaved(sized, (s) => fn(s.sql, s.probe), iterations));
   }
   for (const [name, path] of Object.entries(PAGES)) {
-    const at = (s: Sized) => path.replace(":id", s.probe.jobId);
+    const at = (s: Sized) =>
+      path.replace(":id", s.probe.jobId).replace(":last", String(s.probe.lastPage));
     measure(name, await interleaved(sized, (s) => getPage(s.app, at(s)), iterations));
   }
   return results;

@@ -174,7 +174,7 @@ export async function countGroups(
   const key = opts.column === "status"
     ? sql`array_position(${JOB_STATUSES}::text[], value)`
     : sql`value`;
-  return await sql<{ value: string | number; status: string; n: number }[]>`
+  const rows = await sql<{ value: string | number; status: string; n: number | string }[]>`
     SELECT value, status, sum(n)::int8 AS n FROM (
       SELECT ${sql(opts.column)} AS value, status, type, queue, priority, n FROM job_status_count
       UNION ALL
@@ -186,4 +186,6 @@ export async function countGroups(
       AND (${priority}::smallint[] IS NULL OR priority = ANY(${priority}::smallint[]))
     GROUP BY value, status HAVING sum(n) > 0
     ORDER BY ${key} ${opts.desc ? sql`DESC` : sql`ASC`}, status`;
+  // A number whatever the connection's int8 parsing (the pools parse it).
+  return rows.map((r) => ({ value: r.value, status: r.status, n: Number(r.n) }));
 }
