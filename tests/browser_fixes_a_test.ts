@@ -50,6 +50,9 @@ Deno.test({
       handlersModule: TEST_HANDLERS,
       concurrency: 3,
       claimBatch: 1,
+      // A lease the busy machine cannot miss: a lapsed one rescues the job and
+      // another runner claims it, so the page would name a different runner.
+      env: { JOB_LEASE_SECONDS: "120" },
     });
     try {
       const claimed = collect(

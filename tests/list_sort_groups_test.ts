@@ -228,3 +228,53 @@ Deno.test("list sorted by attempts or status, and the last page: a page reads it
     await db.drop();
   }
 });
+
+Deno.test("list sorted by tries, most first: the few jobs that took several attempts are read from their own index, in a generic plan too", async () => {
+  const db = await createTestDb();
+  const session = explainedSession(db.url);
+  try {
+    // As in a busy table: the jobs retried and completed long ago, then
+    // thousands of newer jobs completed at their first attempt.
+    const base = Date.parse("2026-11-01T00:00:00Z");
+    await db.sql`
+      INSERT INTO job (type, status, attempts, created_at, completed_at)
+      SELECT 'email', 'completed', CASE WHEN i <= 30 THEN 3 WHEN i <= 60 THEN 2 ELSE 1 END,
+        ${new Date(base)}::timestamptz + make_interval(secs => i),
+        ${new Date(base)}::timestamptz + make_interval(secs => i + 1)
+      FROM generate_series(1, 8000) AS i`;
+    await db.sql`ANALYZE job`;
+    await session.explain();
+    // Every run of the prepared read plans it as a generic plan would.
+    await session.conn`SET plan_cache_mode = force_generic_plan`;
+    const first = await jobs.list(session.conn as never, {
+      sort: "attempts",
+      order: "desc",
+      limit: 20,
+    });
+    const second = await jobs.list(session.conn as never, {
+      sort: "attempts",
+      order: "desc",
+      limit: 20,
+      offset: 20,
+    });
+    assertEquals(first.total, 8000);
+    assertEquals(first.items.map((j) => j.attempts), Array(20).fill(3));
+    assertEquals(second.items.map((j) => j.attempts), [...Array(10).fill(3), ...Array(10).fill(2)]);
+    // Newest first within a group.
+    assertEquals(
+      [...first.items, ...second.items.slice(0, 10)].map((j) => j.created_at.getTime()),
+      Array.from({ length: 30 }, (_, i) => base + (30 - i) * 1000),
+    );
+    const plans = session.plans();
+    assert(
+      /job_retried_created_idx/.test(plans),
+      `the groups of 2 and 3 tries use their index:\n${plans}`,
+    );
+    for (const m of plans.matchAll(/Rows Removed by Filter: (\d+)/g)) {
+      assert(Number(m[1]) <= 40, `a scan passed over ${m[1]} rows:\n${plans}`);
+    }
+  } finally {
+    await session.close();
+    await db.drop();
+  }
+});
