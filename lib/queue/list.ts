@@ -267,16 +267,27 @@ export function mirrored(
  * maintained counts); anything else is a parameter, as before.
  */
 function groupIndexed(sql: Sql, column: CountedColumn, value: string | number, status: string) {
-  // sql.unsafe: literal text (a fragment, as sql`` is, but typed as a query).
-  type Part = ReturnType<typeof whereParts>[number];
-  const literal = (text: string) => sql.unsafe(text) as unknown as Part;
-  const parts: Part[] = [
-    (JOB_STATUSES as readonly string[]).includes(status)
-      ? literal(`status = '${status}'`)
-      : sql`status = ${status}`,
-  ];
-  if (column === "attempts" && Number(value) > 1) parts.push(literal("attempts > 1"));
+  const parts = [statusLiteral(sql, status)];
+  if (column === "attempts" && Number(value) > 1) parts.push(sql`attempts > 1`);
   return parts;
+}
+
+/** `status = '<status>'` with the status as a literal, or as a parameter if it is none of {@link JOB_STATUSES}. */
+function statusLiteral(sql: Sql, status: string) {
+  switch (status as JobStatus) {
+    case "pending":
+      return sql`status = 'pending'`;
+    case "processing":
+      return sql`status = 'processing'`;
+    case "completed":
+      return sql`status = 'completed'`;
+    case "failed":
+      return sql`status = 'failed'`;
+    case "cancelled":
+      return sql`status = 'cancelled'`;
+    default:
+      return sql`status = ${status}`;
+  }
 }
 
 /**
