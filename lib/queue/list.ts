@@ -300,9 +300,9 @@ function statusLiteral(sql: Sql, status: string) {
  * million). A group is read status by status, only the statuses it has
  * jobs of: each status's rows through its partial created_at index
  * (pending, failed, cancelled; job_retried_created_idx for an attempt count
- * above 1; job_created_idx for the others), merged in created_at order. The total is the groups' sum. A group of a value rare
- * among its status's jobs walks that index past the others, as a filter on
- * that value alone does.
+ * above 1; job_created_idx for the others), merged in created_at order. The
+ * total is the groups' sum. A group of a value rare among its status's jobs
+ * walks that index past the others, as a filter on that value alone does.
  */
 async function groupedPage(
   sql: Sql,
