@@ -137,6 +137,17 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
   // (the rest are unlocked at commit). Rows this statement's snapshot saw as pending but
   // another claimer took since are re-checked under the row lock and passed
   // over, so the count taken under the queue lock bounds what is claimed.
+  // The update also asks `attempts < max_attempts`. It reads each row as
+  // the statement's snapshot saw it, older than the snapshots that chose
+  // and locked the rows (the functions take their own), and PostgreSQL
+  // checks the new row's constraints on that version before it finds the
+  // newer one: a job retried by hand in between was `failed` there with its
+  // attempts used up, and `attempts + 1` broke job_attempts_within_max,
+  // failing the whole claim. With the condition such a row is passed over
+  // (it stays pending for the next claim); a row that qualifies in the old
+  // version is updated from its newest one, as before. (Not the status: a
+  // status condition lets the planner read job_claim_idx instead of the
+  // primary key.)
   return sql`
     special AS MATERIALIZED (
       SELECT name, paused FROM queue WHERE paused OR concurrency IS NOT NULL
@@ -156,7 +167,7 @@ function claimCtes(sql: Sql, opts: ClaimOptions) {
     ), claimed AS (
       UPDATE job j SET status = 'processing', attempts = j.attempts + 1, locked_by = ${opts.worker},
         locked_until = ${t} + make_interval(secs => ${opts.leaseSeconds}), started_at = ${t}, updated_at = ${t}
-      WHERE j.id = ANY(ARRAY(SELECT id FROM next))
+      WHERE j.id = ANY(ARRAY(SELECT id FROM next)) AND j.attempts < j.max_attempts
       RETURNING ${
     opts.lean
       ? sql`j.id, j.type, j.payload, j.priority, j.attempts, j.max_attempts, j.created_at,
