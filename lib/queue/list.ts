@@ -354,15 +354,22 @@ async function groupedPage(
           sql`${sql(column)} = ${g.value}`,
           ...groupIndexed(sql, column, g.value, status),
         ])
-      } ${order}`;
+      }`;
     let read: Promise<Job[]>;
     if (g.statuses.length === 1) {
-      read = sql<Job[]>`${part(g.statuses[0])} LIMIT ${take} OFFSET ${from}`;
+      read = sql<Job[]>`${part(g.statuses[0])} ${order} LIMIT ${take} OFFSET ${from}`;
     } else {
-      let union = sql`(${part(g.statuses[0])} LIMIT ${from + take})`;
-      for (const s of g.statuses.slice(1)) {
-        union = sql`${union} UNION ALL (${part(s)} LIMIT ${from + take})`;
-      }
+      // Each status's read in created_at order alone, so that its index gives
+      // the order and the merge pulls from it only the rows the page needs
+      // (a read ordered by created_at and id too sorts what it reads: it
+      // took a whole page from every status, and the completed jobs' read
+      // walked job_created_idx past the pending backlog for it). WITH TIES
+      // keeps every row sharing the last created_at, so the outer order by
+      // created_at, id still picks exactly the page's rows.
+      const branch = (status: string) =>
+        sql`(${part(status)} ORDER BY created_at ${dir} FETCH FIRST ${from + take} ROWS WITH TIES)`;
+      let union = branch(g.statuses[0]);
+      for (const s of g.statuses.slice(1)) union = sql`${union} UNION ALL ${branch(s)}`;
       read = sql<Job[]>`SELECT * FROM (${union}) AS g ${order} LIMIT ${take} OFFSET ${from}`;
     }
     reads.push(m ? read.then((rows) => rows.reverse()) : read);
