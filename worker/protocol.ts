@@ -259,6 +259,15 @@ export class RunnerStatus {
   markWait(bound: number, ms: number): void {
     Atomics.wait(this.#mark, MARK_BOUND, bound, ms);
   }
+
+  /**
+   * Resolves once the bound is no longer `bound` or `ms` have passed, without
+   * blocking (runner side: a runner whose other handlers run meanwhile).
+   */
+  markWaitAsync(bound: number, ms: number): Promise<unknown> | undefined {
+    const r = Atomics.waitAsync(this.#mark, MARK_BOUND, bound, ms);
+    return r.async ? r.value : undefined;
+  }
 }
 
 const MARK_FIRST = 0;

@@ -9,9 +9,11 @@
  *
  * With `jobsPerRunner` above 1 the runner runs that many jobs at once (their
  * handlers interleave on its event loop: mail, webhooks, mostly waiting on
- * I/O) and claims only as many as it has free slots, never ahead: a job is
- * claimed when it can start (so a crash charges only jobs that ran). The
- * claim goes out with the write of the completions before it.
+ * I/O). Either shape claims about BATCH_TARGET_MS of work at once (its free
+ * slots when jobs are slow), starts the jobs in claim order as slots free
+ * up, and marks what it has not started of a large batch (runner_marks.ts),
+ * so a crash charges few jobs that never ran. The claim goes out with the
+ * write of the completions before it.
  *
  * What the runner keeps is one state object (runner_state.ts); how one
  * attempt runs is runner_run.ts; how it writes the end of attempts is
@@ -45,12 +47,17 @@ const BATCH_TARGET_MS = 50;
 /** Claim size before this runner has timed a job (its jobs may be slow). */
 const FIRST_CLAIM = 4;
 
-/** How many jobs to claim next: enough for ~BATCH_TARGET_MS of work, 1..claimBatch. */
-function claimLimit(): number {
-  if (state.avgMs <= 0) return Math.min(FIRST_CLAIM, state.settings.claimBatch);
+/**
+ * How many jobs to claim next: enough for ~BATCH_TARGET_MS of work of all
+ * `slots`, at most `claimBatch`, at least the `free` slots (which start at
+ * once). Before a job is timed: FIRST_CLAIM, or the free slots.
+ */
+function claimLimit(slots = 1, free = 1): number {
+  const least = Math.min(Math.max(1, free), state.settings.claimBatch);
+  if (state.avgMs <= 0) return Math.max(least, Math.min(FIRST_CLAIM, state.settings.claimBatch));
   return Math.max(
-    1,
-    Math.min(state.settings.claimBatch, Math.floor(BATCH_TARGET_MS / state.avgMs)),
+    least,
+    Math.min(state.settings.claimBatch, Math.floor((BATCH_TARGET_MS * slots) / state.avgMs)),
   );
 }
 
@@ -117,7 +124,7 @@ async function init(settings: RunnerSettings): Promise<void> {
     state.handlers[t]
   );
   const perRunner = Math.max(1, state.settings.jobsPerRunner ?? 1);
-  state.marks = perRunner === 1 && state.settings.marks === true;
+  state.marks = state.settings.marks === true;
   state.status = new RunnerStatus(state.settings.status, perRunner);
   for (let i = perRunner - 1; i >= 0; i--) state.freeEntries.push(i);
   state.sql = openPool(state.settings.databaseUrl, {
@@ -308,14 +315,16 @@ function admit(job: LeanJob, ref: JobRef): true | Promise<boolean> {
 }
 
 /**
- * The loop of a runner that runs several jobs at once: claim as many jobs as
- * there are free slots (never more: what it claims starts now), start their
- * handlers without waiting for them, and claim again as soon as one ends.
- * Completions of jobs ending close together share a batch write. Stopping
- * starts nothing more, lets the running handlers finish and gives back what
- * a claim in flight brought.
+ * The loop of a runner that runs several jobs at once: claim a batch (as
+ * `loop` does, sized for all its slots, never fewer than its free slots),
+ * start its jobs in claim order as slots free up, without waiting for their
+ * handlers, and claim the next batch once all have started and a slot is
+ * free. Completions of jobs ending close together share a batch write.
+ * Stopping starts nothing more, lets the running handlers finish and gives
+ * back what was claimed and not started.
  */
 async function loopMany(): Promise<void> {
+  const slots = state.status.entries;
   const tasks = new Set<Promise<void>>();
   while (!state.stopping && !state.halted) {
     const free = state.freeEntries.length;
@@ -324,17 +333,19 @@ async function loopMany(): Promise<void> {
       await busy();
       continue;
     }
-    // The finished jobs' completions and the claim of as many jobs as there
-    // are free slots go out in one statement (runner_cycle.ts). Jobs ending
-    // close together share it. A finished job whose completion is written
-    // by the claim's statement still counts as processing to the claim (of
-    // a limited queue too): the claim may then take fewer jobs, never more,
+    if (state.completions.length > state.settings.completeBatch) flush();
+    // The finished jobs' completions and the claim go out in one statement
+    // (runner_cycle.ts). A finished job whose completion is written by the
+    // claim's statement still counts as processing to the claim (of a
+    // limited queue too): the claim may then take fewer jobs, never more,
     // and an empty claim is retried once the completions are written. When
     // that statement fails, the completions are written apart (one by one
     // if one of them poisons the batch) and the claim sent after them.
     const writing = state.completions.length > 0;
-    const claimed = await completeAndClaim(free) ??
-      (state.stopping ? null : await claimNext(free, flush()));
+    const limit = claimLimit(slots, free);
+    state.claimBound = firstBound(limit);
+    const claimed = await completeAndClaim(limit) ??
+      (state.stopping ? null : await claimNext(limit, flush()));
     if (!claimed) {
       if (state.stopping) break;
       await delay(1000);
@@ -347,10 +358,21 @@ async function loopMany(): Promise<void> {
       await idle();
       continue;
     }
+    const marks = marksFor(claimed.firstSeq, batch.length, state.claimBound);
     for (let i = 0; i < batch.length && !state.halted; i++) {
+      // The next job starts when a slot is free (a handler ending wakes this).
+      while (state.freeEntries.length === 0 && !state.stopping && !state.halted) await busy();
+      if (state.halted) break;
       if (state.stopping) {
         await giveBack(batch.slice(i));
         break;
+      }
+      if (marks) {
+        const may = marks.before(claimed.firstSeq + i, tasks.size === 0);
+        if (may !== true && !(await may)) {
+          await giveBack(batch.slice(i));
+          break;
+        }
       }
       const job = batch[i];
       const ref = claimed.refs[i];
@@ -367,6 +389,7 @@ async function loopMany(): Promise<void> {
         });
       tasks.add(task);
     }
+    marks?.done();
   }
   if (state.halted) return;
   await Promise.all(tasks);

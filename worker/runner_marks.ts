@@ -1,6 +1,6 @@
 /// <reference lib="deno.worker" />
 /**
- * What a runner of one slot has not started of its batch (migration 0022,
+ * What a runner has not started of its batch (migration 0022,
  * lib/queue/marks.ts): when its process is killed, the rescuer gives the
  * jobs it never reached back uncharged.
  *
@@ -13,7 +13,9 @@
  * and every other runner past its ask point in one statement
  * (services/mark_writer.ts), then tells it through the same memory. The
  * runner sends no statement for it; it waits only when it reaches its bound
- * before the write is back, and then in a futex, not on its event loop.
+ * before the write is back, and then in a futex, not on its event loop (a
+ * runner of several slots with handlers running waits on its event loop, so
+ * that they go on meanwhile).
  *
  * At a crash, at most the lead of a runner's jobs that never started keep
  * the attempt their claim counted (all of a batch no larger than the lead,
@@ -89,9 +91,11 @@ export class BatchMarks {
   /**
    * Before job `seq` starts: `true` at once when it may, else resolves once
    * the supervisor has moved the bound past it (`false` when the runner is
-   * stopping first: the caller gives the rest back).
+   * stopping first: the caller gives the rest back). `block`: whether the
+   * wait may block the thread (nothing else of this runner runs now); a
+   * runner whose other handlers are running waits without blocking them.
    */
-  before(seq: number): true | Promise<boolean> {
+  before(seq: number, block = true): true | Promise<boolean> {
     this.#status.markAt(seq);
     if (seq < this.#next) return true;
     const written = this.#status.markBound();
@@ -104,7 +108,8 @@ export class BatchMarks {
     // look at every job. Else at the next ask.
     if (this.#bound >= this.#end) this.#next = this.#end;
     else this.#next = this.#asked === this.#bound ? seq + 1 : Math.min(this.#ask, this.#bound);
-    return seq < this.#bound ? true : this.#wait(seq);
+    if (seq < this.#bound) return true;
+    return block ? this.#wait(seq) : this.#waitAsync(seq);
   }
 
   /** The batch ended: the supervisor moves its bound no more. */
@@ -136,6 +141,27 @@ export class BatchMarks {
       const left = until - performance.now();
       if (left <= 0) return false;
       this.#status.markWait(written, left);
+    }
+  }
+
+  /** As {@link #wait}, on the event loop: asks again every {@link ASK_AGAIN_MS} past the first {@link BLOCK_MS}. */
+  async #waitAsync(seq: number): Promise<boolean> {
+    let until = performance.now() + BLOCK_MS;
+    for (;;) {
+      if (state.stopping) return false;
+      const written = this.#status.markBound();
+      if (written > seq) {
+        this.#take(written);
+        this.#next = this.#bound >= this.#end ? this.#end : Math.min(this.#ask, this.#bound);
+        return true;
+      }
+      let left = until - performance.now();
+      if (left <= 0) {
+        post({ kind: "mark" });
+        until = performance.now() + ASK_AGAIN_MS;
+        left = ASK_AGAIN_MS;
+      }
+      await this.#status.markWaitAsync(written, left);
     }
   }
 

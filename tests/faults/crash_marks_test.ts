@@ -2,8 +2,9 @@
  * kill -9 of a worker process whose runner holds a batch it has only begun:
  * the jobs it never started are given back uncharged by the rescue, every
  * job it started keeps its attempt (worker/runner_marks.ts, migration
- * 0022). One runner, whose jobs log their start synchronously to a file; a
- * job that blocks holds the runner at a known place in its batch.
+ * 0022). One runner, of one slot or of four, whose jobs log their start
+ * synchronously to a file; jobs that never end, one per slot, hold the
+ * runner at a known place in its batch.
  */
 import { rescueExpired } from "../../lib/queue/rescue.ts";
 import { jobs } from "../../lib/queue/mod.ts";
@@ -36,7 +37,7 @@ async function starts(path: string): Promise<Set<number>> {
  * claim takes them together; kills the process once the blocking job runs,
  * and rescues with the clock past the leases. Returns what it found.
  */
-async function scenario(name: string, before: number, after: number) {
+async function scenario(name: string, before: number, after: number, slots: number) {
   const db = await createTestDb();
   const dataDir = await Deno.makeTempDir({ prefix: "jobq-fault-marks-" });
   const log = await Deno.makeTempFile({ prefix: "jobq-starts-" });
@@ -44,7 +45,12 @@ async function scenario(name: string, before: number, after: number) {
   try {
     // The lead the assertions count on (the default, said here).
     const worker = await spawnWorker(db.url, dataDir, {
-      env: { WORKER_CONCURRENCY: "1", JOB_LEASE_SECONDS: "30", JOBQ_TEST_STARTS: log },
+      env: {
+        WORKER_CONCURRENCY: "1",
+        WORKER_JOBS_PER_RUNNER: String(slots),
+        JOB_LEASE_SECONDS: "30",
+        JOBQ_TEST_STARTS: log,
+      },
       args: ["--mark-lead", "32"],
     });
     procs.push(worker);
@@ -58,16 +64,22 @@ async function scenario(name: string, before: number, after: number) {
         SELECT count(*)::int AS n FROM job WHERE status = 'completed'`;
       return n === 40;
     }, { timeoutMs: 30_000, what: "the warm-up jobs written" });
-    // In claim order: `before` jobs (priority 5), the blocking job (4), `after` jobs (3).
+    // In claim order: `before` jobs (priority 5), a blocking job per slot (4),
+    // `after` jobs (3). The blocking jobs fill the runner's slots: it starts
+    // nothing after them.
     const BLOCK = 1000;
     await db.sql.begin(async (tx) => {
       await add({ ...db, sql: tx as never }, before, 100, 5);
-      await add({ ...db, sql: tx as never }, 1, BLOCK, 4, true);
+      await add({ ...db, sql: tx as never }, slots, BLOCK, 4, true);
       await add({ ...db, sql: tx as never }, after, 2000, 3);
     });
-    await waitFor(async () => (await starts(log)).has(BLOCK), {
+    const blocks = Array.from({ length: slots }, (_, i) => BLOCK + i);
+    await waitFor(async () => {
+      const ran = await starts(log);
+      return blocks.every((n) => ran.has(n));
+    }, {
       timeoutMs: 60_000,
-      what: "the blocking job to start",
+      what: "the blocking jobs to start",
     });
     const held = await db.sql<{ id: string; n: number }[]>`
       SELECT id, (payload->>'n')::int AS n FROM job WHERE status = 'processing'
@@ -86,8 +98,12 @@ async function scenario(name: string, before: number, after: number) {
     const rescued = await rescueExpired(db.sql, { now: new Date(Date.now() + 3_600_000) });
     const byId = new Map(rescued.map((r) => [r.id, r]));
     const refunded = held.filter((h) => byId.get(h.id)?.counted === false);
+    // Nothing after the blocking jobs started.
+    const last = Math.max(...blocks.map((n) => batch.findIndex((h) => h.n === n)));
+    assert(batch.slice(last + 1).every((h) => !ran.has(h.n)), "the runner held at its slots");
     await report(name, {
       command: "deno test -A tests/faults/crash_marks_test.ts",
+      slots,
       held_at_kill: held.length,
       batch: batch.length,
       started: batch.filter((h) => ran.has(h.n)).length,
@@ -111,7 +127,12 @@ async function scenario(name: string, before: number, after: number) {
     const rows = await db.sql<{ attempts: number }[]>`
       SELECT attempts FROM job WHERE id = ANY(${refunded.map((h) => h.id)}::uuid[])`;
     assert(rows.every((r) => r.attempts === 0), "given back with no attempt counted");
-    return { batch, boundAt, refunded, blockAt: batch.findIndex((h) => h.n === BLOCK) };
+    return {
+      batch,
+      boundAt,
+      refunded,
+      blockAt: Math.min(...blocks.map((n) => batch.findIndex((h) => h.n === n))),
+    };
   } finally {
     await stopAll(procs);
     await db.drop();
@@ -119,26 +140,30 @@ async function scenario(name: string, before: number, after: number) {
   }
 }
 
-Deno.test({
-  name:
-    "crash marks: kill -9 at the start of a batch gives back the jobs from the claim's bound on",
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  const r = await scenario("kill -9 at a batch's first job", 0, 120);
-  assertEquals(r.blockAt, 0);
-  assertEquals(r.boundAt, 32, "the claim's bound");
-  assertEquals(r.refunded.length, r.batch.length - 32);
-  assert(r.refunded.length > 0);
-});
+for (const slots of [1, 4]) {
+  const runner = slots === 1 ? "a runner of one slot" : `a runner of ${slots} slots`;
 
-Deno.test({
-  name:
-    "crash marks: kill -9 further into a batch gives back the jobs past the bound its supervisor moved",
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  const r = await scenario("kill -9 past a batch's first bound", 40, 80);
-  assertEquals(r.blockAt, 40);
-  assert(r.boundAt > 40, `the bound (${r.boundAt}) moved past the job running`);
-});
+  Deno.test({
+    name:
+      `crash marks, ${runner}: kill -9 at the start of a batch gives back the jobs from the claim's bound on`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+  }, async () => {
+    const r = await scenario(`kill -9 at a batch's first job, ${runner}`, 0, 120, slots);
+    assertEquals(r.blockAt, 0);
+    assertEquals(r.boundAt, 32, "the claim's bound");
+    assertEquals(r.refunded.length, r.batch.length - 32);
+    assert(r.refunded.length > 0);
+  });
+
+  Deno.test({
+    name:
+      `crash marks, ${runner}: kill -9 further into a batch gives back the jobs past the bound its supervisor moved`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+  }, async () => {
+    const r = await scenario(`kill -9 past a batch's first bound, ${runner}`, 40, 80, slots);
+    assertEquals(r.blockAt, 40);
+    assert(r.boundAt > 40, `the bound (${r.boundAt}) moved past the job running`);
+  });
+}
