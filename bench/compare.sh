@@ -135,6 +135,7 @@ for round in $(seq 1 "$ROUNDS"); do
   peer pg-boss tuned "$ENQ_JOBS" enqueue-seq,enqueue-inflight,enqueue-batch
   ours default "$DRAIN_JOBS" drain,latency
   ours tuned "$DRAIN_JOBS" drain,latency "--worker-args=$OURS_TUNED_ARGS"
+  ours 4x4 "$DRAIN_JOBS" drain,latency "--worker-args=--jobs-per-runner 4"
   peer graphile-worker default "$DRAIN_JOBS" drain,latency
   peer graphile-worker tuned "$DRAIN_JOBS" drain,latency
   peer pg-boss tuned "$DRAIN_JOBS" drain,latency

@@ -4,12 +4,15 @@
  * (the median of the per-round ratios, rounds paired by their `run` label, and
  * their min–max) and whether the goal is met; plus the CPU-per-job and HTTP
  * tables it draws on. "Ours" is `jobq default`, the worker as `deno task
- * worker` runs it.
+ * worker` runs it; the drain and its CPU are also given for `jobq 4x4`, the
+ * same 16 jobs at once as 4 Web Workers of 4.
  */
 import { median } from "./util.ts";
 import { fmt, type Key, keyOf, type Line } from "./compare_lines.ts";
 
 const OURS = "jobq default";
+/** The same 16 jobs at once as 4 Web Workers of 4 (WORKER_JOBS_PER_RUNNER=4): reported beside. */
+const FOURS = "jobq 4x4";
 const GW = "graphile-worker tuned";
 const CEILING = "ceiling A2 C2 B256";
 
@@ -122,6 +125,16 @@ export function goals(lines: Line[]): Goal[] {
     test: (r) => r >= 1.2,
     theirName: GW,
   }));
+  if (perRun(lines, FOURS, "drain_jobs_per_s").size) {
+    out.push(ratioGoal({
+      goal: "the same drain as 4 Web Workers × 4 jobs (`WORKER_JOBS_PER_RUNNER=4`) ≥ 1.2×",
+      ours: perRun(lines, FOURS, "drain_jobs_per_s"),
+      theirs: perRun(lines, GW, "drain_jobs_per_s"),
+      unit: "jobs/s",
+      test: (r) => r >= 1.2,
+      theirName: GW,
+    }));
+  }
   for (const p of ["50", "99"]) {
     out.push(ratioGoal({
       goal: `pickup latency p${p} ≤ 0.5× graphile-worker tuned`,
@@ -153,6 +166,17 @@ export function goals(lines: Line[]): Goal[] {
     test: (r) => r <= 1.2,
     theirName: GW,
   }));
+  if (perRun(lines, FOURS, "drain_jobs_per_s").size) {
+    out.push(ratioGoal({
+      goal: "the same, as 4 Web Workers × 4 jobs ≤ 1.2×",
+      ours: perRun(lines, FOURS, "drain_jobs_per_s", (l) => cpuMsPerJob(l)),
+      theirs: perRun(lines, GW, "drain_jobs_per_s", (l) => cpuMsPerJob(l)),
+      unit: "ms/job",
+      format: ms3,
+      test: (r) => r <= 1.2,
+      theirName: GW,
+    }));
+  }
   out.push(ratioGoal({
     goal: "drain ≥ 0.9× the database's ceiling for the same storage (A2, C=2, B=256)",
     ours: perRun(lines, OURS, "drain_jobs_per_s"),

@@ -16,8 +16,14 @@
  *   every process of this machine).
  * - memory: a drain with 4 Web Workers and 100,000 jobs (by default),
  *   reporting the worker process's peak RSS (VmHWM).
+ *
+ * `--concurrency` counts jobs running at once, as the peers' harness does: the
+ * worker runs them as Web Workers of `--jobs-per-runner` slots (in the
+ * worker args), else of WORKER_JOBS_PER_RUNNER (the product's default, 4):
+ * 16 jobs at once are 4 Web Workers of 4.
  */
 import * as path from "node:path";
+import { parseConfig } from "../lib/config.ts";
 import { insertInBatches, openProducer } from "./enqueue.ts";
 import { indexSearchTail } from "../lib/queue/search_index.ts";
 import type { Scratch } from "./scratch.ts";
@@ -114,9 +120,34 @@ interface WorkerProcess {
   log(): string;
 }
 
+/** A worker's Web Workers and the jobs each runs at once. */
+interface Shape {
+  runners: number;
+  perRunner: number;
+}
+
+/** Jobs per Web Worker: `--jobs-per-runner` in the worker args, else WORKER_JOBS_PER_RUNNER. */
+function perRunnerOf(workerArgs: string[]): number {
+  const flag = workerArgs.indexOf("--jobs-per-runner");
+  return flag >= 0
+    ? Number(workerArgs[flag + 1])
+    : parseConfig(Deno.env.toObject()).WORKER_JOBS_PER_RUNNER;
+}
+
+/** The shape that runs `jobs` jobs at once (see the module's doc); a remainder is an error. */
+function shapeFor(jobs: number, workerArgs: string[]): Shape {
+  const perRunner = perRunnerOf(workerArgs);
+  if (!(perRunner >= 1) || jobs % perRunner !== 0) {
+    throw new Error(
+      `bench: ${jobs} jobs at once are not a whole number of runners of ${perRunner}`,
+    );
+  }
+  return { runners: jobs / perRunner, perRunner };
+}
+
 function spawnWorker(opts: {
   url: string;
-  concurrency: number;
+  shape: Shape;
   reportPort: number;
   reportMode: "batched" | "immediate";
   workerArgs: string[];
@@ -130,13 +161,17 @@ function spawnWorker(opts: {
       WORKER_V8_FLAGS,
       "bench/worker_process.ts",
       "--concurrency",
-      String(opts.concurrency),
-      ...opts.workerArgs,
+      String(opts.shape.runners),
+      "--jobs-per-runner",
+      String(opts.shape.perRunner),
+      ...opts.workerArgs.filter((a, i, all) =>
+        a !== "--jobs-per-runner" && all[i - 1] !== "--jobs-per-runner"
+      ),
     ],
     cwd: ROOT,
     env: {
       DATABASE_URL: opts.url,
-      WORKER_CONCURRENCY: String(opts.concurrency),
+      WORKER_CONCURRENCY: String(opts.shape.runners),
       LOG_LEVEL: "warn",
       JOBQ_BENCH_REPORT_PORT: String(opts.reportPort),
       JOBQ_BENCH_REPORT: opts.reportMode,
@@ -215,7 +250,7 @@ export interface DrainResult {
   commitsPerJob: number | null;
 }
 
-/** One drain of `jobs` jobs with `concurrency` Web Workers. */
+/** One drain of `jobs` jobs, `concurrency` at once. */
 export async function drainOnce(db: Scratch, o: {
   jobs: number;
   concurrency: number;
@@ -223,6 +258,7 @@ export async function drainOnce(db: Scratch, o: {
   timeoutMs: number;
   workerArgs: string[];
 }): Promise<DrainResult> {
+  const shape = shapeFor(o.concurrency, o.workerArgs);
   await resetTables(db.admin);
   const producer = openProducer(db.url, 2);
   await insertInBatches(producer, o.jobs, o.batchSize);
@@ -247,7 +283,7 @@ export async function drainOnce(db: Scratch, o: {
   const startedWall = wallNow();
   const worker = spawnWorker({
     url: db.url,
-    concurrency: o.concurrency,
+    shape,
     reportPort: reports.port,
     reportMode: "batched",
     workerArgs: o.workerArgs,
@@ -334,14 +370,14 @@ export async function runDrain(db: Scratch, opts: BenchOptions, emit: Emit): Pro
   );
 }
 
-/** The memory phase: peak RSS of a 4-Web-Worker process draining 100k jobs. */
+/** The memory phase: peak RSS of a process of `concurrency` (4) Web Workers draining 100k jobs. */
 export async function runMemory(db: Scratch, opts: BenchOptions, emit: Emit, o: {
   jobs: number;
   concurrency: number;
 }): Promise<void> {
   const r = await drainOnce(db, {
     jobs: o.jobs,
-    concurrency: o.concurrency,
+    concurrency: o.concurrency * perRunnerOf(opts.workerArgs),
     batchSize: opts.batchSize,
     timeoutMs: Math.max(opts.drainTimeoutMs, 300_000),
     workerArgs: opts.workerArgs,
@@ -396,9 +432,10 @@ export async function runLatency(db: Scratch, opts: BenchOptions, emit: Emit): P
   const count = opts.latencyJobs;
   await settle(db.admin);
   const reports = new Reports();
+  const shape = shapeFor(opts.concurrency, opts.workerArgs);
   const worker = spawnWorker({
     url: db.url,
-    concurrency: opts.concurrency,
+    shape,
     reportPort: reports.port,
     reportMode: "immediate",
     workerArgs: opts.workerArgs,
@@ -410,7 +447,7 @@ export async function runLatency(db: Scratch, opts: BenchOptions, emit: Emit): P
     // As the peers' `start` calls, which resolve once their workers are up
     // and listening: measuring while Web Workers still load would measure
     // their start-up, not pickup.
-    await waitForStart(db, opts.concurrency, 60_000, worker);
+    await waitForStart(db, shape.runners, 60_000, worker);
     await producer.addOne(-1);
     const warmDeadline = now() + 30_000;
     while (!reports.starts.has(-1) && now() < warmDeadline) await sleep(5);

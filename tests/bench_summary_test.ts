@@ -186,6 +186,21 @@ Deno.test("bench: the Goals table pairs rounds for ratios and says what is met",
   assertEquals(all.length, 11); // every row of the goal table, the HTTP one in three
 });
 
+Deno.test("bench: the drain of 4 Web Workers × 4 jobs gets its rows when it ran", () => {
+  const fours = [
+    `{"peer":"jobq","config":"4x4","metric":"drain_jobs_per_s","value":8000,"completed":20000,"worker_cpu_s":2.0,"postgres_cpu_s":2.0,"run":"1"}`,
+    `{"peer":"jobq","config":"4x4","metric":"drain_jobs_per_s","value":6000,"completed":20000,"worker_cpu_s":2.4,"postgres_cpu_s":2.4,"run":"2"}`,
+  ];
+  const all = goals(parseLines([RECORDED, ...fours].join("\n")));
+  const drain = all.find((g) => g.goal.startsWith("the same drain as 4 Web Workers"))!;
+  assertEquals(drain.measured, "7,000 (6,000–8,000) vs 22,000 (20,000–24,000) jobs/s");
+  assertEquals(drain.ratio, "0.33× (0.25–0.40)"); // 8,000 / 20,000 and 6,000 / 24,000
+  assertEquals(drain.met, false);
+  const cpu = all.find((g) => g.goal.startsWith("the same, as 4 Web Workers"))!;
+  assertEquals(cpu.measured, "0.220 (0.200–0.240) vs 0.080 (0.080–0.080) ms/job");
+  assertEquals(all.length, 13);
+});
+
 Deno.test("bench: scale ratios and the summary's Goals table in Markdown", () => {
   const scale = [
     `{"peer":"jobq","config":"default","metric":"scale_claim_ratio","value":0.99,"rows":1000000,"base_rows":10000,"p50_ms":2.37,"base_p50_ms":2.39,"run":"once"}`,
