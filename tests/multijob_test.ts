@@ -1,12 +1,14 @@
 /**
  * WORKER_JOBS_PER_RUNNER: one Web Worker runs several jobs at once, claims
- * only as many as it has free slots, and when it must be replaced (a cancel
+ * only its free slots when jobs are slow, and when it must be replaced (a cancel
  * ignored past its grace, a timeout ignored, a blocked event loop) the job at
  * fault alone is charged: the others it was running go back to pending
- * without losing an attempt and complete on the next runner. kill -9 of
+ * without losing an attempt and complete on the next runner; so do the jobs
+ * a claim it sent took, when the shutdown grace runs out. kill -9 of
  * processes running 4 × 4 jobs loses nothing.
  */
 import * as jobs from "../lib/queue/jobs.ts";
+import * as queues from "../lib/queue/queues.ts";
 import type { Job, JobEvent } from "../lib/queue/types.ts";
 import type { Supervisor } from "../worker/supervisor.ts";
 import { assert, assertEquals } from "./_helpers/assert.ts";
@@ -187,4 +189,63 @@ Deno.test("jobs per runner: kill -9 of a process running 4 runners × 4 jobs los
     command: "deno test -A tests/multijob_test.ts",
     env: { WORKER_CONCURRENCY: "4", WORKER_JOBS_PER_RUNNER: "4" },
   });
+});
+
+Deno.test("jobs per runner: jobs a claim took while the grace ran out are given back once it ends, uncharged", async () => {
+  const db = await createTestDb();
+  const holder = await db.sql.reserve();
+  const job = (ms: number) =>
+    jobs.enqueue(db.sql, { job: { type: "slow", payload: { ms }, queue: "slow" } });
+  // A limited queue: its claims take the queue's claim lock (migrations/0006), which this test holds.
+  const long = await job(60_000);
+  await queues.update(db.sql, { name: "slow", change: { concurrency: 10 } });
+  const { sup } = await testSupervisor(db.url, {
+    handlersModule: HANDLERS,
+    concurrency: 1,
+    jobsPerRunner: 4,
+    graceSeconds: 0,
+  });
+  const runnerName = `jobq-runner ${sup.id}/1`;
+  const activeRunnerStatements = async () => {
+    const [{ n }] = await db.sql<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE application_name = ${runnerName} AND state = 'active'`;
+    return n;
+  };
+  try {
+    await db.sql`SELECT pg_notify('jobq_new', '')`;
+    await until("the long job running", () => sup.runners()[0].jobs.length === 1);
+    // The runner's next claim (for its 3 free slots) waits for the queue's lock.
+    await holder`BEGIN`;
+    await holder`SELECT pg_advisory_xact_lock(7245020, hashtext('slow'))`;
+    const more = [await job(60_000), await job(60_000), await job(60_000)];
+    await db.sql`SELECT pg_notify('jobq_new', '')`;
+    await until("the runner's claim waiting for the queue's lock", async () => {
+      const [{ n }] = await db.sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`;
+      return n === 1;
+    });
+    // No grace: the runner is terminated with its claim in flight; the claim
+    // commits once the lock is let go, and takes the three jobs.
+    const stopped = sup.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    await holder`COMMIT`;
+    await stopped;
+    await until(
+      "the runner's statements ended",
+      async () => (await activeRunnerStatements()) === 0,
+    );
+    const rows = await db.sql<{ id: string; status: string; attempts: number }[]>`
+      SELECT id, status, attempts FROM job ORDER BY created_at`;
+    assertEquals(
+      rows.map((r) => [r.id, r.status, r.attempts]),
+      [long, ...more].map((j) => [j.id, "pending", 0]),
+      "the running job and the three claimed ones given back, no attempt counted",
+    );
+  } finally {
+    await holder`ROLLBACK`.catch(() => {});
+    holder.release();
+    await sup.stop();
+    await db.drop();
+  }
 });

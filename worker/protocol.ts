@@ -113,6 +113,11 @@ export type FromRunner =
  */
 export const MARK_LEAD = 32;
 
+/** The `application_name` of a runner's database connections (at most 63 bytes, as PostgreSQL keeps). */
+export function runnerAppName(lockedBy: string): string {
+  return `jobq-runner ${lockedBy}`.slice(0, 63);
+}
+
 /**
  * Where a runner at job `at`, its bound `lead` jobs ahead, asks for the next
  * bound: a quarter of the way, so that the write is out well before the

@@ -26,7 +26,13 @@ import { openPool, ping } from "../lib/db.ts";
 import { log, setLogLevel } from "../lib/log.ts";
 import * as jobs from "./queue.ts";
 import { closeTransports } from "./context.ts";
-import { type JobRef, type RunnerSettings, RunnerStatus, type ToRunner } from "./protocol.ts";
+import {
+  type JobRef,
+  runnerAppName,
+  type RunnerSettings,
+  RunnerStatus,
+  type ToRunner,
+} from "./protocol.ts";
 import { delay, describe, withRetry } from "./retry.ts";
 import { finished, post, retryHooks, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
@@ -50,11 +56,14 @@ const FIRST_CLAIM = 4;
 /**
  * How many jobs to claim next: enough for ~BATCH_TARGET_MS of work of all
  * `slots`, at most `claimBatch`, at least the `free` slots (which start at
- * once). Before a job is timed: FIRST_CLAIM, or the free slots.
+ * once). Before a job is timed: FIRST_CLAIM for one slot; for several, only
+ * the free slots (a job claimed past them could wait behind slow ones).
  */
 function claimLimit(slots = 1, free = 1): number {
   const least = Math.min(Math.max(1, free), state.settings.claimBatch);
-  if (state.avgMs <= 0) return Math.max(least, Math.min(FIRST_CLAIM, state.settings.claimBatch));
+  if (state.avgMs <= 0) {
+    return slots > 1 ? least : Math.max(least, Math.min(FIRST_CLAIM, state.settings.claimBatch));
+  }
   return Math.max(
     least,
     Math.min(state.settings.claimBatch, Math.floor((BATCH_TARGET_MS * slots) / state.avgMs)),
@@ -129,7 +138,7 @@ async function init(settings: RunnerSettings): Promise<void> {
   for (let i = perRunner - 1; i >= 0; i--) state.freeEntries.push(i);
   state.sql = openPool(state.settings.databaseUrl, {
     max: 2,
-    name: `jobq-runner ${state.settings.lockedBy}`.slice(0, 63),
+    name: runnerAppName(state.settings.lockedBy),
     prepare: state.settings.config.DATABASE_PREPARE,
   });
   // postgres.js learns the array types on a connection's first round trip and

@@ -112,8 +112,10 @@ export function settleReplaced(
 
 /**
  * The end of a graceful stop for runners still busy after `graceMs`: each is
- * terminated and what it held given back (bounded to 10 s through an
- * outage: the lease covers the rest).
+ * terminated and what it held given back, and then what a claim it had sent
+ * took (a runner of several slots claims while its handlers run), once the
+ * claim has ended (bounded to 10 s through an outage: the lease covers the
+ * rest).
  */
 export async function settleLate(
   late: Slot[],
@@ -121,14 +123,13 @@ export async function settleLate(
   deps: Pick<RunnerPoolDeps, "id" | "settler">,
 ): Promise<void> {
   const giveBack: Promise<void>[] = [];
+  const reason = `given back on shutdown: still running after the ${graceMs / 1000} s grace period`;
   for (const slot of late) {
     const held = kill(slot);
-    if (held.length) {
-      const reason = `given back on shutdown: still running after the ${
-        graceMs / 1000
-      } s grace period`;
-      giveBack.push(deps.settler.release(slot.lockedBy, held, reason));
-    }
+    giveBack.push((async () => {
+      if (held.length) await deps.settler.release(slot.lockedBy, held, reason);
+      await deps.settler.releaseUnreported(slot.lockedBy, reason);
+    })());
   }
   log("warn", "worker.grace_over", { worker: deps.id, runners: late.map((s) => s.lockedBy) });
   const bound = new AbortController();

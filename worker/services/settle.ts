@@ -7,8 +7,8 @@
 import type { Sql } from "../../lib/db.ts";
 import { log } from "../../lib/log.ts";
 import { jobs, type Notifier } from "../../lib/queue/mod.ts";
-import type { JobRef } from "../protocol.ts";
-import { describe, withRetry } from "../retry.ts";
+import { type JobRef, runnerAppName } from "../protocol.ts";
+import { delay, describe, withRetry } from "../retry.ts";
 import type { EventBus } from "./events.ts";
 import type { DbHealth } from "./health.ts";
 import type { WorkerCounts } from "./counts.ts";
@@ -79,6 +79,35 @@ export class Settler {
       d.events.emit({ kind: "failed", worker: lockedBy, job, ms: 0, error: message, final });
     } catch (err) {
       log("error", "job.fail_not_recorded", { job_id: job.id, error: describe(err) });
+    }
+  }
+
+  /**
+   * Gives back, uncharged, the jobs a terminated runner's last claim took
+   * that it never reported: a claim it sent before it was terminated may
+   * still commit. Waits (up to `waitMs`) until none of the runner's
+   * connections is running a statement, then gives back every job still
+   * processing under its name; a job it reported was given back already
+   * (the fenced write then finds nothing). Never rejects.
+   */
+  async releaseUnreported(lockedBy: string, reason: string, waitMs = 5_000): Promise<void> {
+    const d = this.#d;
+    try {
+      const deadline = performance.now() + waitMs;
+      for (;;) {
+        const [{ n }] = await d.sql<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE application_name = ${runnerAppName(lockedBy)} AND state = 'active'`;
+        if (n === 0 || performance.now() > deadline) break;
+        await delay(20);
+      }
+      // Index: job_lease_idx (partial on processing).
+      const rows = await d.sql<{ id: string; type: string; attempt: number }[]>`
+        SELECT id, type, attempts AS attempt FROM job
+        WHERE status = 'processing' AND locked_by = ${lockedBy}`;
+      if (rows.length) await this.release(lockedBy, rows, reason);
+    } catch (err) {
+      log("error", "jobs.release_failed", { worker: lockedBy, error: describe(err) });
     }
   }
 
