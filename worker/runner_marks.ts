@@ -129,15 +129,19 @@ export class BatchMarks {
     return this.#waitLong(seq);
   }
 
+  /** Whether the bound `written` lets job `seq` start; if so it is taken. */
+  #passed(seq: number, written: number): boolean {
+    if (written <= seq) return false;
+    this.#take(written);
+    this.#next = this.#bound >= this.#end ? this.#end : Math.min(this.#ask, this.#bound);
+    return true;
+  }
+
   #block(seq: number): boolean {
     const until = performance.now() + BLOCK_MS;
     for (;;) {
       const written = this.#status.markBound();
-      if (written > seq) {
-        this.#take(written);
-        this.#next = this.#bound >= this.#end ? this.#end : Math.min(this.#ask, this.#bound);
-        return true;
-      }
+      if (this.#passed(seq, written)) return true;
       const left = until - performance.now();
       if (left <= 0) return false;
       this.#status.markWait(written, left);
@@ -150,11 +154,7 @@ export class BatchMarks {
     for (;;) {
       if (state.stopping) return false;
       const written = this.#status.markBound();
-      if (written > seq) {
-        this.#take(written);
-        this.#next = this.#bound >= this.#end ? this.#end : Math.min(this.#ask, this.#bound);
-        return true;
-      }
+      if (this.#passed(seq, written)) return true;
       let left = until - performance.now();
       if (left <= 0) {
         post({ kind: "mark" });

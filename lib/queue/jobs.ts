@@ -31,7 +31,7 @@ export {
   jobCancelled,
 } from "./complete.ts";
 export { fail, type FailOptions, failOrThrow, type RetryPolicy } from "./fail.ts";
-export { release } from "./release.ts";
+export { heldBy, release, statementsRunning } from "./release.ts";
 export { extendLease, renewLeases } from "./lease.ts";
 export { PROGRESS_MESSAGE_MAX, setProgress } from "./progress.ts";
 export { type Rescued, rescueExpired } from "./rescue.ts";

@@ -42,3 +42,25 @@ export async function release(sql: Sql, opts: {
     SELECT id FROM upd`;
   return rows.map((r) => r.id);
 }
+
+/**
+ * How many connections named `applicationName` are running a statement now
+ * (a terminated runner's claim still committing: see {@link heldBy}).
+ */
+export async function statementsRunning(sql: Sql, applicationName: string): Promise<number> {
+  const [{ n }] = await sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM pg_stat_activity
+    WHERE application_name = ${applicationName} AND state = 'active'`;
+  return n;
+}
+
+/** The jobs `worker` holds (processing, locked by it), each with its attempt, for {@link release}. */
+export async function heldBy(
+  sql: Sql,
+  worker: string,
+): Promise<{ id: string; type: string; attempt: number }[]> {
+  // Index: job_lease_idx (partial on processing).
+  return await sql<{ id: string; type: string; attempt: number }[]>`
+    SELECT id, type, attempts AS attempt FROM job
+    WHERE status = 'processing' AND locked_by = ${worker}`;
+}

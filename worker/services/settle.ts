@@ -94,17 +94,11 @@ export class Settler {
     const d = this.#d;
     try {
       const deadline = performance.now() + waitMs;
-      for (;;) {
-        const [{ n }] = await d.sql<{ n: number }[]>`
-          SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE application_name = ${runnerAppName(lockedBy)} AND state = 'active'`;
-        if (n === 0 || performance.now() > deadline) break;
-        await delay(20);
-      }
-      // Index: job_lease_idx (partial on processing).
-      const rows = await d.sql<{ id: string; type: string; attempt: number }[]>`
-        SELECT id, type, attempts AS attempt FROM job
-        WHERE status = 'processing' AND locked_by = ${lockedBy}`;
+      while (
+        (await jobs.statementsRunning(d.sql, runnerAppName(lockedBy))) > 0 &&
+        performance.now() < deadline
+      ) await delay(20);
+      const rows = await jobs.heldBy(d.sql, lockedBy);
       if (rows.length) await this.release(lockedBy, rows, reason);
     } catch (err) {
       log("error", "jobs.release_failed", { worker: lockedBy, error: describe(err) });
