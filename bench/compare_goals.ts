@@ -117,6 +117,7 @@ function ratioGoal(o: {
 /** The Goals table's rows, from the JSON lines of one compare run. */
 export function goals(lines: Line[]): Goal[] {
   const out: Goal[] = [];
+  const fours = perRun(lines, FOURS, "drain_jobs_per_s").size > 0;
   out.push(ratioGoal({
     goal: "drain, no-op handler, 16 runners, full timeline kept ≥ 1.2× graphile-worker tuned",
     ours: perRun(lines, OURS, "drain_jobs_per_s"),
@@ -125,7 +126,7 @@ export function goals(lines: Line[]): Goal[] {
     test: (r) => r >= 1.2,
     theirName: GW,
   }));
-  if (perRun(lines, FOURS, "drain_jobs_per_s").size) {
+  if (fours) {
     out.push(ratioGoal({
       goal: "the same drain as 4 Web Workers × 4 jobs (`WORKER_JOBS_PER_RUNNER=4`) ≥ 1.2×",
       ours: perRun(lines, FOURS, "drain_jobs_per_s"),
@@ -166,7 +167,7 @@ export function goals(lines: Line[]): Goal[] {
     test: (r) => r <= 1.2,
     theirName: GW,
   }));
-  if (perRun(lines, FOURS, "drain_jobs_per_s").size) {
+  if (fours) {
     out.push(ratioGoal({
       goal: "the same, as 4 Web Workers × 4 jobs ≤ 1.2×",
       ours: perRun(lines, FOURS, "drain_jobs_per_s", (l) => cpuMsPerJob(l)),

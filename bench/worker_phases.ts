@@ -19,8 +19,8 @@
  *
  * `--concurrency` counts jobs running at once, as the peers' harness does: the
  * worker runs them as Web Workers of `--jobs-per-runner` slots (in the
- * worker args), else of WORKER_JOBS_PER_RUNNER (the product's default, 4):
- * 16 jobs at once are 4 Web Workers of 4.
+ * worker args), else of WORKER_JOBS_PER_RUNNER (the product's default, 1):
+ * 16 jobs at once are 16 Web Workers, or 4 of 4 with `--jobs-per-runner 4`.
  */
 import * as path from "node:path";
 import { parseConfig } from "../lib/config.ts";
@@ -164,9 +164,8 @@ function spawnWorker(opts: {
       String(opts.shape.runners),
       "--jobs-per-runner",
       String(opts.shape.perRunner),
-      ...opts.workerArgs.filter((a, i, all) =>
-        a !== "--jobs-per-runner" && all[i - 1] !== "--jobs-per-runner"
-      ),
+      // The same value when the worker args name it too.
+      ...opts.workerArgs,
     ],
     cwd: ROOT,
     env: {

@@ -15,8 +15,9 @@
  * so a crash charges few jobs that never ran. The claim goes out with the
  * write of the completions before it.
  *
- * What the runner keeps is one state object (runner_state.ts); how one
- * attempt runs is runner_run.ts; how it writes the end of attempts is
+ * What the runner keeps is one state object (runner_state.ts); how much it
+ * claims and how a claim goes out is runner_cycle.ts; how one attempt runs
+ * is runner_run.ts; how it writes the end of attempts is
  * runner_writes.ts: completions are buffered and
  * written in batches, failures at once, and a write that fails because the
  * database is unreachable is kept in memory and retried until it goes through
@@ -33,42 +34,15 @@ import {
   RunnerStatus,
   type ToRunner,
 } from "./protocol.ts";
-import { delay, describe, withRetry } from "./retry.ts";
-import { finished, post, retryHooks, state } from "./runner_state.ts";
+import { delay, describe } from "./retry.ts";
+import { finished, post, state } from "./runner_state.ts";
 import { flush, giveBack, recordFailure } from "./runner_writes.ts";
 import { runOne } from "./runner_run.ts";
-import { announce, type Claimed, completeAndClaim } from "./runner_cycle.ts";
-import { claimMarks, firstBound, marksFor } from "./runner_marks.ts";
+import { claimLimit, claimNext, completeAndClaim } from "./runner_cycle.ts";
+import { firstBound, marksFor } from "./runner_marks.ts";
 import type { HandlerMap } from "./types.ts";
 
 type LeanJob = jobs.LeanJob;
-
-/**
- * A runner claims about this much work at once, judged by its average job
- * time: many short jobs per statement, one at a time when jobs are slow (so
- * idle runners get the rest instead of waiting behind a runner's backlog).
- */
-const BATCH_TARGET_MS = 50;
-
-/** Claim size before this runner has timed a job (its jobs may be slow). */
-const FIRST_CLAIM = 4;
-
-/**
- * How many jobs to claim next: enough for ~BATCH_TARGET_MS of work of all
- * `slots`, at most `claimBatch`, at least the `free` slots (which start at
- * once). Before a job is timed: FIRST_CLAIM for one slot; for several, only
- * the free slots (a job claimed past them could wait behind slow ones).
- */
-function claimLimit(slots = 1, free = 1): number {
-  const least = Math.min(Math.max(1, free), state.settings.claimBatch);
-  if (state.avgMs <= 0) {
-    return slots > 1 ? least : Math.max(least, Math.min(FIRST_CLAIM, state.settings.claimBatch));
-  }
-  return Math.max(
-    least,
-    Math.min(state.settings.claimBatch, Math.floor((BATCH_TARGET_MS * slots) / state.avgMs)),
-  );
-}
 
 /** Resolved by `go` or `stop`: a runner told to hold claims nothing before. */
 const released = Promise.withResolvers<void>();
@@ -192,46 +166,6 @@ function busy(): Promise<void> | undefined {
     resolve();
   };
   return promise;
-}
-
-/**
- * Claims the next jobs and tells the supervisor at once (it renews their
- * leases from then on), or once `after` (the write of completions sent
- * together with this claim) has ended. Resolves `null` when the claim failed
- * for good or the runner is stopping.
- */
-async function claimNext(
-  limit = claimLimit(),
-  after: Promise<void> | null = null,
-): Promise<Claimed | null> {
-  let batch: LeanJob[];
-  try {
-    batch = await withRetry(
-      () =>
-        jobs.claim(state.sql, {
-          worker: state.settings.lockedBy,
-          limit,
-          leaseSeconds: state.settings.leaseSeconds,
-          types: state.types,
-          queues: state.settings.queues,
-          lean: true,
-          marks: claimMarks(),
-        }),
-      retryHooks("claim", () => state.stopping),
-    );
-  } catch (err) {
-    if (!state.stopping) {
-      log("error", "runner.claim_failed", {
-        worker: state.settings.lockedBy,
-        error: describe(err),
-      });
-    }
-    return null;
-  }
-  // Completions sent with this claim are reported first: the supervisor's
-  // count of what this runner holds never exceeds what it may hold.
-  if (after) await after;
-  return announce(batch);
 }
 
 /**

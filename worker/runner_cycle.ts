@@ -1,12 +1,10 @@
 /// <reference lib="deno.worker" />
 /**
- * One cycle of a runner of several slots: the completions of the jobs that
- * ended since its last claim and the claim of as many jobs as it has free
- * slots, written in one statement (`completeAndClaim`): one round trip and
- * one commit per cycle instead of two. With few slots a claim takes few
- * jobs, so what every statement costs the database (executor start, commit)
- * is most of a cycle's cost; sharing it is what lets such a runner drain at
- * the pace of one that claims ahead.
+ * How a runner claims: how many jobs (about BATCH_TARGET_MS of work), and
+ * the claim sent alone (`claimNext`) or with the completions of the jobs
+ * that ended since the last one, in one statement (`completeAndClaim`): one
+ * round trip and one commit per batch instead of two, which is most of what
+ * a batch of short jobs costs the runner and the database.
  */
 import { log, logs } from "../lib/log.ts";
 import type { JobRef } from "./protocol.ts";
@@ -15,6 +13,33 @@ import { describe, withRetry } from "./retry.ts";
 import { post, refOf, retryHooks, state } from "./runner_state.ts";
 import { claimMarks } from "./runner_marks.ts";
 import { reportWritten } from "./runner_writes.ts";
+
+/**
+ * A runner claims about this much work at once, judged by its average job
+ * time: many short jobs per statement, one at a time when jobs are slow (so
+ * idle runners get the rest instead of waiting behind a runner's backlog).
+ */
+const BATCH_TARGET_MS = 50;
+
+/** Claim size before this runner has timed a job (its jobs may be slow). */
+const FIRST_CLAIM = 4;
+
+/**
+ * How many jobs to claim next: enough for ~BATCH_TARGET_MS of work of all
+ * `slots`, at most `claimBatch`, at least the `free` slots (which start at
+ * once). Before a job is timed: FIRST_CLAIM for one slot; for several, only
+ * the free slots (a job claimed past them could wait behind slow ones).
+ */
+export function claimLimit(slots = 1, free = 1): number {
+  const least = Math.min(Math.max(1, free), state.settings.claimBatch);
+  if (state.avgMs <= 0) {
+    return slots > 1 ? least : Math.max(least, Math.min(FIRST_CLAIM, state.settings.claimBatch));
+  }
+  return Math.max(
+    least,
+    Math.min(state.settings.claimBatch, Math.floor((BATCH_TARGET_MS * slots) / state.avgMs)),
+  );
+}
 
 /** A claim's jobs, their references and the sequence number of the first (see the `claimed` message). */
 export interface Claimed {
@@ -96,4 +121,44 @@ async function run(free: number): Promise<Claimed | null> {
   }
   reportWritten(batch, new Set(res.completed), new Set(res.cancelled));
   return announce(res.jobs);
+}
+
+/**
+ * Claims the next jobs and tells the supervisor at once (it renews their
+ * leases from then on), or once `after` (the write of completions sent
+ * together with this claim) has ended. Resolves `null` when the claim failed
+ * for good or the runner is stopping.
+ */
+export async function claimNext(
+  limit: number,
+  after: Promise<void> | null = null,
+): Promise<Claimed | null> {
+  let batch: jobs.LeanJob[];
+  try {
+    batch = await withRetry(
+      () =>
+        jobs.claim(state.sql, {
+          worker: state.settings.lockedBy,
+          limit,
+          leaseSeconds: state.settings.leaseSeconds,
+          types: state.types,
+          queues: state.settings.queues,
+          lean: true,
+          marks: claimMarks(),
+        }),
+      retryHooks("claim", () => state.stopping),
+    );
+  } catch (err) {
+    if (!state.stopping) {
+      log("error", "runner.claim_failed", {
+        worker: state.settings.lockedBy,
+        error: describe(err),
+      });
+    }
+    return null;
+  }
+  // Completions sent with this claim are reported first: the supervisor's
+  // count of what this runner holds never exceeds what it may hold.
+  if (after) await after;
+  return announce(batch);
 }
